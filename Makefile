@@ -1,0 +1,50 @@
+# imagegen — the two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test bench venv dev-deps assets setup check-python clean
+
+run: setup ## set up everything and serve on http://$(HOST):$(PORT) (web + worker)
+	exec $(PY) manage.py serve --host "$(HOST)" --port "$(PORT)"
+
+test: dev-deps assets ## install the dev dependencies and run the whole suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: dev-deps assets ## run the benchmarks and rewrite BENCHMARKS.md
+	$(PY) benchmarks/run.py
+
+setup: venv assets
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic --noinput -v 0
+
+$(VENV)/.created:
+	@py=$$(bin/find-python) || exit 1; \
+	echo "Using $$py ($$($$py --version))"; \
+	rm -rf $(VENV); $$py -m venv $(VENV) && $(PY) -m pip install -q --upgrade pip && touch $@
+
+$(VENV)/.base: $(VENV)/.created requirements/base.txt
+	$(PY) -m pip install -q -r requirements/base.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.base requirements/dev.txt
+	$(PY) -m pip install -q -r requirements/dev.txt
+	touch $@
+
+venv: $(VENV)/.base
+dev-deps: $(VENV)/.dev
+
+# Front-end libraries come from npm, pinned by package-lock.json, and are copied into static/vendor/.
+assets: static/vendor/.built
+static/vendor/.built: package.json package-lock.json scripts/build-assets.mjs
+	@command -v npm >/dev/null || { echo "npm is needed to build the front-end assets (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	node scripts/build-assets.mjs
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,78 @@
+"""Image files: GET /api/v1/images/{image_id} and /thumbnail.
+
+Served with the right Content-Type, a strong ETag (the content hash), long-lived caching, nosniff and,
+with ?download=1, an attachment with a readable file name. Behind nginx the bytes can be handed to
+nginx (X-Accel-Redirect) after the checks here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponse, HttpResponseNotModified
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+
+from generation import selectors
+from imagegen.api.errors import error_response, read_only
+from imagegen.errors import ApplicationError
+
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+def download_name(image, *, thumbnail: bool = False) -> str:
+    """imagegen-<first words of the prompt>-<image id>.<ext>, safe for any file system."""
+    words = unicodedata.normalize("NFKC", image.task.prompt)
+    words = re.sub(r"[^\w]+", "-", words, flags=re.UNICODE).strip("-_")[:40].strip("-_") or "image"
+    extension = "webp" if thumbnail else image.extension
+    suffix = "-thumb" if thumbnail else ""
+    return f"imagegen-{words}-{image.image_id}{suffix}.{extension}"
+
+
+def _serve(request, image_id: str, *, thumbnail: bool):
+    try:
+        image = selectors.image_get(image_id=image_id)
+    except ApplicationError as err:
+        return error_response(err.code, err.message, err.status)
+    etag = f'"{image.sha256}{"-t" if thumbnail else ""}"'
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+        response["ETag"] = etag
+        response["Cache-Control"] = CACHE_CONTROL
+        return response
+    path = image.thumbnail_path if thumbnail else image.file_path
+    content_type = "image/webp" if thumbnail else image.mime_type
+    size = image.thumbnail_size if thumbnail else image.file_size
+    if settings.IMAGEGEN_X_ACCEL_REDIRECT_PREFIX:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.IMAGEGEN_X_ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + path
+    else:
+        try:
+            handle = default_storage.open(path, "rb")
+        except (FileNotFoundError, OSError):
+            return error_response("file_missing", _("The image file is missing from storage."), 404)
+        # Streams from storage in blocks; never reads the whole file into memory.
+        response = FileResponse(handle, content_type=content_type)
+        if size:
+            response["Content-Length"] = str(size)
+    response["ETag"] = etag
+    response["Cache-Control"] = CACHE_CONTROL
+    response["X-Content-Type-Options"] = "nosniff"
+    as_attachment = request.GET.get("download") in ("1", "true", "yes")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment, download_name(image, thumbnail=thumbnail)
+    )
+    return response
+
+
+@read_only
+def image_file(request, image_id: str):
+    return _serve(request, image_id, thumbnail=False)
+
+
+@read_only
+def image_thumbnail(request, image_id: str):
+    return _serve(request, image_id, thumbnail=True)

@@ -1,0 +1,295 @@
+"""/api/v1 endpoints for generation: submit, inspect, list, cancel/delete tasks, and the model catalogue.
+
+One view per action; each validates, calls one service or selector, and serialises (HackSoft style).
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from imagegen.api.clients import client_id
+from imagegen.api.docs import ERROR_RESPONSES
+from imagegen.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    UtcDateTimeField,
+)
+from imagegen.api.pagination import paginate
+from imagegen.api.throttling import CreateThrottle, ReadThrottle
+from imagegen.errors import ValidationFailed
+
+from . import selectors, services
+from .catalogue import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, SEED_MAX, SEED_MIN, PlanError, all_models, plan_generation
+from .error_messages import user_message
+from .models import FINISHED, Status
+
+
+class ImageOutput(serializers.Serializer):
+    image_id = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    file_size = serializers.IntegerField()
+    format = serializers.CharField()
+    sha256 = serializers.CharField()
+    seed = serializers.IntegerField(allow_null=True)
+    tags = serializers.SerializerMethodField()
+
+    def get_url(self, image) -> str:
+        return reverse("api:image", args=[image.image_id])
+
+    def get_thumbnail_url(self, image) -> str:
+        return reverse("api:image-thumbnail", args=[image.image_id])
+
+    def get_tags(self, image) -> list[str]:
+        return sorted(tag.tag_name for tag in image.tags.all())
+
+
+class ErrorOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class TaskOutput(serializers.Serializer):
+    """The full state of a task (GET /api/v1/task/{task_id})."""
+
+    task_id = serializers.CharField()
+    status = serializers.CharField()
+    stage = serializers.CharField()
+    progress = serializers.IntegerField()
+    prompt = serializers.CharField()
+    negative_prompt = serializers.CharField()
+    model = serializers.CharField()
+    engine = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    num_images = serializers.IntegerField()
+    steps = serializers.IntegerField(allow_null=True)
+    scale = serializers.FloatField(allow_null=True)
+    seed = serializers.IntegerField(allow_null=True)
+    enhance_prompt = serializers.BooleanField(allow_null=True)
+    use_sr = serializers.BooleanField()
+    ignored_params = serializers.ListField(child=serializers.CharField())
+    images = ImageOutput(many=True)
+    error = serializers.SerializerMethodField()
+    retry_count = serializers.IntegerField()
+    next_attempt_at = UtcDateTimeField(allow_null=True)
+    queue_position = serializers.SerializerMethodField()
+    estimated_time = serializers.SerializerMethodField()
+    revised_prompt = serializers.CharField()
+    upstream_request_id = serializers.CharField()
+    created_at = UtcDateTimeField()
+    started_at = UtcDateTimeField(allow_null=True)
+    completed_at = UtcDateTimeField(allow_null=True)
+
+    def get_error(self, task) -> ErrorOutput | None:
+        if not task.error_code or task.status == Status.COMPLETED:
+            return None
+        return {"code": task.error_code, "message": str(user_message(task.error_code))}
+
+    def get_queue_position(self, task) -> int | None:
+        if task.status != Status.PENDING or task.lease_owner:
+            return None
+        return selectors.queue_position(task)
+
+    def get_estimated_time(self, task) -> int | None:
+        return selectors.estimated_time(task)
+
+
+class TaskSummaryOutput(TaskOutput):
+    """List rows: the same fields, without the per-row queue queries."""
+
+    queue_position = None
+    estimated_time = None
+
+
+class GenerateApi(APIView):
+    throttle_classes = [CreateThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        prompt = StrictCharField(
+            max_length=MAX_PROMPT_LENGTH,
+            error_messages={
+                "blank": gettext_lazy("The prompt must not be empty."),
+                "required": gettext_lazy("The prompt must not be empty."),
+                "null": gettext_lazy("The prompt must not be empty."),
+            },
+        )
+        negative_prompt = StrictCharField(
+            required=False, allow_blank=True, allow_null=True, max_length=MAX_PROMPT_LENGTH
+        )
+        model = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
+        width = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=100_000)
+        height = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=100_000)
+        num_images = StrictIntegerField(required=False, default=1, min_value=1, max_value=MAX_NUM_IMAGES)
+        steps = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=1000)
+        scale = StrictFloatField(required=False, allow_null=True)
+        seed = StrictIntegerField(required=False, allow_null=True, min_value=SEED_MIN, max_value=SEED_MAX)
+        enhance_prompt = StrictBooleanField(required=False, allow_null=True)
+
+        def to_internal_value(self, data):
+            if not isinstance(data, dict):
+                raise serializers.ValidationError(
+                    {"non_field_errors": [_("The request body must be a JSON object.")]}
+                )
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_("Unknown field.")] for name in unknown}
+                )
+            return super().to_internal_value(data)
+
+    class OutputSerializer(serializers.Serializer):
+        task_id = serializers.CharField()
+        status = serializers.CharField()
+        created_at = UtcDateTimeField()
+        estimated_time = serializers.SerializerMethodField()
+        model = serializers.CharField()
+        seed = serializers.IntegerField()
+        width = serializers.IntegerField()
+        height = serializers.IntegerField()
+        ignored_params = serializers.ListField(child=serializers.CharField())
+        url = serializers.SerializerMethodField()
+
+        def get_estimated_time(self, task) -> int | None:
+            return selectors.estimated_time(task)
+
+        def get_url(self, task) -> str:
+            return reverse("api:task", args=[task.task_id])
+
+    @extend_schema(
+        operation_id="generate",
+        summary="Create a generation task",
+        request=InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Same key and body return the same task; a different body with the key is a 409.",
+            )
+        ],
+        responses={201: OutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            plan = plan_generation(dict(data))
+        except PlanError as err:
+            first = next(iter(err.errors.items()))
+            raise ValidationFailed(f"{first[0]}: {first[1][0]}", details=err.errors) from None
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and len(key) > 200:
+            raise ValidationFailed(
+                _("The Idempotency-Key header is too long (at most 200 characters)."),
+                details={"Idempotency-Key": [_("At most 200 characters.")]},
+            )
+        task, created = services.task_create(
+            plan=plan,
+            client_id=client_id(request),
+            idempotency_key=key,
+            fingerprint=services.request_fingerprint(request.data),
+        )
+        headers = {"Location": reverse("api:task", args=[task.task_id])}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(self.OutputSerializer(task).data, status=status.HTTP_201_CREATED, headers=headers)
+
+
+class TaskDetailApi(APIView):
+    throttle_classes = [ReadThrottle]
+
+    @extend_schema(operation_id="task_get", summary="Get a task's state", responses={200: TaskOutput, **ERROR_RESPONSES})
+    def get(self, request, task_id: str):
+        task = selectors.task_get(task_id=task_id)
+        return Response(TaskOutput(task).data)
+
+    @extend_schema(
+        operation_id="task_delete",
+        summary="Cancel an unfinished task, or delete a finished one with its images",
+        description="An unfinished task is cancelled (202, the task in its new state); "
+        "a finished one is deleted with its files (204).",
+        responses={202: TaskOutput, 204: None, **ERROR_RESPONSES},
+    )
+    def delete(self, request, task_id: str):
+        task = selectors.task_get(task_id=task_id)
+        if task.status not in FINISHED and services.task_cancel(task=task):
+            return Response(TaskOutput(selectors.task_get(task_id=task_id)).data, status=status.HTTP_202_ACCEPTED)
+        services.task_delete(task=task)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskFilterSerializer(serializers.Serializer):
+    status = serializers.CharField(required=False, help_text="Comma-separated statuses.")
+    model = serializers.CharField(required=False, max_length=100)
+    tag = serializers.CharField(required=False, max_length=50)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    q = serializers.CharField(required=False, max_length=200, help_text="Text the prompt contains.")
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
+
+    def validate_status(self, value):
+        wanted = [part.strip() for part in value.split(",") if part.strip()]
+        bad = [part for part in wanted if part not in Status.values]
+        if bad:
+            raise serializers.ValidationError(
+                _("Unknown status %(bad)s; use %(valid)s.") % {"bad": ", ".join(bad), "valid": ", ".join(Status.values)}
+            )
+        return wanted
+
+
+def read_filters(request) -> dict:
+    unknown = sorted(set(request.query_params) - set(TaskFilterSerializer().fields) - {"format"})
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown query parameter: %(names)s") % {"names": ", ".join(unknown)},
+            details={name: [_("Unknown query parameter.")] for name in unknown},
+        )
+    serializer = TaskFilterSerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class TaskListApi(APIView):
+    throttle_classes = [ReadThrottle]
+
+    @extend_schema(
+        operation_id="task_list",
+        summary="List tasks, newest first",
+        parameters=[TaskFilterSerializer],
+        responses={200: TaskSummaryOutput(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        filters = read_filters(request)
+        return paginate(
+            queryset=selectors.task_list(filters=filters),
+            serializer_class=TaskSummaryOutput,
+            request=request,
+            view=self,
+        )
+
+
+class ModelListApi(APIView):
+    throttle_classes = [ReadThrottle]
+
+    @extend_schema(
+        operation_id="model_list",
+        summary="The model catalogue",
+        responses={200: inline_serializer("ModelList", {"default": serializers.CharField(), "models": serializers.ListField()})},
+    )
+    def get(self, request):
+        models = all_models()
+        default = next(m.id for m in models if m.is_default)
+        return Response({"default": default, "models": [m.to_dict() for m in models]})

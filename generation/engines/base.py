@@ -1,0 +1,104 @@
+"""The engine interface: generate images for a validated request, report capabilities.
+
+An engine never touches the database. It reports what it is doing through `progress`, and it checks
+`progress.cancelled()` between steps so that a cancelled task stops spending quota.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    """What an engine is asked to make. Sizes are the upstream ones (half the output with use_sr)."""
+
+    model: str  # the catalogue id (VolcEngine req_key)
+    action: str  # "sync" | "async"
+    prompt: str
+    negative_prompt: str | None
+    width: int  # output width the user asked for
+    height: int
+    upstream_width: int
+    upstream_height: int
+    use_sr: bool
+    num_images: int
+    steps: int | None
+    scale: float | None
+    seed: int  # always concrete: a random seed was chosen and recorded before the call
+    enhance_prompt: bool | None
+    # A previous attempt of this task already submitted upstream: resume polling instead of paying again.
+    upstream_task_id: str = ""
+
+
+@dataclass
+class EngineResult:
+    images: list[bytes]
+    upstream_request_id: str = ""
+    upstream_task_id: str = ""
+    # The prompt as the service rewrote it (prompt enhancement), when it says.
+    revised_prompt: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Retry(enum.StrEnum):
+    """What the error taxonomy says to do after a failure."""
+
+    NEVER = "never"
+    BACKOFF = "backoff"  # transient: retry with exponential backoff and jitter, within the attempt budget
+    ONCE = "once"  # retry at most once, after a delay
+    ONCE_NEW_SEED = "once_new_seed"  # retry at most once with another seed (output moderation)
+
+
+class EngineError(Exception):
+    """A failed generation. `code` is ours (stable, documented); `upstream_code` is the service's."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retry: Retry = Retry.NEVER,
+        upstream_code: str = "",
+        upstream_message: str = "",
+        request_id: str = "",
+        upstream_task_id: str = "",
+        delay: float | None = None,
+    ):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry = retry
+        self.upstream_code = upstream_code
+        self.upstream_message = upstream_message
+        self.request_id = request_id
+        self.upstream_task_id = upstream_task_id
+        self.delay = delay
+
+
+class Cancelled(Exception):
+    """The task was cancelled while the engine was working; whatever was made is discarded."""
+
+
+class Progress(Protocol):
+    def stage(self, stage: str, *, fraction: float | None = None, upstream_task_id: str = "") -> None:
+        """Report the current stage and, when known, how far through it (0..1)."""
+
+    def cancelled(self) -> bool:
+        """True once the task was cancelled; the engine should stop at the next safe point."""
+
+    def extend(self, seconds: float) -> None:
+        """Promise to report again within `seconds` (keeps the task's lease alive)."""
+
+
+class Engine(Protocol):
+    name: str
+    label: str
+    is_preview: bool
+
+    def generate(self, request: EngineRequest, progress: Progress) -> EngineResult: ...
+
+    def check(self) -> dict:
+        """Cheap configuration check for /api/v1/health: {"ok": bool, "detail": str}. No network call."""

@@ -1,0 +1,184 @@
+"""Generation tasks and the images they produce (the seed's `tasks` and `images` tables).
+
+The task row is the single source of truth for a generation: the queue only carries its id. The model
+owns its state machine; services move it with compare-and-set updates so two workers can never both
+own a task.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PROCESSING = "processing", _("Processing")
+    RETRYING = "retrying", _("Retrying")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+UNFINISHED = (Status.PENDING, Status.PROCESSING, Status.RETRYING)
+FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+
+class Stage(models.TextChoices):
+    QUEUED = "queued", _("Waiting for a worker")
+    QUEUED_UPSTREAM = "queued_upstream", _("Queued at the image service")
+    GENERATING = "generating", _("Generating")
+    DOWNLOADING = "downloading", _("Downloading")
+    SAVING = "saving", _("Saving")
+    WAITING_RETRY = "waiting_retry", _("Waiting to retry")
+    DONE = "done", _("Done")
+
+
+def new_task_id() -> str:
+    return str(uuid.uuid4())
+
+
+def new_image_id() -> str:
+    # "img_" + 32 hex digits: 36 characters, the seed's VARCHAR(36).
+    return "img_" + uuid.uuid4().hex
+
+
+class GenerationTask(models.Model):
+    """One generation request and its lifecycle. Named so it never clashes with django-q2's `Task`."""
+
+    task_id = models.CharField(max_length=36, unique=True, default=new_task_id, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+
+    # What was asked for (the output size; the upstream size is derived from the model's rules).
+    prompt = models.TextField()
+    negative_prompt = models.TextField(blank=True, default="")
+    model = models.CharField(max_length=50)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    num_images = models.PositiveSmallIntegerField(default=1)
+    steps = models.PositiveIntegerField(null=True, blank=True)
+    scale = models.FloatField(null=True, blank=True)
+    # The seed actually used: a request without one gets a random seed here, so every result reproduces.
+    seed = models.BigIntegerField(null=True, blank=True)
+    enhance_prompt = models.BooleanField(null=True, blank=True)
+    upstream_width = models.PositiveIntegerField()
+    upstream_height = models.PositiveIntegerField()
+    use_sr = models.BooleanField(default=False)
+    ignored_params = models.JSONField(default=list, blank=True)
+    engine = models.CharField(max_length=20)
+
+    # Outcome.
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    upstream_error_code = models.CharField(max_length=50, blank=True, default="")
+    upstream_request_id = models.CharField(max_length=100, blank=True, default="")
+    upstream_task_id = models.CharField(max_length=100, blank=True, default="")
+    revised_prompt = models.TextField(blank=True, default="")
+
+    # Execution bookkeeping.
+    attempts = models.PositiveSmallIntegerField(default=0)  # engine calls started (a crash counts)
+    retry_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=120, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    # Who asked, and the client's idempotency key (unique per client).
+    client_id = models.CharField(max_length=64, blank=True, default="")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "tasks"
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("generation task")
+        verbose_name_plural = _("generation tasks")
+        indexes = [
+            # The seed's idx_status / idx_created_at: lists newest first, filtered by status.
+            models.Index(fields=["status", "-created_at"], name="idx_task_status_created"),
+            models.Index(fields=["-created_at"], name="idx_task_created"),
+            # Per-client unfinished-task limit, counted inside the create transaction.
+            models.Index(fields=["client_id", "status"], name="idx_task_client_status"),
+            # Recovery sweeps: expired leases among unfinished tasks.
+            models.Index(fields=["status", "lease_expires_at"], name="idx_task_status_lease"),
+            # Lists filtered by model; durations per model for estimates.
+            models.Index(fields=["model", "status", "-completed_at"], name="idx_task_model_status_done"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client_id", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="uniq_task_client_idempotency_key",
+            ),
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="task_progress_at_most_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def duration(self):
+        if self.started_at and self.completed_at:
+            return self.completed_at - self.started_at
+        return None
+
+    def file_prefix(self) -> str:
+        """Where this task's files live in storage; everything below it belongs to this task."""
+        return f"images/{self.task_id[:2]}/{self.task_id}"
+
+
+class Image(models.Model):
+    """A stored result image (the seed's `images` table). Files are owned by the row."""
+
+    image_id = models.CharField(max_length=36, unique=True, default=new_image_id, editable=False)
+    task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="images")
+    index = models.PositiveSmallIntegerField(default=0)  # position within the task's results
+    file_path = models.CharField(max_length=255)
+    thumbnail_path = models.CharField(max_length=255)
+    file_size = models.PositiveIntegerField()
+    thumbnail_size = models.PositiveIntegerField(default=0)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=10)  # png | jpeg | webp
+    sha256 = models.CharField(max_length=64)
+    seed = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "images"
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+        indexes = [
+            # The seed's idx_task_id_fk is the FK index Django creates; this one serves the gallery grid.
+            models.Index(fields=["-created_at"], name="idx_image_created"),
+        ]
+        constraints = [
+            # One image per position per task: a re-run after a crash can never add a second set.
+            models.UniqueConstraint(fields=["task", "index"], name="uniq_image_task_index"),
+        ]
+
+    def __str__(self) -> str:
+        return self.image_id
+
+    @property
+    def mime_type(self) -> str:
+        return {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}.get(self.format, "application/octet-stream")
+
+    @property
+    def extension(self) -> str:
+        return {"jpeg": "jpg"}.get(self.format, self.format)

@@ -1,0 +1,98 @@
+"""Image files in the configured storage (local disk by default, S3-compatible at scale).
+
+Every file of a task lives under the task's prefix, so whatever a crashed attempt left behind can be
+found and removed without a separate index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from . import imaging
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StoredImage:
+    index: int
+    file_path: str
+    thumbnail_path: str
+    file_size: int
+    thumbnail_size: int
+    width: int
+    height: int
+    format: str
+    sha256: str
+    seed: int | None
+
+
+def _save(path: str, data: bytes) -> str:
+    # Attempt-unique names mean an existing file here is debris from this same attempt: replace it.
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    return default_storage.save(path, ContentFile(data))
+
+
+def delete_files(paths) -> None:
+    for path in paths:
+        if not path:
+            continue
+        try:
+            default_storage.delete(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            # Left for the cleanup command's orphan sweep; never fail the caller over it.
+            log.warning("could not delete %s", path, exc_info=True)
+
+
+def list_prefix(prefix: str) -> list[str]:
+    """Every file below `prefix` (one level: a task's files are flat)."""
+    try:
+        _dirs, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [f"{prefix}/{name}" for name in files]
+
+
+def store_results(
+    *, prefix: str, tag: str, images: list[bytes], parameters: list[str], seeds: list[int | None], thumbnail_side: int
+) -> list[StoredImage]:
+    """Check, annotate and write each result and its thumbnail. All or nothing: on any error the files
+    written so far are removed and the error is raised (ImageDataError for bad data, OSError for storage)."""
+    written: list[str] = []
+    stored: list[StoredImage] = []
+    try:
+        for index, data in enumerate(images):
+            info = imaging.inspect_image(data)
+            if info.format == "png":
+                data = imaging.embed_png_parameters(data, parameters[index])
+            thumb, _tw, _th = imaging.make_thumbnail(data, max_side=thumbnail_side)
+            file_path = _save(f"{prefix}/{tag}-{index}.{info.extension}", data)
+            written.append(file_path)
+            thumbnail_path = _save(f"{prefix}/{tag}-{index}.thumb.webp", thumb)
+            written.append(thumbnail_path)
+            stored.append(
+                StoredImage(
+                    index=index,
+                    file_path=file_path,
+                    thumbnail_path=thumbnail_path,
+                    file_size=len(data),
+                    thumbnail_size=len(thumb),
+                    width=info.width,
+                    height=info.height,
+                    format=info.format,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    seed=seeds[index],
+                )
+            )
+    except BaseException:
+        delete_files(written)
+        raise
+    return stored

@@ -1,0 +1,46 @@
+"""/api/v1/history: finished generations (completed, failed, cancelled), searchable; delete with files."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from generation.apis import TaskFilterSerializer, TaskSummaryOutput, read_filters
+from imagegen.api.docs import ERROR_RESPONSES
+from imagegen.api.pagination import paginate
+from imagegen.api.throttling import ReadThrottle
+
+from . import selectors, services
+
+
+class HistoryListApi(APIView):
+    throttle_classes = [ReadThrottle]
+
+    @extend_schema(
+        operation_id="history_list",
+        summary="Finished generations, newest first",
+        parameters=[TaskFilterSerializer],
+        responses={200: TaskSummaryOutput(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        filters = read_filters(request)
+        return paginate(
+            queryset=selectors.history_list(filters=filters),
+            serializer_class=TaskSummaryOutput,
+            request=request,
+            view=self,
+        )
+
+
+class HistoryDeleteApi(APIView):
+    throttle_classes = [ReadThrottle]
+
+    @extend_schema(
+        operation_id="history_delete",
+        summary="Delete a history item (a finished task) with its images",
+        responses={204: None, **ERROR_RESPONSES},
+    )
+    def delete(self, request, item_id: str):
+        item = selectors.history_get(item_id=item_id)
+        services.history_delete(item=item)
+        return Response(status=status.HTTP_204_NO_CONTENT)

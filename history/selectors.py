@@ -1,0 +1,18 @@
+from django.utils.translation import gettext as _
+
+from generation import selectors as generation_selectors
+from generation.models import FINISHED, GenerationTask
+from imagegen.errors import NotFound
+
+
+def history_list(*, filters: dict):
+    """Finished tasks; a status filter narrows within the finished ones."""
+    wanted = [s for s in filters.get("status") or FINISHED if s in FINISHED]
+    return generation_selectors.task_list(filters={**filters, "status": wanted or ["-none-"]})
+
+
+def history_get(*, item_id: str) -> GenerationTask:
+    task = GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED).first()
+    if task is None:
+        raise NotFound(_("History item not found."))
+    return task

@@ -1,0 +1,144 @@
+"""/api/v1/system/info and /api/v1/health: operations. Nothing here ever includes a secret."""
+
+from __future__ import annotations
+
+import platform
+import time
+import uuid
+
+import django
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.db.models import Sum
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from generation import selectors
+from generation.engines import configured_engine_name, get_engine
+from generation.models import Image
+
+from .throttling import ReadThrottle
+
+VERSION = "1.0.0"
+
+
+def broker_info() -> dict:
+    from django_q.brokers import get_broker
+    from django_q.status import Stat
+
+    broker = get_broker()
+    clusters = Stat.get_all(broker=broker)
+    return {
+        "type": "orm" if settings.IMAGEGEN_BROKER == "orm" else "redis",
+        "queued_messages": broker.queue_size(),
+        "clusters_seen": len(clusters),
+        "workers_seen": sum(len(c.workers) for c in clusters),
+    }
+
+
+class SystemInfoApi(APIView):
+    throttle_classes = [ReadThrottle]
+
+    @extend_schema(
+        operation_id="system_info",
+        summary="Version, engine, queue and storage figures",
+        responses={200: inline_serializer("SystemInfo", {"version": serializers.CharField()})},
+    )
+    def get(self, request):
+        engine = get_engine()
+        counts = selectors.queue_stats()
+        storage = Image.objects.aggregate(originals=Sum("file_size"), thumbnails=Sum("thumbnail_size"))
+        return Response(
+            {
+                "version": VERSION,
+                "engine": {"name": engine.name, "label": str(engine.label), "preview": engine.is_preview},
+                "queue": {
+                    "depth": counts["pending"] + counts["retrying"],
+                    "running": counts["processing"],
+                    **broker_info(),
+                },
+                "tasks": counts,
+                "success_rate": selectors.success_rate(),
+                "average_duration_seconds": selectors.average_duration(),
+                "storage": {
+                    "images": Image.objects.count(),
+                    "bytes": (storage["originals"] or 0) + (storage["thumbnails"] or 0),
+                    "backend": default_storage.__class__.__name__,
+                },
+                "limits": {
+                    "max_unfinished_per_client": settings.IMAGEGEN_MAX_UNFINISHED_PER_CLIENT,
+                    "create_rate": settings.IMAGEGEN_CREATE_RATE,
+                    "max_prompt_length": 800,
+                },
+                "runtime": {
+                    "python": platform.python_version(),
+                    "django": django.get_version(),
+                    "database": connection.vendor,
+                },
+            }
+        )
+
+
+def _check(fn) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+        ok = True
+    except Exception as exc:  # a health check reports, it does not raise
+        ok, detail = False, f"{type(exc).__name__}: {exc}"
+    return {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return connection.vendor
+
+
+def _broker():
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    if not broker.ping():
+        raise RuntimeError("broker did not answer")
+    return f"{broker.info()}, {broker.queue_size()} queued"
+
+
+def _storage():
+    name = default_storage.save(f"health/{uuid.uuid4().hex}.probe", ContentFile(b"ok"))
+    default_storage.delete(name)
+    return default_storage.__class__.__name__
+
+
+def _engine():
+    result = get_engine().check()
+    if not result.get("ok"):
+        raise RuntimeError(result.get("detail", "engine not ready"))
+    return f"{configured_engine_name()}: {result.get('detail', '')}"
+
+
+class HealthApi(APIView):
+    throttle_classes = []
+
+    @extend_schema(
+        operation_id="health",
+        summary="Readiness of database, broker, storage and engine (200 or 503)",
+        responses={200: inline_serializer("Health", {"status": serializers.CharField()}), 503: None},
+    )
+    def get(self, request):
+        checks = {
+            "database": _check(_database),
+            "broker": _check(_broker),
+            "storage": _check(_storage),
+            "engine": _check(_engine),
+        }
+        healthy = all(c["ok"] for c in checks.values())
+        return Response(
+            {"status": "ok" if healthy else "unhealthy", "checks": checks},
+            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )

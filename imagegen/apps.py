@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ImagegenConfig(AppConfig):
+    """The project package as an app: its templates, management commands and API plumbing."""
+
+    name = "imagegen"
+    verbose_name = "imagegen"

@@ -1,0 +1,281 @@
+"""The one settings module. Every knob comes from the environment (see README, "Configuration").
+
+The defaults give the embedded profile: SQLite, the django-q2 ORM broker, files on local disk, all state
+under one data directory. The same code runs at scale with other environment values only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A .env file beside manage.py is optional; the real environment wins over it.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DATA_DIR = Path(env.str("IMAGEGEN_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once into the data directory."""
+    configured = env.str("SECRET_KEY", default="")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        # O_EXCL: two processes starting together must not write two different keys.
+        try:
+            with open(key_file, "x", encoding="ascii") as fh:
+                fh.write(secrets.token_urlsafe(50))
+            key_file.chmod(0o600)
+        except FileExistsError:
+            pass
+    return key_file.read_text(encoding="ascii").strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "whitenoise.runserver_nostatic",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "django_ratelimit",
+    "imagegen",
+    "generation",
+    "history",
+    "gallery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "imagegen.middleware.ApiRequestSizeMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "imagegen.urls"
+WSGI_APPLICATION = "imagegen.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "imagegen.context_processors.engine",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------
+# SQLite tuned for several processes (gunicorn workers + the qcluster): WAL so readers never block the
+# writer, IMMEDIATE transactions so a writer waits for the lock instead of failing with "database is
+# locked" on a read->write upgrade, and a busy timeout.
+SQLITE_OPTIONS = {
+    "timeout": 30,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": (
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=NORMAL;"
+        "PRAGMA temp_store=MEMORY;"
+        "PRAGMA journal_size_limit=67108864;"
+    ),
+}
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Caches ---------------------------------------------------------------------------------------------
+# "default" holds the request-rate counters. The database cache is shared by every process but its
+# increments are not atomic (approximate under races); point CACHE_URL at Redis for exact counters.
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="dbcache://imagegen_cache"),
+    # django-q2 writes cluster stats every guard cycle; keep that churn out of the database.
+    "qstats": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache" / "qstats"),
+    },
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 100_000
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# The database cache is knowingly accepted as approximate (README, "Limits"); Django's Redis backend is
+# atomic but not on django-ratelimit's allow-list.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# --- Background work (django-q2) ------------------------------------------------------------------------
+IMAGEGEN_BROKER = env.str("IMAGEGEN_BROKER", default="orm")  # "orm" or a redis:// URL
+IMAGEGEN_WORKERS = env.int("IMAGEGEN_WORKERS", default=2)
+# Upper bound for one execution of a task (engine call, polling, download, storage). django-q2 kills a
+# worker that runs longer; its redelivery ("retry") must come later than that, or a task runs twice.
+IMAGEGEN_TASK_TIMEOUT = env.int("IMAGEGEN_TASK_TIMEOUT", default=900)
+Q_CLUSTER = {
+    "name": "imagegen",
+    "workers": IMAGEGEN_WORKERS,
+    "timeout": IMAGEGEN_TASK_TIMEOUT,
+    "retry": IMAGEGEN_TASK_TIMEOUT + 60,
+    # Retries are decided by the task row (error taxonomy, attempts); a paid call is never repeated blindly.
+    "max_attempts": 1,
+    "ack_failures": True,
+    "queue_limit": IMAGEGEN_WORKERS,
+    "bulk": 1,
+    "poll": env.float("IMAGEGEN_BROKER_POLL", default=0.2),
+    "save_limit": 250,
+    "catch_up": False,
+    "guard_cycle": 1,
+    "cache": "qstats",
+    "max_rss": env.int("IMAGEGEN_WORKER_MAX_RSS_KB", default=600_000),
+    "label": _("Task queue"),
+}
+if IMAGEGEN_BROKER == "orm":
+    Q_CLUSTER["orm"] = "default"
+else:
+    Q_CLUSTER["redis"] = IMAGEGEN_BROKER
+
+# Execution leases: a task is owned by one worker at a time. A worker that dies is detected at once on
+# its own machine (its pid is gone); elsewhere its lease runs out after the current step plus this margin.
+IMAGEGEN_LEASE_MARGIN = env.int("IMAGEGEN_LEASE_MARGIN", default=30)
+IMAGEGEN_MAX_ATTEMPTS = env.int("IMAGEGEN_MAX_ATTEMPTS", default=4)
+IMAGEGEN_RETRY_BASE_DELAY = env.float("IMAGEGEN_RETRY_BASE_DELAY", default=2.0)
+IMAGEGEN_RETRY_MAX_DELAY = env.float("IMAGEGEN_RETRY_MAX_DELAY", default=60.0)
+# Pending tasks whose queue message was lost (a broker without persistence, a crash between commit and
+# enqueue) are enqueued again after this long.
+IMAGEGEN_REQUEUE_AFTER = env.int("IMAGEGEN_REQUEUE_AFTER", default=300)
+
+# --- Engines --------------------------------------------------------------------------------------------
+IMAGEGEN_ENGINE = env.str("IMAGEGEN_ENGINE", default="auto")  # auto | volcengine | preview
+IMAGEGEN_PREVIEW_LATENCY = env.float("IMAGEGEN_PREVIEW_LATENCY", default=2.0)
+VOLC_ACCESSKEY = env.str("VOLC_ACCESSKEY", default="")
+VOLC_SECRETKEY = env.str("VOLC_SECRETKEY", default="")
+VOLC_HOST = env.str("VOLC_HOST", default="visual.volcengineapi.com")
+VOLC_SCHEME = env.str("VOLC_SCHEME", default="https")
+VOLC_CONNECT_TIMEOUT = env.float("VOLC_CONNECT_TIMEOUT", default=5.0)
+VOLC_READ_TIMEOUT = env.float("VOLC_READ_TIMEOUT", default=60.0)
+VOLC_MAX_CONCURRENCY = env.int("VOLC_MAX_CONCURRENCY", default=1)
+
+# --- Limits ---------------------------------------------------------------------------------------------
+IMAGEGEN_MAX_UNFINISHED_PER_CLIENT = env.int("IMAGEGEN_MAX_UNFINISHED_PER_CLIENT", default=10)
+IMAGEGEN_CREATE_RATE = env.str("IMAGEGEN_CREATE_RATE", default="30/m")
+IMAGEGEN_READ_RATE = env.str("IMAGEGEN_READ_RATE", default="600/m")
+IMAGEGEN_MAX_BODY_BYTES = env.int("IMAGEGEN_MAX_BODY_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(IMAGEGEN_MAX_BODY_BYTES, 2_621_440)
+# How many reverse proxies sit in front of the app (nginx: 1). Decides which X-Forwarded-For entry is
+# the client; 0 trusts none of it.
+IMAGEGEN_NUM_PROXIES = env.int("IMAGEGEN_NUM_PROXIES", default=0)
+
+# --- Files ----------------------------------------------------------------------------------------------
+MEDIA_ROOT = Path(env.str("IMAGEGEN_MEDIA_DIR", default=str(DATA_DIR / "media")))
+MEDIA_URL = "/media/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Behind nginx the app checks the request and hands the bytes to nginx (see docker/nginx.conf).
+IMAGEGEN_X_ACCEL_REDIRECT_PREFIX = env.str("IMAGEGEN_X_ACCEL_REDIRECT_PREFIX", default="")
+IMAGEGEN_THUMBNAIL_SIZE = env.int("IMAGEGEN_THUMBNAIL_SIZE", default=384)
+
+# --- Internationalisation -------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_TZ = True
+
+# --- API ------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "imagegen.api.errors.api_exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "NUM_PROXIES": IMAGEGEN_NUM_PROXIES,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "imagegen API",
+    "DESCRIPTION": "Text-to-image generation through VolcEngine, as durable background tasks.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Security -------------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IMAGEGEN_NUM_PROXIES else None
+
+# --- Logging --------------------------------------------------------------------------------------------
+LOG_DIR = DATA_DIR / "logs"
+LOG_DIR.mkdir(parents=True, exist_ok=True)
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "file": {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(LOG_DIR / "imagegen.log"),
+            "maxBytes": 10 * 1024 * 1024,
+            "backupCount": 5,
+            "formatter": "plain",
+            "delay": True,
+        },
+    },
+    "root": {"handlers": ["console", "file"], "level": LOG_LEVEL},
+    "loggers": {
+        "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING"), "propagate": True},
+    },
+}

@@ -1,0 +1,16 @@
+"""Test overrides: the one settings module, plus what a test run needs to be fast and isolated."""
+
+import os
+import tempfile
+
+# Each test run gets its own data directory unless the caller chose one.
+os.environ.setdefault("IMAGEGEN_DATA_DIR", tempfile.mkdtemp(prefix="imagegen-test-"))
+os.environ.setdefault("IMAGEGEN_PREVIEW_LATENCY", "0")
+os.environ.setdefault("IMAGEGEN_ENGINE", "preview")
+for _name in ("VOLC_ACCESSKEY", "VOLC_SECRETKEY", "DATABASE_URL", "CACHE_URL", "IMAGEGEN_BROKER"):
+    os.environ.pop(_name, None)
+
+from imagegen.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from gallery import views as gallery_views
+from generation import apis as generation_apis
+from history import apis as history_apis
+from imagegen import views
+from imagegen.api import system
+
+api_patterns = [
+    path("generate", generation_apis.GenerateApi.as_view(), name="generate"),
+    path("task/<str:task_id>", generation_apis.TaskDetailApi.as_view(), name="task"),
+    path("tasks", generation_apis.TaskListApi.as_view(), name="tasks"),
+    path("history", history_apis.HistoryListApi.as_view(), name="history"),
+    path("history/<str:item_id>", history_apis.HistoryDeleteApi.as_view(), name="history-item"),
+    path("images/<str:image_id>", gallery_views.image_file, name="image"),
+    path("images/<str:image_id>/thumbnail", gallery_views.image_thumbnail, name="image-thumbnail"),
+    path("models", generation_apis.ModelListApi.as_view(), name="models"),
+    path("system/info", system.SystemInfoApi.as_view(), name="system-info"),
+    path("health", system.HealthApi.as_view(), name="health"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("api/v1/", include((api_patterns, "api"))),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", views.home, name="home"),
+]
+
+handler404 = "imagegen.views.not_found"
+handler500 = "imagegen.views.server_error"
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
