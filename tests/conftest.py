@@ -1,0 +1,118 @@
+"""Shared fixtures: an API client, task helpers and a scriptable engine for the pipeline's own tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from generation import services
+from generation.engines.base import EngineError, EngineResult
+
+SEED_EXAMPLE = {
+    "prompt": "一只可爱的猫咪",
+    "negative_prompt": "模糊, 低质量",
+    "model": "general_v2.0",
+    "width": 1024,
+    "height": 1024,
+    "num_images": 1,
+    "steps": 20,
+    "scale": 7.5,
+    "seed": None,
+}
+
+
+class Api:
+    """A JSON client for /api/v1 with the caller's language."""
+
+    def __init__(self, language: str = "en"):
+        self.client = Client(HTTP_ACCEPT_LANGUAGE=language)
+
+    def post(self, path, body=None, *, raw: str | bytes | None = None, **headers):
+        data = raw if raw is not None else json.dumps(body)
+        return self.client.post(f"/api/v1/{path}", data=data, content_type="application/json", headers=headers)
+
+    def get(self, path, **params):
+        return self.client.get(f"/api/v1/{path}", params)
+
+    def delete(self, path):
+        return self.client.delete(f"/api/v1/{path}")
+
+    def generate(self, **changes):
+        body = {**SEED_EXAMPLE, **changes}
+        response = self.post("generate", body)
+        assert response.status_code == 201, response.content
+        return response.json()["task_id"]
+
+
+@pytest.fixture
+def api(db):
+    return Api()
+
+
+@pytest.fixture
+def api_zh(db):
+    return Api("zh-hans")
+
+
+def run(task_id: str) -> None:
+    """What a worker does with the queue message for this task."""
+    services.task_run(task_id=task_id)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Image files in a fresh directory, so a test can count every file it leaves."""
+    # FileSystemStorage follows a changed MEDIA_ROOT (it listens to setting_changed).
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+def files_under(root) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+class ScriptedEngine:
+    """An engine whose outcomes the test sets: a list of EngineError instances or "ok" (a preview image)."""
+
+    name = "scripted"
+    label = "Scripted test engine"
+    is_preview = True
+
+    def __init__(self, outcomes):
+        from generation.engines.preview import PreviewEngine
+
+        self.outcomes = list(outcomes)
+        self.calls = []
+        self._preview = PreviewEngine(latency=0)
+
+    def generate(self, request, progress):
+        self.calls.append(request)
+        outcome = self.outcomes.pop(0) if self.outcomes else "ok"
+        if isinstance(outcome, EngineError):
+            raise outcome
+        if callable(outcome):
+            return outcome(request, progress)
+        return self._preview.generate(request, progress)
+
+    def check(self):
+        return {"ok": True, "detail": "scripted"}
+
+
+@pytest.fixture
+def scripted(monkeypatch, settings):
+    """Install a scripted engine; retries wait a few milliseconds instead of seconds."""
+    settings.IMAGEGEN_RETRY_BASE_DELAY = 0.01
+    settings.IMAGEGEN_RETRY_MAX_DELAY = 0.05
+
+    def install(*outcomes):
+        engine = ScriptedEngine(outcomes)
+        monkeypatch.setattr(services, "get_engine", lambda: engine)
+        return engine
+
+    return install
+
+
+__all__ = ["EngineError", "EngineResult", "SEED_EXAMPLE", "run", "files_under"]
