@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench venv dev-deps assets setup check-python clean
+.PHONY: run test bench venv dev-deps assets setup clean messages
 
 run: setup ## set up everything and serve on http://$(HOST):$(PORT) (web + worker)
 	exec $(PY) manage.py serve --host "$(HOST)" --port "$(PORT)"
@@ -48,3 +48,8 @@ static/vendor/.built: package.json package-lock.json scripts/build-assets.mjs
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
+
+I18N_IGNORE := --ignore=.venv --ignore=node_modules --ignore=var --ignore=static/vendor
+messages: venv ## refresh the Chinese catalogue after changing user-facing strings, then compile it
+	$(PY) manage.py makemessages -l zh_Hans $(I18N_IGNORE) --no-obsolete
+	$(PY) manage.py compilemessages -l zh_Hans $(I18N_IGNORE)

@@ -7,6 +7,7 @@ under one data directory. The same code runs at scale with other environment val
 from __future__ import annotations
 
 import secrets
+import warnings
 from pathlib import Path
 
 import environ
@@ -142,14 +143,20 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 # --- Background work (django-q2) ------------------------------------------------------------------------
 IMAGEGEN_BROKER = env.str("IMAGEGEN_BROKER", default="orm")  # "orm" or a redis:// URL
 IMAGEGEN_WORKERS = env.int("IMAGEGEN_WORKERS", default=2)
-# Upper bound for one execution of a task (engine call, polling, download, storage). django-q2 kills a
-# worker that runs longer; its redelivery ("retry") must come later than that, or a task runs twice.
+# Upper bound for one execution of a task (engine call, polling, download, storage); django-q2 kills a
+# worker that runs longer.
 IMAGEGEN_TASK_TIMEOUT = env.int("IMAGEGEN_TASK_TIMEOUT", default=900)
+# A queue message taken by a cluster that then died (a power cut) is delivered again after this long.
+# django-q2 wants this above the task timeout so that a task never runs twice; here a second delivery is
+# harmless (a run starts by claiming the task's lease, and a held lease turns the delivery into a no-op),
+# so it is short and the warning about it is silenced.
+IMAGEGEN_REDELIVERY_SECONDS = env.int("IMAGEGEN_REDELIVERY_SECONDS", default=60)
+warnings.filterwarnings("ignore", message="Retry and timeout are misconfigured")
 Q_CLUSTER = {
     "name": "imagegen",
     "workers": IMAGEGEN_WORKERS,
     "timeout": IMAGEGEN_TASK_TIMEOUT,
-    "retry": IMAGEGEN_TASK_TIMEOUT + 60,
+    "retry": IMAGEGEN_REDELIVERY_SECONDS,
     # Retries are decided by the task row (error taxonomy, attempts); a paid call is never repeated blindly.
     "max_attempts": 1,
     "ack_failures": True,

@@ -1,0 +1,166 @@
+"""Real processes for tests about processes: the web server (gunicorn) and the worker (qcluster), each
+started the way `make run` starts them, against a data directory of the test's own."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, data_dir: Path, **env):
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("VOLC_", "DATABASE_URL", "CACHE_URL"))},
+            "DJANGO_SETTINGS_MODULE": "imagegen.settings",
+            "IMAGEGEN_DATA_DIR": str(self.data_dir),
+            "IMAGEGEN_ENGINE": "preview",
+            "IMAGEGEN_PREVIEW_LATENCY": "0.5",
+            "IMAGEGEN_BROKER_POLL": "0.1",
+            "IMAGEGEN_REDELIVERY_SECONDS": "8",
+            "IMAGEGEN_RETRY_BASE_DELAY": "0.2",
+            "IMAGEGEN_MAX_UNFINISHED_PER_CLIENT": "1000",
+            "IMAGEGEN_CREATE_RATE": "10000/m",
+            "IMAGEGEN_READ_RATE": "100000/m",
+            "PYTHONUNBUFFERED": "1",
+            **{k: str(v) for k, v in env.items()},
+        }
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs = self.data_dir / "test-logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("createcachetable")
+
+    # -- processes
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, timeout=120)
+
+    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "ab")
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start_web(self) -> None:
+        self._spawn(
+            "web",
+            [sys.executable, "-m", "gunicorn", "imagegen.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+             "--worker-class", "gthread", "--workers", "2", "--threads", "4"],
+        )
+        self.wait_for(lambda: self._ping(), timeout=30, what="web server to answer")
+
+    def start_worker(self) -> None:
+        self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
+
+    def stop(self, name: str, sig=signal.SIGTERM, timeout: float = 30) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            os.kill(proc.pid, sig)  # the main process only (qcluster can hang when its group is signalled)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+
+    def kill_all(self) -> None:
+        """SIGKILL every process of the stack at once, as a power cut would."""
+        for name, proc in list(self.procs.items()):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            self.procs.pop(name)
+
+    def close(self) -> None:
+        for name in list(self.procs):
+            self.stop(name, timeout=15)
+
+    def log(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    # -- HTTP
+
+    def _ping(self) -> bool:
+        try:
+            return self.request("GET", "/api/v1/health")[0] == 200
+        except OSError:
+            return False
+
+    def request(self, method: str, path: str, body=None) -> tuple[int, dict | None]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+            headers={"Content-Type": "application/json"} if data else {},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+                kind = resp.headers.get("Content-Type", "")
+                return resp.status, (json.loads(raw) if "json" in kind and raw else {"_bytes": raw, "_type": kind})
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            return err.code, (json.loads(raw) if raw else None)
+
+    def generate(self, **body) -> str:
+        status, payload = self.request("POST", "/api/v1/generate", {"prompt": "a lighthouse", **body})
+        assert status == 201, payload
+        return payload["task_id"]
+
+    def task(self, task_id: str) -> dict:
+        return self.request("GET", f"/api/v1/task/{task_id}")[1]
+
+    # -- direct reads (what the API does not show: leases, attempts)
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.data_dir / "db.sqlite3", timeout=30)
+
+    def row(self, task_id: str) -> dict:
+        with self.db() as conn:
+            conn.row_factory = sqlite3.Row
+            row = conn.execute("SELECT * FROM tasks WHERE task_id = ?", [task_id]).fetchone()
+            return dict(row)
+
+    def statuses(self) -> dict[str, str]:
+        with self.db() as conn:
+            return dict(conn.execute("SELECT task_id, status FROM tasks").fetchall())
+
+    def media_files(self) -> list[Path]:
+        root = self.data_dir / "media" / "images"
+        return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+    @staticmethod
+    def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.1):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
