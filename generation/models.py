@@ -182,3 +182,24 @@ class Image(models.Model):
     @property
     def extension(self) -> str:
         return {"jpeg": "jpg"}.get(self.format, self.format)
+
+
+class UpstreamSlot(models.Model):
+    """One unit of the upstream account's concurrency (VOLC_MAX_CONCURRENCY rows are used).
+
+    A worker holds a slot while it has a generation in flight upstream, so all workers on all machines
+    together never exceed the account's limit. A slot whose holder died frees itself when it expires."""
+
+    slot = models.PositiveIntegerField(unique=True)
+    holder = models.CharField(max_length=120, blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "upstream_slots"
+        ordering = ["slot"]
+        verbose_name = _("upstream concurrency slot")
+        verbose_name_plural = _("upstream concurrency slots")
+
+    def __str__(self) -> str:
+        return f"slot {self.slot}: {self.holder or 'free'}"

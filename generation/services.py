@@ -12,11 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import random
-import socket
 import time
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,11 +24,12 @@ from django.utils.translation import gettext as _
 
 from imagegen.errors import Conflict, RateLimited
 
-from . import imaging, selectors, storage
+from . import concurrency, imaging, selectors, storage
 from .catalogue import SEED_MAX, GenerationPlan, get_model
 from .engines import get_engine
 from .engines.base import Cancelled, EngineError, EngineRequest, EngineResult, Retry
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Stage, Status
+from .processes import new_owner, owner_is_dead
 
 log = logging.getLogger(__name__)
 
@@ -153,18 +151,6 @@ def task_delete(*, task: GenerationTask) -> None:
 # --- Execution ------------------------------------------------------------------------------------------
 
 
-def _lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _parse_owner(owner: str) -> tuple[str, int] | None:
-    try:
-        host, pid, _token = owner.rsplit(":", 2)
-        return host, int(pid)
-    except ValueError:
-        return None
-
-
 class TaskRun:
     """One worker's run of one task. It is also the engine's `Progress`: every report extends the lease,
     and a report that finds the lease gone (cancelled, or taken over) stops the run."""
@@ -226,6 +212,17 @@ class TaskRun:
     def extend(self, seconds: float) -> None:
         if self._update(lease_expires_at=self._lease_until(seconds)):
             self._last_write = time.monotonic()
+
+    def upstream_slot(self, seconds: float):
+        """Hold one unit of the upstream concurrency quota (VOLC_MAX_CONCURRENCY) while in flight."""
+        self.stage(Stage.QUEUED_UPSTREAM, fraction=0)
+        return concurrency.upstream_slot(
+            holder=self.owner,
+            count=max(1, settings.VOLC_MAX_CONCURRENCY),
+            seconds=seconds + settings.IMAGEGEN_LEASE_MARGIN,
+            wait=lambda: self.extend(seconds),
+            cancelled=self.cancelled,
+        )
 
     def _estimate(self, stage: str, fraction: float | None) -> int:
         if stage == Stage.QUEUED_UPSTREAM:
@@ -394,7 +391,11 @@ class TaskRun:
     def _retry_or_fail(self, err: EngineError) -> bool:
         """Apply the error taxonomy: schedule another attempt (True) or fail the task (False)."""
         t = self.task
+        quota = err.code == "quota_exceeded"
         allowed = t.attempts < settings.IMAGEGEN_MAX_ATTEMPTS
+        if quota:
+            # Refused before any work was done (and billed): its own budget, and not an attempt.
+            allowed = t.retry_count < settings.IMAGEGEN_QUOTA_RETRIES
         if err.retry == Retry.NEVER:
             allowed = False
         elif err.retry in (Retry.ONCE, Retry.ONCE_NEW_SEED):
@@ -405,7 +406,7 @@ class TaskRun:
             return False
         delay = err.delay
         if delay is None:
-            base = settings.IMAGEGEN_RETRY_BASE_DELAY * (2**t.retry_count)
+            base = settings.IMAGEGEN_RETRY_BASE_DELAY * (2 ** min(t.retry_count, 10))
             delay = min(settings.IMAGEGEN_RETRY_MAX_DELAY, base) * random.uniform(0.75, 1.25)
         next_at = timezone.now() + timedelta(seconds=delay)
         fields = dict(
@@ -425,6 +426,8 @@ class TaskRun:
             fields["upstream_task_id"] = ""
         if err.retry == Retry.ONCE_NEW_SEED:
             fields["seed"] = random.randint(0, SEED_MAX)
+        if quota:
+            fields["attempts"] = F("attempts") - 1
         # The row says "retrying" while the worker waits, so the state is visible (and recoverable).
         if not self._update(status=Status.RETRYING, **fields):
             return False
@@ -518,7 +521,7 @@ def _claim(task_id: str) -> GenerationTask | None:
         )
         log.error("task %s gave up after %d interrupted attempts", task_id, task.attempts)
         return None
-    owner = _lease_owner()
+    owner = new_owner()
     expected = selectors.expected_duration(task.model)
     claimed = (
         GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED)
@@ -549,30 +552,17 @@ def _remove_debris(task: GenerationTask) -> None:
 # --- Recovery -------------------------------------------------------------------------------------------
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def tasks_recover() -> int:
     """Hand back tasks whose worker is gone and re-enqueue tasks whose message was lost.
 
     A worker is gone when its lease ran out, or at once when it ran on this machine and its process no
     longer exists. Returns how many tasks were enqueued again."""
     now = timezone.now()
-    host = socket.gethostname()
     recovered = 0
     candidates = GenerationTask.objects.filter(status__in=UNFINISHED).exclude(lease_owner="")
     for task in candidates.only("pk", "task_id", "lease_owner", "lease_expires_at", "status"):
-        parsed = _parse_owner(task.lease_owner)
         expired = task.lease_expires_at is None or task.lease_expires_at < now
-        dead_here = parsed is not None and parsed[0] == host and not _pid_alive(parsed[1])
-        if not (expired or dead_here):
+        if not (expired or owner_is_dead(task.lease_owner)):
             continue
         with transaction.atomic():
             released = GenerationTask.objects.filter(pk=task.pk, lease_owner=task.lease_owner, status__in=UNFINISHED).update(

@@ -195,6 +195,11 @@ VOLC_SCHEME = env.str("VOLC_SCHEME", default="https")
 VOLC_CONNECT_TIMEOUT = env.float("VOLC_CONNECT_TIMEOUT", default=5.0)
 VOLC_READ_TIMEOUT = env.float("VOLC_READ_TIMEOUT", default=60.0)
 VOLC_MAX_CONCURRENCY = env.int("VOLC_MAX_CONCURRENCY", default=1)
+VOLC_POLL_INTERVAL = env.float("VOLC_POLL_INTERVAL", default=1.0)
+VOLC_POLL_MAX_INTERVAL = env.float("VOLC_POLL_MAX_INTERVAL", default=5.0)
+VOLC_ASYNC_DEADLINE = env.float("VOLC_ASYNC_DEADLINE", default=600.0)
+# Rate/concurrency rejections (50429/50430) are not billed: they get their own, larger retry budget.
+IMAGEGEN_QUOTA_RETRIES = env.int("IMAGEGEN_QUOTA_RETRIES", default=30)
 
 # --- Limits ---------------------------------------------------------------------------------------------
 IMAGEGEN_MAX_UNFINISHED_PER_CLIENT = env.int("IMAGEGEN_MAX_UNFINISHED_PER_CLIENT", default=10)

@@ -12,8 +12,12 @@ from .conftest import files_under, run
 pytestmark = pytest.mark.django_db
 
 
-def transient(code="quota_exceeded"):
-    return EngineError(code, "upstream said 50429", retry=Retry.BACKOFF, upstream_code="50429", request_id="r-1")
+def transient(code="upstream_unreachable"):
+    return EngineError(code, "connection refused", retry=Retry.BACKOFF, upstream_code="", request_id="r-1")
+
+
+def rate_limited():
+    return EngineError("quota_exceeded", "VolcEngine error 50429", retry=Retry.BACKOFF, upstream_code="50429")
 
 
 def test_a_transient_error_is_retried_with_backoff_until_it_succeeds(api, media, scripted):
@@ -37,11 +41,32 @@ def test_it_gives_up_after_the_configured_attempts_with_the_last_error(api, medi
     body = api.get(f"task/{task_id}").json()
     assert body["status"] == "failed"
     assert len(engine.calls) == 3
-    assert body["error"]["code"] == "quota_exceeded"
+    assert body["error"]["code"] == "upstream_unreachable"
     assert body["error"]["message"]
     task = GenerationTask.objects.get(task_id=task_id)
-    assert task.upstream_error_code == "50429" and task.upstream_request_id == "r-1"
+    assert task.upstream_request_id == "r-1"
     assert files_under(media) == []
+
+
+def test_rate_limit_rejections_do_not_use_up_the_attempts(api, media, scripted, settings):
+    settings.IMAGEGEN_MAX_ATTEMPTS = 2
+    engine = scripted(*[rate_limited() for _ in range(5)], "ok")
+    task_id = api.generate()
+    run(task_id)
+    task = GenerationTask.objects.get(task_id=task_id)
+    assert task.status == "completed"
+    assert len(engine.calls) == 6
+    assert task.attempts == 1 and task.retry_count == 5
+
+
+def test_rate_limit_rejections_have_their_own_budget(api, media, scripted, settings):
+    settings.IMAGEGEN_QUOTA_RETRIES = 3
+    engine = scripted(*[rate_limited() for _ in range(10)])
+    task_id = api.generate()
+    run(task_id)
+    assert len(engine.calls) == 4
+    body = api.get(f"task/{task_id}").json()
+    assert body["status"] == "failed" and body["error"]["code"] == "quota_exceeded"
 
 
 def test_a_final_error_is_not_retried(api, media, scripted):

@@ -92,6 +92,10 @@ class Progress(Protocol):
     def extend(self, seconds: float) -> None:
         """Promise to report again within `seconds` (keeps the task's lease alive)."""
 
+    def upstream_slot(self, seconds: float):
+        """A context manager holding one unit of the account's upstream concurrency for the block; it
+        yields a callable that extends the hold by `seconds` (call it while polling a long job)."""
+
 
 class Engine(Protocol):
     name: str
