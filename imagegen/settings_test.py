@@ -15,3 +15,6 @@ from imagegen.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns when it is missing)
+# Generous request rates: a test about rate limits sets its own.
+IMAGEGEN_CREATE_RATE = "100000/m"
+IMAGEGEN_READ_RATE = "100000/m"
