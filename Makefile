@@ -46,7 +46,8 @@ static/vendor/.built: package.json package-lock.json scripts/build-assets.mjs
 clean:
 	rm -rf $(VENV) node_modules static/vendor
 
-I18N_IGNORE := --ignore=.venv --ignore=node_modules --ignore=var --ignore=static/vendor
+I18N_IGNORE := --ignore=.venv --ignore=node_modules --ignore=var --ignore=static/vendor --ignore=test-artifacts
 messages: venv ## refresh the Chinese catalogue after changing user-facing strings, then compile it
 	$(PY) manage.py makemessages -l zh_Hans $(I18N_IGNORE) --no-obsolete
+	$(PY) manage.py makemessages -d djangojs -l zh_Hans $(I18N_IGNORE) --no-obsolete
 	$(PY) manage.py compilemessages -l zh_Hans $(I18N_IGNORE)

@@ -11,8 +11,9 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.views.decorators.csrf import csrf_exempt
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
@@ -46,6 +47,15 @@ def _serve(request, image_id: str, *, thumbnail: bool):
     path = image.thumbnail_path if thumbnail else image.file_path
     content_type = "image/webp" if thumbnail else image.mime_type
     size = image.thumbnail_size if thumbnail else image.file_size
+    as_attachment = request.GET.get("download") in ("1", "true", "yes")
+    if settings.IMAGEGEN_STORAGE == "s3" and settings.IMAGEGEN_S3_PRESIGNED:
+        # The bytes come straight from object storage, through a URL that expires in minutes.
+        disposition = content_disposition_header(as_attachment, download_name(image, thumbnail=thumbnail))
+        url = default_storage.url(path, parameters={"ResponseContentDisposition": disposition,
+                                                    "ResponseContentType": content_type})
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, max-age=60"
+        return response
     if settings.IMAGEGEN_X_ACCEL_REDIRECT_PREFIX:
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = settings.IMAGEGEN_X_ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + path
@@ -61,15 +71,36 @@ def _serve(request, image_id: str, *, thumbnail: bool):
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
     response["X-Content-Type-Options"] = "nosniff"
-    as_attachment = request.GET.get("download") in ("1", "true", "yes")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment, download_name(image, thumbnail=thumbnail)
     )
     return response
 
 
-@read_only
+@csrf_exempt  # checked below like the DRF views: browsers must send the token, API clients need not
 def image_file(request, image_id: str):
+    """GET/HEAD: the original. DELETE: delete the image, its tags and files (its task stays)."""
+    if request.method == "DELETE":
+        from django.utils.translation import gettext as _
+
+        from imagegen.api.csrf import csrf_failure_reason
+
+        from .services import images_delete
+
+        if csrf_failure_reason(request) is not None:
+            return error_response("permission_denied", _("CSRF check failed: reload the page and try again."), 403)
+
+        try:
+            image = selectors.image_get(image_id=image_id)
+        except ApplicationError as err:
+            return error_response(err.code, err.message, err.status)
+        images_delete(images=[image])
+        return HttpResponse(status=204)
+    return _image_original(request, image_id)
+
+
+@read_only
+def _image_original(request, image_id: str):
     return _serve(request, image_id, thumbnail=False)
 
 

@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imagegen.errors import Conflict, RateLimited
+from imagegen.logs import current_task_id
+from imagegen.metrics import record_upstream_error
 
 from . import concurrency, imaging, selectors, storage
 from .catalogue import SEED_MAX, GenerationPlan, get_model
@@ -135,6 +137,39 @@ def task_cancel(*, task: GenerationTask) -> bool:
     return bool(changed)
 
 
+def task_retry(*, task: GenerationTask) -> bool:
+    """Run a failed or cancelled task again (a staff action): a new attempt of the same task, counted.
+
+    The task goes back to `pending` with its error, lease and upstream job cleared (a fresh submission),
+    `retry_count` goes up by one and the attempt budget starts again (`attempts` counts the engine calls
+    of the current run, which `_claim` and the retry policy compare with IMAGEGEN_MAX_ATTEMPTS). The
+    previous error is the caller's to record. Returns False when the task was not failed or cancelled."""
+    with transaction.atomic():
+        changed = GenerationTask.objects.filter(pk=task.pk, status__in=(Status.FAILED, Status.CANCELLED)).update(
+            status=Status.PENDING,
+            stage=Stage.QUEUED,
+            progress=0,
+            attempts=0,
+            retry_count=F("retry_count") + 1,
+            error_code="",
+            error_message="",
+            upstream_error_code="",
+            upstream_request_id="",
+            upstream_task_id="",
+            next_attempt_at=None,
+            lease_owner="",
+            lease_expires_at=None,
+            started_at=None,
+            completed_at=None,
+        )
+        if changed:
+            _enqueue(task)
+    task.refresh_from_db()
+    if changed:
+        log.info("task %s retried by staff (retry %d)", task.task_id, task.retry_count)
+    return bool(changed)
+
+
 def task_delete(*, task: GenerationTask) -> None:
     """Delete a finished task, its images, tags and files."""
     paths = [p for row in task.images.values_list("file_path", "thumbnail_path") for p in row]
@@ -167,6 +202,8 @@ class TaskRun:
         self._last_write = 0.0
         self._stage = task.stage
         self._progress = task.progress
+        # Quota rejections are budgeted per run, so a staff retry starts with a fresh budget.
+        self.retries_at_start = task.retry_count
 
     # -- lease-guarded writes
 
@@ -280,6 +317,7 @@ class TaskRun:
                     continue
                 return
             except imaging.ImageDataError as err:
+                record_upstream_error("bad_upstream_data")
                 self._fail(EngineError("bad_upstream_data", err.message, retry=Retry.NEVER))
                 return
             except OSError as err:
@@ -391,11 +429,12 @@ class TaskRun:
     def _retry_or_fail(self, err: EngineError) -> bool:
         """Apply the error taxonomy: schedule another attempt (True) or fail the task (False)."""
         t = self.task
+        record_upstream_error(err.upstream_code or err.code)
         quota = err.code == "quota_exceeded"
         allowed = t.attempts < settings.IMAGEGEN_MAX_ATTEMPTS
         if quota:
             # Refused before any work was done (and billed): its own budget, and not an attempt.
-            allowed = t.retry_count < settings.IMAGEGEN_QUOTA_RETRIES
+            allowed = t.retry_count - self.retries_at_start < settings.IMAGEGEN_QUOTA_RETRIES
         if err.retry == Retry.NEVER:
             allowed = False
         elif err.retry in (Retry.ONCE, Retry.ONCE_NEW_SEED):
@@ -497,8 +536,12 @@ def task_run(*, task_id: str) -> None:
     if task is None:
         return
     owner = task.lease_owner
-    _remove_debris(task)
-    TaskRun(task, owner).execute()
+    token = current_task_id.set(task.task_id)
+    try:
+        _remove_debris(task)
+        TaskRun(task, owner).execute()
+    finally:
+        current_task_id.reset(token)
 
 
 def _claim(task_id: str) -> GenerationTask | None:

@@ -6,12 +6,15 @@ under one data directory. The same code runs at scale with other environment val
 
 from __future__ import annotations
 
+import os
 import secrets
 import warnings
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -66,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "imagegen.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "imagegen.urls"
@@ -214,16 +219,51 @@ IMAGEGEN_NUM_PROXIES = env.int("IMAGEGEN_NUM_PROXIES", default=0)
 # --- Files ----------------------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env.str("IMAGEGEN_MEDIA_DIR", default=str(DATA_DIR / "media")))
 MEDIA_URL = "/media/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env.str("IMAGEGEN_STATIC_ROOT", default=str(DATA_DIR / "static")))
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Images in S3-compatible object storage at scale (VolcEngine TOS, Aliyun OSS, MinIO, AWS S3).
+IMAGEGEN_STORAGE = env.str("IMAGEGEN_STORAGE", default="local")  # local | s3
+# Serve images by redirecting to short-lived presigned URLs instead of streaming them through the app.
+IMAGEGEN_S3_PRESIGNED = env.bool("IMAGEGEN_S3_PRESIGNED", default=False)
+if IMAGEGEN_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("IMAGEGEN_S3_BUCKET"),
+            "endpoint_url": env.str("IMAGEGEN_S3_ENDPOINT_URL", default="") or None,
+            "access_key": env.str("IMAGEGEN_S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("IMAGEGEN_S3_SECRET_KEY", default="") or None,
+            "region_name": env.str("IMAGEGEN_S3_REGION", default="") or None,
+            "addressing_style": env.str("IMAGEGEN_S3_ADDRESSING_STYLE", default="") or None,  # path | virtual
+            "location": env.str("IMAGEGEN_S3_PREFIX", default=""),
+            "querystring_expire": env.int("IMAGEGEN_S3_PRESIGN_SECONDS", default=300),
+            "default_acl": None,
+            "file_overwrite": True,
+            "signature_version": "s3v4",
+        },
+    }
+elif IMAGEGEN_STORAGE != "local":
+    raise ImproperlyConfigured(f"IMAGEGEN_STORAGE must be local or s3, not {IMAGEGEN_STORAGE!r}")
 # Behind nginx the app checks the request and hands the bytes to nginx (see docker/nginx.conf).
 IMAGEGEN_X_ACCEL_REDIRECT_PREFIX = env.str("IMAGEGEN_X_ACCEL_REDIRECT_PREFIX", default="")
 IMAGEGEN_THUMBNAIL_SIZE = env.int("IMAGEGEN_THUMBNAIL_SIZE", default=384)
+
+# --- Maintenance: cleanup and backups (manage.py cleanup / backup / restore, the admin's Clean up page) ---
+# Limits the cleanup applies to finished tasks (0 or empty = no such limit); `manage.py cleanup` uses them
+# unless given options. The daily schedule (created by a migration) does nothing unless switched on here.
+IMAGEGEN_CLEANUP_SCHEDULE = env.bool("IMAGEGEN_CLEANUP_SCHEDULE", default=False)
+IMAGEGEN_CLEANUP_DAYS = env.float("IMAGEGEN_CLEANUP_DAYS", default=0)
+IMAGEGEN_CLEANUP_KEEP = env.int("IMAGEGEN_CLEANUP_KEEP", default=0)
+IMAGEGEN_CLEANUP_MAX_SIZE = env.str("IMAGEGEN_CLEANUP_MAX_SIZE", default="")  # e.g. "20G", "500M"
+# Nothing younger than this is ever touched: recent tasks, files and rows (a running task writes its files
+# before its image rows exist).
+IMAGEGEN_CLEANUP_GRACE_HOURS = env.float("IMAGEGEN_CLEANUP_GRACE_HOURS", default=24)
+IMAGEGEN_BACKUP_DIR = Path(env.str("IMAGEGEN_BACKUP_DIR", default=str(DATA_DIR / "backups")))
 
 # --- Internationalisation -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -237,7 +277,7 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "imagegen.api.errors.api_exception_handler",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["imagegen.api.csrf.BrowserCsrfCheck"],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": [
@@ -259,30 +299,56 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security -------------------------------------------------------------------------------------------
+# No inline script or style anywhere and no eval (the pages use Alpine's CSP build). The one hash allows
+# the two identical style attributes in DRF's browsable-API template.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_HASHES, "'sha256-OfgyIBrd+/vP79JdFMYP+re4T+fIenvkrHPD2HZ8/cs='"],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IMAGEGEN_NUM_PROXIES else None
 
+# --- Metrics (/metrics, Prometheus) ----------------------------------------------------------------------
+# Either a bearer token, or (without one) only these networks may scrape.
+IMAGEGEN_METRICS_TOKEN = env.str("IMAGEGEN_METRICS_TOKEN", default="")
+IMAGEGEN_METRICS_ALLOW = env.list("IMAGEGEN_METRICS_ALLOW", default=["127.0.0.1/32", "::1/128"])
+# Counters of every process on this machine meet in this directory (prometheus_client multiprocess mode).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
 # --- Logging --------------------------------------------------------------------------------------------
 LOG_DIR = DATA_DIR / "logs"
 LOG_DIR.mkdir(parents=True, exist_ok=True)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+IMAGEGEN_LOG_FORMAT = env.str("IMAGEGEN_LOG_FORMAT", default="plain")  # plain | json
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"task": {"()": "imagegen.logs.TaskContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+        "json": {"()": "imagegen.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": IMAGEGEN_LOG_FORMAT, "filters": ["task"]},
         "file": {
             "class": "logging.handlers.RotatingFileHandler",
             "filename": str(LOG_DIR / "imagegen.log"),
             "maxBytes": 10 * 1024 * 1024,
             "backupCount": 5,
-            "formatter": "plain",
+            "formatter": IMAGEGEN_LOG_FORMAT,
+            "filters": ["task"],
             "delay": True,
         },
     },

@@ -1,12 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from gallery import apis as gallery_apis
 from gallery import views as gallery_views
 from generation import apis as generation_apis
 from history import apis as history_apis
 from imagegen import views
+from imagegen.metrics import metrics_view
 from imagegen.api import system
 
 api_patterns = [
@@ -15,7 +18,13 @@ api_patterns = [
     path("tasks", generation_apis.TaskListApi.as_view(), name="tasks"),
     path("history", history_apis.HistoryListApi.as_view(), name="history"),
     path("history/<str:item_id>", history_apis.HistoryDeleteApi.as_view(), name="history-item"),
+    path("images", gallery_apis.ImageListApi.as_view(), name="images"),
+    path("images/bulk", gallery_apis.BulkApi.as_view(), name="images-bulk"),
+    path("images/zip", gallery_apis.ZipApi.as_view(), name="images-zip"),
     path("images/<str:image_id>", gallery_views.image_file, name="image"),
+    path("images/<str:image_id>/tags", gallery_apis.ImageTagsApi.as_view(), name="image-tags"),
+    path("images/<str:image_id>/tags/<str:tag>", gallery_apis.ImageTagDeleteApi.as_view(), name="image-tag"),
+    path("tags", gallery_apis.TagListApi.as_view(), name="tags"),
     path("images/<str:image_id>/thumbnail", gallery_views.image_thumbnail, name="image-thumbnail"),
     path("models", generation_apis.ModelListApi.as_view(), name="models"),
     path("system/info", system.SystemInfoApi.as_view(), name="system-info"),
@@ -27,7 +36,12 @@ api_patterns = [
 urlpatterns = [
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("gallery", views.gallery, name="gallery"),
+    path("history", views.history, name="history"),
+    path("favicon.ico", views.favicon),
     path("", views.home, name="home"),
 ]
 

@@ -116,3 +116,11 @@ def scripted(monkeypatch, settings):
 
 
 __all__ = ["EngineError", "EngineResult", "SEED_EXAMPLE", "run", "files_under"]
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test item, so fixtures can act on failures (screenshots)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self, data_dir: Path, **env):
+    def __init__(self, data_dir: Path, *, static: bool = False, **env):
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.env = {
@@ -48,6 +48,8 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage("createcachetable")
+        if static:  # the pages need the collected, hashed static files
+            self.manage("collectstatic", "--noinput", "-v", "0")
 
     # -- processes
 
@@ -136,20 +138,28 @@ class Stack:
     def task(self, task_id: str) -> dict:
         return self.request("GET", f"/api/v1/task/{task_id}")[1]
 
-    # -- direct reads (what the API does not show: leases, attempts)
+    # -- direct reads (what the API does not show: leases, attempts), on SQLite or PostgreSQL
 
-    def db(self) -> sqlite3.Connection:
+    def db(self):
+        url = self.env.get("DATABASE_URL", "")
+        if url.startswith("postgres"):
+            import psycopg
+
+            return _PgConnection(psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True))
         return sqlite3.connect(self.data_dir / "db.sqlite3", timeout=30)
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        with self.db() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def row(self, task_id: str) -> dict:
         with self.db() as conn:
-            conn.row_factory = sqlite3.Row
-            row = conn.execute("SELECT * FROM tasks WHERE task_id = ?", [task_id]).fetchone()
-            return dict(row)
+            cursor = conn.execute("SELECT * FROM tasks WHERE task_id = ?", [task_id])
+            names = [c[0] for c in cursor.description]
+            return dict(zip(names, cursor.fetchone()))
 
     def statuses(self) -> dict[str, str]:
-        with self.db() as conn:
-            return dict(conn.execute("SELECT task_id, status FROM tasks").fetchall())
+        return dict(self.query("SELECT task_id, status FROM tasks"))
 
     def media_files(self) -> list[Path]:
         root = self.data_dir / "media" / "images"
@@ -164,3 +174,19 @@ class Stack:
                 return value
             time.sleep(interval)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class _PgConnection:
+    """sqlite3's small interface over psycopg, so tests write one SQL with ? placeholders."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql, params=()):
+        return self.conn.execute(sql.replace("?", "%s"), params)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.close()

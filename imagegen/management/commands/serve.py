@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -55,6 +56,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
 
+        # Counters of the previous run's processes would be summed with the new ones' (prometheus_client
+        # multiprocess mode): start from an empty directory.
+        metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if metrics_dir:
+            for stale in Path(metrics_dir).glob("*.db"):
+                stale.unlink(missing_ok=True)
         for name, cmd in commands.items():
             self.children[name] = self._start(name, cmd)
         self.stdout.write(

@@ -1,0 +1,301 @@
+"""Backups: a consistent copy of the SQLite database, made with SQLite's online backup API while the app
+keeps running, plus the image files it references, in one timestamped .tar.gz; and the restore of such an
+archive into an empty data directory.
+
+Archive layout (format 1):
+    manifest.json          format, creation time, app version, counts, file list with sizes and sha256
+    db.sqlite3             the database snapshot (rollback-journal mode, self-contained)
+    media/<path>           every original and thumbnail an image row of the snapshot references
+
+Files are taken from the snapshot's image rows, not from a directory listing, so the archive is exactly
+the snapshot's images (no debris of running tasks, no files of tasks deleted before the snapshot). A file
+deleted between the snapshot and its copy is reported as missing; `cleanup` removes such rows after a
+restore. PostgreSQL is not supported here: use pg_dump and copy the media directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+
+FORMAT = 1
+DB_NAME = "db.sqlite3"
+MANIFEST = "manifest.json"
+MEDIA = "media"
+
+
+class BackupError(Exception):
+    pass
+
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    tasks: int
+    images: int
+    files: int
+    bytes: int
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RestoreResult:
+    tasks: int
+    images: int
+    files: int
+    bytes: int
+    mismatched: list[str] = field(default_factory=list)
+
+
+def _no_progress(what: str, done: int, total: int) -> None:
+    pass
+
+
+class _HashingReader:
+    """A file wrapper that hashes what is read through it."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _counts(db: sqlite3.Connection) -> tuple[int, int]:
+    tasks = db.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
+    images = db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+    return tasks, images
+
+
+def snapshot_database(target: Path, *, progress: Progress = _no_progress) -> None:
+    """Copy the live database into `target` with SQLite's online backup API (never a file copy: a copy of
+    a WAL database taken while it is written can be torn)."""
+    if connection.vendor != "sqlite":
+        raise BackupError(
+            f"backup supports SQLite only (this database is {connection.vendor}); "
+            "for PostgreSQL use pg_dump and copy the media directory"
+        )
+    connection.ensure_connection()
+    source = connection.connection
+    target.parent.mkdir(parents=True, exist_ok=True)
+    destination = sqlite3.connect(target)
+    try:
+        # Pages are copied in steps; a write by another process in between restarts the copy, so the
+        # result is always one consistent state of the database.
+        source.backup(destination, pages=1024, progress=lambda status, remaining, total: progress(
+            "database pages", total - remaining, total))
+        destination.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        check = destination.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise BackupError(f"the database copy failed its integrity check: {check}")
+    finally:
+        destination.close()
+
+
+def backup_create(
+    *, output: Path | None = None, include_media: bool = True, progress: Progress = _no_progress
+) -> BackupResult:
+    """Write a backup archive. `output` is a directory (a timestamped name is chosen) or a file name."""
+    from django.conf import settings
+
+    from imagegen.api.system import VERSION
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    output = Path(output) if output else Path(settings.IMAGEGEN_BACKUP_DIR)
+    if output.suffix != ".gz" and not output.name.endswith(".tar.gz"):
+        output = output / f"imagegen-backup-{stamp}.tar.gz"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.exists():
+        raise BackupError(f"{output} already exists")
+
+    with tempfile.TemporaryDirectory(prefix="imagegen-backup-", dir=output.parent) as work:
+        db_copy = Path(work) / DB_NAME
+        snapshot_database(db_copy, progress=progress)
+        snapshot = sqlite3.connect(db_copy)
+        try:
+            tasks, images = _counts(snapshot)
+            rows = snapshot.execute("SELECT file_path, thumbnail_path FROM images ORDER BY id").fetchall()
+        finally:
+            snapshot.close()
+        paths = sorted({p for row in rows for p in row if p}) if include_media else []
+
+        files, missing, total_bytes = [], [], 0
+        partial = output.with_name(output.name + ".partial")
+        try:
+            with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+                tar.add(db_copy, arcname=DB_NAME)
+                for done, name in enumerate(paths, start=1):
+                    try:
+                        size = default_storage.size(name)
+                        handle = default_storage.open(name, "rb")
+                    except (FileNotFoundError, OSError):
+                        missing.append(name)
+                        continue
+                    info = tarfile.TarInfo(f"{MEDIA}/{name}")
+                    info.size, info.mtime, info.mode = size, int(timezone.now().timestamp()), 0o644
+                    with handle:
+                        reader = _HashingReader(handle)
+                        tar.addfile(info, reader)  # streamed: never a whole image in memory
+                    files.append({"path": name, "size": size, "sha256": reader.hexdigest()})
+                    total_bytes += size
+                    if done % 50 == 0 or done == len(paths):
+                        progress("image files", done, len(paths))
+                manifest = {
+                    "format": FORMAT,
+                    "app": "imagegen",
+                    "version": VERSION,
+                    "created_at": timezone.now().isoformat(),
+                    "database": {"vendor": "sqlite", "sha256": _sha256_file(db_copy), "tasks": tasks, "images": images},
+                    "media": {"included": include_media, "files": files, "missing": missing},
+                }
+                data = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
+                info = tarfile.TarInfo(MANIFEST)
+                info.size, info.mtime, info.mode = len(data), int(timezone.now().timestamp()), 0o644
+                tar.addfile(info, io.BytesIO(data))
+            os.replace(partial, output)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    return BackupResult(path=output, tasks=tasks, images=images, files=len(files), bytes=total_bytes, missing=missing)
+
+
+# --- Restore --------------------------------------------------------------------------------------------
+
+
+def _safe_member_path(name: str) -> PurePosixPath:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise BackupError(f"unsafe path in the archive: {name!r}")
+    return path
+
+
+def _database_is_empty(path: Path) -> bool:
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type='table'").fetchone()[0] == 0
+    finally:
+        db.close()
+
+
+def read_manifest(archive: Path) -> dict:
+    with tarfile.open(archive, "r:gz") as tar:
+        try:
+            member = tar.getmember(MANIFEST)
+        except KeyError:
+            raise BackupError(f"{archive} is not an imagegen backup (no {MANIFEST})") from None
+        manifest = json.load(tar.extractfile(member))
+    if manifest.get("app") != "imagegen" or manifest.get("format") != FORMAT:
+        raise BackupError(f"{archive}: unsupported backup format {manifest.get('format')!r}")
+    return manifest
+
+
+def backup_restore(
+    *, archive: Path, db_path: Path, media_root: Path, force: bool = False, progress: Progress = _no_progress
+) -> RestoreResult:
+    """Restore an archive into `db_path` and `media_root`, which must be empty unless `force`.
+
+    Stop the web server and the worker first. Every file is checked against the sha256 the archive lists
+    (and originals against the database's own sha256)."""
+    archive, db_path, media_root = Path(archive), Path(db_path), Path(media_root)
+    manifest = read_manifest(archive)
+    if not force:
+        if not _database_is_empty(db_path):
+            raise BackupError(f"{db_path} already holds a database; restore into an empty data directory "
+                              "or pass --force to replace it")
+        if media_root.exists() and any(p.is_file() for p in media_root.rglob("*")):
+            raise BackupError(f"{media_root} already holds files; restore into an empty data directory "
+                              "or pass --force")
+    expected = {f["path"]: f for f in manifest["media"]["files"]}
+    mismatched: list[str] = []
+    restored_files = restored_bytes = 0
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    media_root.mkdir(parents=True, exist_ok=True)
+
+    with tarfile.open(archive, "r:gz") as tar, tempfile.TemporaryDirectory(dir=db_path.parent) as work:
+        members = tar.getmembers()
+        total = sum(1 for m in members if m.name.startswith(f"{MEDIA}/"))
+        done = 0
+        image_hashes: dict[str, str] | None = None
+        tasks = images = 0
+        for member in members:
+            path = _safe_member_path(member.name)
+            if not member.isfile():
+                continue
+            if member.name == DB_NAME:
+                staged = Path(work) / DB_NAME
+                with tar.extractfile(member) as src, open(staged, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                if _sha256_file(staged) != manifest["database"]["sha256"]:
+                    raise BackupError("the database in the archive does not match its checksum")
+                db = sqlite3.connect(staged)
+                try:
+                    check = db.execute("PRAGMA quick_check").fetchone()[0]
+                    tasks, images = _counts(db)
+                    image_hashes = dict(db.execute("SELECT file_path, sha256 FROM images").fetchall())
+                finally:
+                    db.close()
+                if check != "ok":
+                    raise BackupError(f"the database in the archive failed its integrity check: {check}")
+                continue
+            if path.parts[0] != MEDIA or len(path.parts) < 2:
+                continue
+            relative = PurePosixPath(*path.parts[1:])
+            target = media_root.joinpath(*relative.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256()
+            with tar.extractfile(member) as src, open(target, "wb") as dst:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    digest.update(block)
+                    dst.write(block)
+            listed = expected.get(str(relative))
+            if listed is None or listed["sha256"] != digest.hexdigest():
+                mismatched.append(str(relative))
+            restored_files += 1
+            restored_bytes += member.size
+            done += 1
+            if done % 50 == 0 or done == total:
+                progress("image files", done, total)
+
+        if image_hashes is None:
+            raise BackupError(f"{archive} holds no {DB_NAME}")
+        for name, sha in image_hashes.items():
+            f = expected.get(name)
+            if f is not None and f["sha256"] != sha and name not in mismatched:
+                mismatched.append(name)
+        # Move the database into place last: until then the target stays empty.
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(str(db_path) + suffix).unlink(missing_ok=True)
+        os.replace(Path(work) / DB_NAME, db_path)
+    return RestoreResult(tasks=tasks, images=images, files=restored_files, bytes=restored_bytes, mismatched=mismatched)

@@ -1,0 +1,51 @@
+"""The staff console's frame: its titles, and the audit log (Django's admin log, read-only) where every
+staff action is recorded: retries, cancellations, deletions, cleanups and tag changes included."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.models import DELETION, LogEntry
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy
+
+admin.site.site_header = gettext_lazy("imagegen staff console")
+admin.site.site_title = gettext_lazy("imagegen staff console")
+admin.site.index_title = gettext_lazy("Tasks, images, tags and the audit log")
+
+
+@admin.register(LogEntry)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ("action_time", "user", "action", "content_type", "object_link", "message")
+    list_filter = ("action_flag", "content_type", ("action_time", admin.DateFieldListFilter))
+    list_select_related = ("user", "content_type")
+    search_fields = ("object_repr", "change_message", "user__username", "=object_id")
+    date_hierarchy = None
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an audit log is not edited
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff and (
+            request.user.is_superuser or request.user.has_perm("admin.view_logentry")
+        )
+
+    @admin.display(description=gettext_lazy("action"), ordering="action_flag")
+    def action(self, obj):
+        return obj.get_action_flag_display()
+
+    @admin.display(description=gettext_lazy("object"))
+    def object_link(self, obj):
+        url = obj.get_admin_url() if obj.action_flag != DELETION else ""  # deleted: no page
+        return format_html('<a href="{}">{}</a>', url, obj.object_repr) if url else obj.object_repr
+
+    @admin.display(description=gettext_lazy("change message"))
+    def message(self, obj):
+        return obj.get_change_message()

@@ -1,0 +1,72 @@
+"""Screenshots of the pages for the README (docs/screenshots/): desktop and phone, English and Chinese.
+
+    .venv/bin/python scripts/screenshots.py
+
+Starts the app (web + worker, preview engine) in a temporary data directory, makes a few images and
+photographs the pages in headless Chromium. CJK glyphs need a CJK font (Debian: fonts-noto-cjk)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.browser import launch  # noqa: E402
+from tests.stack import Stack  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+PROMPTS = [
+    ("a red fox in fresh snow, watercolor", "jimeng_t2i_v31", {}),
+    ("一只在窗台上晒太阳的橘猫，胶片质感", "high_aes_general_v30l_zt2i", {"width": 1472, "height": 1104}),
+    ("a lighthouse at dawn, long exposure", "jimeng_t2i_v31", {"width": 1664, "height": 936}),
+    ("isometric tiny city on a floating island", "high_aes_general_v20", {"num_images": 2}),
+]
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(Path(tmp) / "data", static=True, IMAGEGEN_PREVIEW_LATENCY="0.5")
+        try:
+            stack.start_web()
+            stack.start_worker()
+            ids = [stack.generate(prompt=p, model=m, **extra) for p, m, extra in PROMPTS]
+            stack.wait_for(lambda: all(stack.task(i)["status"] == "completed" for i in ids), timeout=120, what="images")
+            tag_image = stack.task(ids[0])["images"][0]["image_id"]
+            stack.request("POST", f"/api/v1/images/{tag_image}/tags", {"tags": ["winter", "animals"]})
+            with sync_playwright() as playwright:
+                browser = launch(playwright)
+                for name, viewport in (("desktop", {"width": 1366, "height": 900}), ("phone", {"width": 390, "height": 844})):
+                    for lang in ("en", "zh-CN"):
+                        context = browser.new_context(viewport=viewport, locale=lang, device_scale_factor=1,
+                                                      base_url=f"http://127.0.0.1:{stack.port}")
+                        page = context.new_page()
+                        suffix = f"{name}-{'zh' if lang.startswith('zh') else 'en'}"
+                        page.goto("/")
+                        page.fill("#prompt", "a paper boat on a rainy street, cinematic")
+                        page.click("button.primary")
+                        page.wait_for_timeout(700)
+                        page.screenshot(path=OUT / f"generate-{suffix}.png")
+                        page.goto("/gallery")
+                        page.wait_for_load_state("networkidle")
+                        page.screenshot(path=OUT / f"gallery-{suffix}.png")
+                        page.locator(".grid-item .thumb").first.click()
+                        page.wait_for_timeout(500)
+                        page.screenshot(path=OUT / f"viewer-{suffix}.png")
+                        page.goto("/history")
+                        page.wait_for_load_state("networkidle")
+                        page.screenshot(path=OUT / f"history-{suffix}.png")
+                        context.close()
+                browser.close()
+        finally:
+            stack.close()
+    print(f"screenshots in {OUT}")
+
+
+if __name__ == "__main__":
+    main()

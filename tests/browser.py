@@ -1,0 +1,70 @@
+"""Headless Chromium (Debian's `chromium`) driven by Playwright, for the page tests. Every page records
+console errors, uncaught exceptions and Content-Security-Policy violations; a test fails on any."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+WATCH_CSP = """
+document.addEventListener('securitypolicyviolation', (e) =>
+  console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' at ' + e.sourceFile + ':' + e.lineNumber));
+"""
+
+
+def require_chromium():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing: .ci/run should have installed it")
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+
+
+def launch(playwright):
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+              "--disable-sync", "--no-first-run", "--disable-quic"],
+    )
+
+
+class PageWatch:
+    """A page plus everything the browser complained about while it was open."""
+
+    def __init__(self, context):
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        self.page = context.new_page()
+        self.page.add_init_script(WATCH_CSP)
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.problems.append(f"uncaught: {exc}"))
+        self.page.on("dialog", self._dialog)
+        self.accept_confirms = True
+
+    def _console(self, message):
+        if message.type != "error":
+            return
+        source = (message.location or {}).get("url", "")
+        # Chromium logs every non-2xx fetch; API answers like 400/404 are handled and shown by the page.
+        if message.text.startswith("Failed to load resource") and "/api/v1/" in source and "status of 4" in message.text:
+            return
+        self.problems.append(f"console: {message.text} ({source or self.page.url})")
+
+    def _dialog(self, dialog):
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        if dialog.type == "confirm" and self.accept_confirms:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+
+def save_screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
