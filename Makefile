@@ -6,13 +6,17 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test venv dev-deps assets setup clean messages
+.PHONY: run test bench venv dev-deps assets setup clean messages
 
 run: setup ## set up everything and serve on http://$(HOST):$(PORT) (web + worker)
 	exec $(PY) manage.py serve --host "$(HOST)" --port "$(PORT)"
 
 test: dev-deps assets ## install the dev dependencies and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: dev-deps assets ## run the benchmarks (about 12 minutes) and rewrite BENCHMARKS.md
+	@command -v wrk >/dev/null || { echo "the read-path benchmark needs wrk (apt-get install wrk)"; exit 1; }
+	$(PY) benchmarks/run.py
 
 setup: venv assets
 	$(PY) manage.py migrate --noinput -v 0

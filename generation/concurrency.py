@@ -71,7 +71,7 @@ def upstream_slot(*, holder: str, count: int, seconds: float, wait, cancelled):
             raise Cancelled()
         wait()
         time.sleep(delay * random.uniform(0.5, 1.5))
-        delay = min(delay * 1.5, 0.5)
+        delay = min(delay * 1.5, 0.1)
     try:
         yield lambda secs=seconds: extend(slot=slot, holder=holder, seconds=secs)
     finally:

@@ -105,14 +105,18 @@ class GenerationTask(models.Model):
         verbose_name_plural = _("generation tasks")
         indexes = [
             # The seed's idx_status / idx_created_at: lists newest first, filtered by status.
-            models.Index(fields=["status", "-created_at"], name="idx_task_status_created"),
-            models.Index(fields=["-created_at"], name="idx_task_created"),
+            # Every list orders by (created_at, id): with id in the index, no sort step, and deep pages
+            # are an index walk.
+            models.Index(fields=["status", "-created_at", "-id"], name="idx_task_status_created"),
+            models.Index(fields=["-created_at", "-id"], name="idx_task_created"),
             # Per-client unfinished-task limit, counted inside the create transaction.
             models.Index(fields=["client_id", "status"], name="idx_task_client_status"),
             # Recovery sweeps: expired leases among unfinished tasks.
             models.Index(fields=["status", "lease_expires_at"], name="idx_task_status_lease"),
             # Lists filtered by model; durations per model for estimates.
             models.Index(fields=["model", "status", "-completed_at"], name="idx_task_model_status_done"),
+            # Lists filtered by model, newest first.
+            models.Index(fields=["model", "-created_at", "-id"], name="idx_task_model_created"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -165,7 +169,7 @@ class Image(models.Model):
         verbose_name_plural = _("images")
         indexes = [
             # The seed's idx_task_id_fk is the FK index Django creates; this one serves the gallery grid.
-            models.Index(fields=["-created_at"], name="idx_image_created"),
+            models.Index(fields=["-created_at", "-id"], name="idx_image_created"),
         ]
         constraints = [
             # One image per position per task: a re-run after a crash can never add a second set.

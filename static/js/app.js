@@ -205,9 +205,23 @@
     };
   }
 
+  /** The viewer over a list of tasks' images (the generate and history pages). */
+  function taskImages() {
+    return {
+      viewerImageIds() { return this.tasks.flatMap((x) => x.images.map((i) => i.image_id)); },
+      findImage(imageId) {
+        for (const task of this.tasks) for (const img of task.images) if (img.image_id === imageId) return img;
+        return null;
+      },
+      imageDeleted(imageId) {
+        this.tasks = this.tasks.map((x) => decorateTask({ ...x, images: x.images.filter((i) => i.image_id !== imageId) }));
+      },
+    };
+  }
+
   /** The generate page: the catalogue-driven form and the live list of this browser's tasks. */
   function generator() {
-    return mix(viewerMixin(), {
+    return mix(viewerMixin(), taskImages(), {
       config: pageConfig(),
       form: { prompt: "", negative_prompt: "", model: "", width: "", height: "", num_images: 1, steps: "", scale: "", seed: "", enhance_prompt: true },
       errors: {},
@@ -442,14 +456,6 @@
         this.tasks = this.tasks.filter((x) => x.unfinished);
         this.remember();
       },
-      viewerImageIds() { return this.tasks.flatMap((x) => x.images.map((i) => i.image_id)); },
-      findImage(imageId) {
-        for (const task of this.tasks) for (const img of task.images) if (img.image_id === imageId) return img;
-        return null;
-      },
-      imageDeleted(imageId) {
-        this.tasks = this.tasks.map((x) => decorateTask({ ...x, images: x.images.filter((i) => i.image_id !== imageId) }));
-      },
     });
   }
 
@@ -594,7 +600,7 @@
 
   /** History: every generation, searchable, with reuse and delete (after confirmation). */
   function history() {
-    return mix(viewerMixin(), pagedList("tasks"), {
+    return mix(viewerMixin(), taskImages(), pagedList("tasks"), {
       config: pageConfig(),
       tasks: [],
       filters: {},
@@ -640,14 +646,6 @@
         } else {
           toast((res.data && res.data.message) || gettext("The request failed."));
         }
-      },
-      viewerImageIds() { return this.tasks.flatMap((x) => x.images.map((i) => i.image_id)); },
-      findImage(imageId) {
-        for (const task of this.tasks) for (const img of task.images) if (img.image_id === imageId) return img;
-        return null;
-      },
-      imageDeleted(imageId) {
-        this.tasks = this.tasks.map((x) => decorateTask({ ...x, images: x.images.filter((i) => i.image_id !== imageId) }));
       },
     });
   }
