@@ -17,6 +17,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -97,19 +98,21 @@ def task_create(
             client_id=client_id,
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint,
+            enqueued_at=timezone.now(),
         )
-        _enqueue(task)
+        _enqueue(task, stamp=False)
     log.info("task %s created model=%s size=%dx%d", task.task_id, task.model, task.width, task.height)
     return task, True
 
 
-def _enqueue(task: GenerationTask) -> None:
+def _enqueue(task: GenerationTask, *, stamp: bool = True) -> None:
     from django_q.tasks import async_task
 
     def send():
         async_task(RUN_FUNCTION, task.task_id, task_name=f"generate {task.task_id}", group="generation")
 
-    GenerationTask.objects.filter(pk=task.pk).update(enqueued_at=timezone.now())
+    if stamp:
+        GenerationTask.objects.filter(pk=task.pk).update(enqueued_at=timezone.now())
     if settings.IMAGEGEN_BROKER == "orm":
         # The message is a row in the same database: it commits or rolls back with the task.
         send()
@@ -200,6 +203,7 @@ class TaskRun:
         self.attempt_started = time.monotonic()
         self.expected = selectors.expected_duration(task.model)
         self._last_write = 0.0
+        self._lease_deadline = 0.0  # unknown until this run writes the lease itself
         self._stage = task.stage
         self._progress = task.progress
         # Quota rejections are budgeted per run, so a staff retry starts with a fresh budget.
@@ -219,6 +223,8 @@ class TaskRun:
         return True
 
     def _lease_until(self, seconds: float):
+        # Remembered (on this process's clock) so that extend() can tell when a write is not needed.
+        self._lease_deadline = time.monotonic() + seconds + settings.IMAGEGEN_LEASE_MARGIN
         return timezone.now() + timedelta(seconds=seconds + settings.IMAGEGEN_LEASE_MARGIN)
 
     # -- Progress protocol
@@ -247,8 +253,13 @@ class TaskRun:
         return self.lost
 
     def extend(self, seconds: float) -> None:
+        # Skip the write while the lease already covers the promise with half its safety margin to spare:
+        # a fast engine reports many times a second, and each write is a database write.
+        now = time.monotonic()
+        if self._lease_deadline - settings.IMAGEGEN_LEASE_MARGIN / 2 >= now + seconds:
+            return
         if self._update(lease_expires_at=self._lease_until(seconds)):
-            self._last_write = time.monotonic()
+            self._last_write = now
 
     def upstream_slot(self, seconds: float):
         """Hold one unit of the upstream concurrency quota (VOLC_MAX_CONCURRENCY) while in flight."""
@@ -425,11 +436,13 @@ class TaskRun:
         log.info(
             "task %s completed images=%d upstream_request_id=%s", t.task_id, len(stored), result.upstream_request_id
         )
+        note_upstream_success()
 
     def _retry_or_fail(self, err: EngineError) -> bool:
         """Apply the error taxonomy: schedule another attempt (True) or fail the task (False)."""
         t = self.task
         record_upstream_error(err.upstream_code or err.code)
+        note_upstream_error(err)
         quota = err.code == "quota_exceeded"
         allowed = t.attempts < settings.IMAGEGEN_MAX_ATTEMPTS
         if quota:
@@ -530,6 +543,18 @@ class TaskRun:
         log.info("task %s: stopped (cancelled or taken over)", self.task.task_id)
 
 
+def task_hand_back(*, task_id: str) -> None:
+    """Send a task's message again instead of running it (the worker that got it is stopping). A task that
+    is finished, or held by a live lease, needs no new message."""
+    now = timezone.now()
+    task = GenerationTask.objects.filter(task_id=task_id, status__in=UNFINISHED).first()
+    if task is None or (task.lease_owner and task.lease_expires_at and task.lease_expires_at > now):
+        return
+    with transaction.atomic():
+        _enqueue(task)
+    log.info("task %s handed back: its worker is stopping", task_id)
+
+
 def task_run(*, task_id: str) -> None:
     """Run a task if nobody else is running it. Safe to call any number of times for the same id."""
     task = _claim(task_id)
@@ -553,7 +578,7 @@ def _claim(task_id: str) -> GenerationTask | None:
         return None  # another worker holds it
     if task.attempts >= settings.IMAGEGEN_MAX_ATTEMPTS:
         # Every allowed attempt was started and none finished: its workers kept dying.
-        GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED, lease_owner=task.lease_owner).update(
+        gave_up = GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED, lease_owner=task.lease_owner).update(
             status=Status.FAILED,
             stage=Stage.DONE,
             completed_at=now,
@@ -562,7 +587,10 @@ def _claim(task_id: str) -> GenerationTask | None:
             lease_owner="",
             lease_expires_at=None,
         )
-        log.error("task %s gave up after %d interrupted attempts", task_id, task.attempts)
+        if gave_up:
+            log.error("task %s gave up after %d interrupted attempts", task_id, task.attempts)
+            # The last attempt may have died after writing its files: no run will come to remove them.
+            _remove_debris(task)
         return None
     owner = new_owner()
     expected = selectors.expected_duration(task.model)
@@ -590,6 +618,43 @@ def _remove_debris(task: GenerationTask) -> None:
     if debris:
         log.info("task %s: removing %d files left by an interrupted attempt", task.task_id, len(debris))
         storage.delete_files(debris)
+
+
+# --- Upstream trouble, for /api/v1/health ---------------------------------------------------------------
+# The health endpoint must stay cheap and must never call VolcEngine itself, so workers leave a note in the
+# shared cache: the upstream errors seen since the last success. A success removes it; it expires after
+# UPSTREAM_TROUBLE_SECONDS without another error. Rejections that say the service is working (quota,
+# content, parameters) are not trouble.
+
+UPSTREAM_TROUBLE_KEY = "imagegen:upstream-trouble"
+UPSTREAM_TROUBLE_CODES = frozenset({"upstream_unreachable", "upstream_timeout", "upstream_error"})
+UPSTREAM_TROUBLE_SECONDS = 600
+
+
+def note_upstream_error(err: EngineError) -> None:
+    if err.code not in UPSTREAM_TROUBLE_CODES:
+        return
+    try:
+        now = time.time()
+        seen = cache.get(UPSTREAM_TROUBLE_KEY) or {}
+        codes = dict(seen.get("codes") or {})
+        code = f"{err.code} ({err.upstream_code})" if err.upstream_code else err.code
+        codes[code] = codes.get(code, 0) + 1
+        cache.set(
+            UPSTREAM_TROUBLE_KEY,
+            {"since": seen.get("since", now), "last": now, "codes": codes, "message": err.message[:300]},
+            UPSTREAM_TROUBLE_SECONDS,
+        )
+    except Exception:  # bookkeeping for the health report must never fail a task
+        log.warning("could not record upstream trouble", exc_info=True)
+
+
+def note_upstream_success() -> None:
+    try:
+        if cache.get(UPSTREAM_TROUBLE_KEY) is not None:
+            cache.delete(UPSTREAM_TROUBLE_KEY)
+    except Exception:
+        log.warning("could not clear upstream trouble", exc_info=True)
 
 
 # --- Recovery -------------------------------------------------------------------------------------------

@@ -36,7 +36,13 @@ def _save(path: str, data: bytes) -> str:
     # Attempt-unique names mean an existing file here is debris from this same attempt: replace it.
     if default_storage.exists(path):
         default_storage.delete(path)
-    return default_storage.save(path, ContentFile(data))
+    try:
+        return default_storage.save(path, ContentFile(data))
+    except BaseException:
+        # A write that fails half-way (a full disk) leaves a partial file behind: Django's file storage
+        # does not remove it. Nobody else writes this name, so whatever is there is that partial file.
+        delete_files([path])
+        raise
 
 
 def delete_files(paths) -> None:

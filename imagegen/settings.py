@@ -167,7 +167,7 @@ Q_CLUSTER = {
     "ack_failures": True,
     "queue_limit": IMAGEGEN_WORKERS,
     "bulk": 1,
-    "poll": env.float("IMAGEGEN_BROKER_POLL", default=0.2),
+    "poll": env.float("IMAGEGEN_BROKER_POLL", default=0.1),
     "save_limit": 250,
     "catch_up": False,
     "guard_cycle": 1,

@@ -75,6 +75,49 @@ def test_a_task_whose_workers_keep_dying_is_given_up_with_a_clear_error(api, set
     assert body["error"]["code"] == "interrupted"
 
 
+def test_a_task_given_up_after_its_last_attempt_died_mid_write_leaves_no_file(api, media, settings):
+    # Found by tests/faults/test_worker_killed.py: the last attempt was killed after writing its images.
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from .conftest import files_under
+
+    settings.IMAGEGEN_MAX_ATTEMPTS = 2
+    task_id = api.generate()
+    task = GenerationTask.objects.get(task_id=task_id)
+    default_storage.save(f"{task.file_prefix()}/dead0001-0.png", ContentFile(b"half an image"))
+    GenerationTask.objects.filter(task_id=task_id).update(status="retrying", attempts=2)
+    run(task_id)
+    assert GenerationTask.objects.get(task_id=task_id).error_code == "interrupted"
+    assert files_under(media) == []
+
+
+def test_a_worker_whose_cluster_is_stopping_hands_its_message_back_instead_of_running(api, media, monkeypatch):
+    # A graceful stop lets workers drain the messages their cluster already took, a whole task each; those
+    # are handed back so the stop ends within the task timeout (tests/faults/test_graceful_stop.py).
+    import os
+    import socket
+    from types import SimpleNamespace
+
+    from django_q.conf import Conf
+    from django_q.status import Stat
+
+    from generation.tasks import run_generation
+
+    task_id = api.generate()
+    sentinel = SimpleNamespace(sentinel=os.getppid(), host=socket.gethostname(), status=Conf.STOPPING)
+    monkeypatch.setattr(Stat, "get_all", staticmethod(lambda broker=None: [sentinel]))
+    messages = OrmQ.objects.count()
+    run_generation(task_id)
+    task = GenerationTask.objects.get(task_id=task_id)
+    assert (task.status, task.attempts, task.lease_owner) == ("pending", 0, "")
+    assert OrmQ.objects.count() == messages + 1
+
+    sentinel.status = Conf.WORKING  # a running cluster runs it
+    run_generation(task_id)
+    assert GenerationTask.objects.get(task_id=task_id).status == "completed"
+
+
 def test_a_pending_task_whose_message_was_lost_is_enqueued_again(api, settings):
     task_id = api.generate()
     OrmQ.objects.all().delete()

@@ -42,8 +42,30 @@ def test_health_checks_each_dependency(api):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "broker", "storage", "engine"}
+    assert set(body["checks"]) == {"database", "broker", "storage", "engine", "upstream"}
     assert all(check["ok"] for check in body["checks"].values())
+
+
+def test_health_reports_upstream_trouble_until_a_success_without_failing(api, media, scripted):
+    from generation.engines.base import EngineError, Retry
+
+    refused = EngineError("upstream_unreachable", "VolcEngine could not be reached: Connection refused",
+                          retry=Retry.NEVER)
+    scripted(refused, EngineError("content_rejected", "50412", retry=Retry.NEVER, upstream_code="50412"), "ok")
+    run(api.generate())
+    response = api.get("health")
+    body = response.json()
+    assert response.status_code == 200  # reported, not a reason to take the app out of service
+    assert body["status"] == "degraded"
+    assert body["checks"]["upstream"]["ok"] is False
+    assert "upstream_unreachable" in body["checks"]["upstream"]["detail"]
+    assert "Connection refused" in body["checks"]["upstream"]["detail"]
+
+    run(api.generate())  # a rejection on content grounds means the service answers: not trouble, not a success
+    assert api.get("health").json()["status"] == "degraded"
+    run(api.generate())  # a success
+    body = api.get("health").json()
+    assert body["status"] == "ok" and body["checks"]["upstream"]["ok"] is True
 
 
 def test_health_is_503_when_storage_fails(api, monkeypatch):

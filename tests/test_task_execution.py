@@ -222,6 +222,32 @@ def test_a_storage_failure_is_retried_and_leaves_no_partial_files(api, media, sc
     assert len(files_under(media)) == 2
 
 
+def test_a_write_that_fails_half_way_leaves_no_partial_file(api, media, scripted, monkeypatch, settings):
+    # A full disk fails the write after part of the file is on disk, and Django's file storage leaves that
+    # part behind (found by tests/faults/test_disk_full.py, which fills a real tmpfs).
+    import errno
+    import os
+
+    from django.core.files.storage import FileSystemStorage
+
+    def disk_full(self, name, content):
+        path = self.path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(content.read()[:1000])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", disk_full)
+    settings.IMAGEGEN_MAX_ATTEMPTS = 2
+    scripted()
+    task_id = api.generate()
+    run(task_id)
+    task = GenerationTask.objects.get(task_id=task_id)
+    assert (task.status, task.error_code, task.attempts) == ("failed", "storage_error", 2)
+    assert "No space left on device" in task.error_message
+    assert files_under(media) == []
+
+
 def test_progress_is_written_while_the_engine_works(api, media, scripted):
     seen = []
 

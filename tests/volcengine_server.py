@@ -8,7 +8,9 @@ It follows /work/shared/spec/volcengine-protocol.md:
 * ``CVProcess`` (sync) and the ``CVSync2AsyncSubmitTask`` / ``CVSync2AsyncGetResult`` pair
   (in_queue -> generating -> done), ``CVCancelTask``, and ``return_url`` images served as JPEG;
 * scriptable faults (``inject``): every business code, read timeouts, connection resets, HTML 5xx
-  pages from a proxy, malformed JSON, broken images, unreachable image URLs, async states.
+  pages from a proxy, malformed JSON, broken images (including a decompression bomb: a PNG whose header
+  claims 50000x50000), unreachable image URLs, async states. ``skip=N`` lets N matching requests pass
+  before a fault applies.
 
 Standard library HTTP only (plus Pillow for the images). The signature check is an independent
 implementation: it does not import the SDK.
@@ -36,6 +38,7 @@ import struct
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -143,7 +146,7 @@ LOGO_TYPES = {"add_logo": _BOOL, "position": _INT, "language": _INT, "opacity": 
 # Fault kinds (besides business codes given as "50429" etc.) and the actions each applies to.
 _GEN = ("CVProcess", "CVSync2AsyncSubmitTask", "CVSync2AsyncGetResult")
 IMMEDIATE_FAULTS = {"timeout", "reset", "html500", "html502", "html503", "malformed_json", "http200_error"}
-IMAGE_FAULTS = {"corrupt_image", "truncated_image", "bad_base64", "url_403", "url_html"}
+IMAGE_FAULTS = {"corrupt_image", "truncated_image", "bad_base64", "bomb_image", "url_403", "url_html"}
 FAULT_ACTIONS = {
     **{k: tuple(ACTIONS) for k in IMMEDIATE_FAULTS},
     **{k: _GEN for k in IMAGE_FAULTS},
@@ -407,6 +410,11 @@ class FakeVolcEngine:
         with self._lock:
             self._faults.append(_Fault(fault, times, action, req_key, dict(options)))
 
+    def clear_faults(self) -> None:
+        """Drop every queued fault (an outage that ends); the recorded requests stay."""
+        with self._lock:
+            self._faults.clear()
+
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -453,6 +461,9 @@ class FakeVolcEngine:
                 if f.kind in FAULT_ACTIONS and action not in FAULT_ACTIONS[f.kind]:
                     continue
                 if f.req_key is not None and f.req_key != req_key:
+                    continue
+                if f.options.get("skip", 0) > 0:  # let this matching request pass
+                    f.options["skip"] -= 1
                     continue
                 f.times -= 1
                 if f.times <= 0:
@@ -671,6 +682,18 @@ def encode_png(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "PNG", compress_level=1)
     return buf.getvalue()
+
+
+def bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
+    """A tiny, well-formed PNG whose header claims width x height pixels (2.5 gigapixels by default): a
+    decoder that trusts the header allocates gigabytes before it notices the data is short."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    rows = zlib.compress(b"\x00" * (width + 1) * 4, 9)  # the first rows only
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
 
 
 def encode_jpeg(img: Image.Image) -> bytes:
@@ -977,6 +1000,8 @@ class _Handler(BaseHTTPRequestHandler):
                     out.append(base64.b64encode(b"this is not an image; " * 8).decode())
                 elif fault == "truncated_image":
                     out.append(base64.b64encode(png[: len(png) // 2]).decode())
+                elif fault == "bomb_image":
+                    out.append(base64.b64encode(bomb_png()).decode())
                 elif fault == "bad_base64":
                     out.append("!!not*base64@@" + base64.b64encode(png[:64]).decode()[:-3] + "%%")
                 else:
@@ -990,6 +1015,8 @@ class _Handler(BaseHTTPRequestHandler):
                 entry = (200, "image/jpeg", b"this is not an image; " * 8)
             elif fault == "truncated_image":
                 entry = (200, "image/jpeg", jpeg[: len(jpeg) // 2])
+            elif fault == "bomb_image":
+                entry = (200, "image/png", bomb_png())
             elif fault == "url_403":
                 entry = (403, "application/xml", b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied'
                                                  b'</Code><Message>Request has expired.</Message></Error>')

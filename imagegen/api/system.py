@@ -122,12 +122,36 @@ def _engine():
     return f"{configured_engine_name()}: {result.get('detail', '')}"
 
 
+def _upstream():
+    """Upstream errors the workers saw with no success since (one cache read; VolcEngine is never called
+    from here: a probe on every health request would cost quota and hide behind its own timeouts)."""
+    from django.core.cache import cache
+
+    from generation.services import UPSTREAM_TROUBLE_KEY
+
+    trouble = cache.get(UPSTREAM_TROUBLE_KEY)
+    if trouble:
+        now = time.time()
+        codes = trouble["codes"]
+        raise RuntimeError(
+            f"{sum(codes.values())} upstream errors over the last {now - trouble['since']:.0f}s and no success "
+            f"since ({', '.join(f'{code} x{n}' for code, n in codes.items())}); "
+            f"the latest {now - trouble['last']:.0f}s ago: {trouble['message']}"
+        )
+    return "no upstream errors since the last success"
+
+
+# Checks that make the endpoint answer 503. Upstream trouble is only reported: the app still takes tasks
+# (they wait and retry) and serves the gallery, so a load balancer must not take it out of service.
+CRITICAL = ("database", "broker", "storage", "engine")
+
+
 class HealthApi(APIView):
     throttle_classes = []
 
     @extend_schema(
         operation_id="health",
-        summary="Readiness of database, broker, storage and engine (200 or 503)",
+        summary="Readiness of database, broker, storage and engine (200 or 503); upstream trouble is reported",
         responses={200: inline_serializer("Health", {"status": serializers.CharField()}), 503: None},
     )
     def get(self, request):
@@ -136,9 +160,11 @@ class HealthApi(APIView):
             "broker": _check(_broker),
             "storage": _check(_storage),
             "engine": _check(_engine),
+            "upstream": _check(_upstream),
         }
-        healthy = all(c["ok"] for c in checks.values())
+        healthy = all(checks[name]["ok"] for name in CRITICAL)
+        state = "unhealthy" if not healthy else "ok" if all(c["ok"] for c in checks.values()) else "degraded"
         return Response(
-            {"status": "ok" if healthy else "unhealthy", "checks": checks},
+            {"status": state, "checks": checks},
             status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
