@@ -443,10 +443,11 @@ class TaskRun:
         t = self.task
         record_upstream_error(err.upstream_code or err.code)
         note_upstream_error(err)
-        quota = err.code == "quota_exceeded"
+        # Rate/concurrency rejections and requests that never reached the service (an outage) did no work
+        # and cost nothing: they wait on their own, larger budget and do not count as attempts.
+        quota = err.code == "quota_exceeded" or not err.reached
         allowed = t.attempts < settings.IMAGEGEN_MAX_ATTEMPTS
         if quota:
-            # Refused before any work was done (and billed): its own budget, and not an attempt.
             allowed = t.retry_count - self.retries_at_start < settings.IMAGEGEN_QUOTA_RETRIES
         if err.retry == Retry.NEVER:
             allowed = False

@@ -260,15 +260,41 @@ def test_an_unknown_job_fails_and_an_expired_one_is_submitted_again(api, media, 
     assert len(upstream.calls("CVSync2AsyncSubmitTask")) == 2
 
 
-def test_an_unreachable_service_is_retried_then_fails_clearly(api, media, upstream, settings):
-    settings.IMAGEGEN_MAX_ATTEMPTS = 3
+def test_an_unreachable_service_waits_on_its_own_budget_then_fails_clearly(api, media, upstream, settings):
+    # Nothing reached the service, so nothing was billed: like 50429 it does not use up the attempts.
+    settings.IMAGEGEN_MAX_ATTEMPTS = 2
+    settings.IMAGEGEN_QUOTA_RETRIES = 4
     upstream.stop()
     task_id = api.generate(**SYNC)
     run(task_id)
     status, code, message = outcome(api, task_id)
     assert (status, code) == ("failed", "upstream_unreachable")
-    assert GenerationTask.objects.get(task_id=task_id).attempts == 3
+    task = GenerationTask.objects.get(task_id=task_id)
+    assert task.retry_count == 4 and task.attempts == 1
     assert "could not be reached" in message
+
+
+def test_a_short_outage_does_not_fail_a_task_under_the_default_attempts(api, media, upstream, settings):
+    upstream.stop()
+    calls = {"n": 0}
+    from generation.engines import volcengine as engine_module
+
+    original = engine_module.VolcEngine._call
+
+    def restart_after_five_refusals(self, action, form, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            upstream.start()  # the service comes back
+        return original(self, action, form, **kwargs)
+
+    engine_module.VolcEngine._call = restart_after_five_refusals
+    try:
+        task_id = api.generate(**SYNC)
+        run(task_id)
+    finally:
+        engine_module.VolcEngine._call = original
+    assert outcome(api, task_id)[0] == "completed"
+    assert GenerationTask.objects.get(task_id=task_id).retry_count == 5
 
 
 def test_wrong_credentials_fail_without_retrying(api, media, upstream, settings):

@@ -66,6 +66,7 @@ class EngineError(Exception):
         request_id: str = "",
         upstream_task_id: str = "",
         delay: float | None = None,
+        reached: bool = True,
     ):
         super().__init__(message)
         self.code = code
@@ -76,6 +77,8 @@ class EngineError(Exception):
         self.request_id = request_id
         self.upstream_task_id = upstream_task_id
         self.delay = delay
+        # False when the request never reached the service (connection refused): nothing was done or billed.
+        self.reached = reached
 
 
 class Cancelled(Exception):

@@ -165,7 +165,7 @@ def classify_exception(exc: Exception, *, action: str, upstream_task_id: str = "
         # Nothing reached the service: always safe to try again.
         return EngineError(
             "upstream_unreachable", f"VolcEngine could not be reached: {_short(text)}", retry=Retry.BACKOFF,
-            upstream_task_id=upstream_task_id,
+            upstream_task_id=upstream_task_id, reached=False,
         )
     if "Connection aborted" in text or "reset" in text.lower() or "RemoteDisconnected" in text:
         return EngineError(
