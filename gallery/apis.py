@@ -34,6 +34,13 @@ class GalleryImageOutput(ImageOutput):
     model = serializers.CharField(source="task.model")
     created_at = UtcDateTimeField()
 
+    def to_representation(self, image):
+        body = super().to_representation(image)
+        task = image.task
+        body.update(task_id=task.task_id, prompt=task.prompt, model=task.model,
+                    created_at=UtcDateTimeField.text(image.created_at))
+        return body
+
 
 class ImageFilterSerializer(serializers.Serializer):
     tag = serializers.CharField(required=False, max_length=50)

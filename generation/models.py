@@ -108,7 +108,9 @@ class GenerationTask(models.Model):
             # Every list orders by (created_at, id): with id in the index, no sort step, and deep pages
             # are an index walk.
             models.Index(fields=["status", "-created_at", "-id"], name="idx_task_status_created"),
-            models.Index(fields=["-created_at", "-id"], name="idx_task_created"),
+            # With status in it, history (everything not unfinished) walks this index alone: its count and
+            # its deep pages never read a table row to learn a status.
+            models.Index(fields=["-created_at", "-id", "status"], name="idx_task_created_status"),
             # Per-client unfinished-task limit, counted inside the create transaction.
             models.Index(fields=["client_id", "status"], name="idx_task_client_status"),
             # Recovery sweeps: expired leases among unfinished tasks.

@@ -26,6 +26,7 @@ class HistoryListApi(APIView):
         filters = read_filters(request)
         return paginate(
             queryset=selectors.history_list(filters=filters),
+            count=selectors.history_count(filters=filters),
             serializer_class=TaskSummaryOutput,
             request=request,
             view=self,

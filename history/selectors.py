@@ -16,6 +16,14 @@ def history_list(*, filters: dict):
     return generation_selectors.task_list(filters={**filters, "status": wanted or ["-none-"]})
 
 
+def history_count(*, filters: dict):
+    """A cheaper count for the unfiltered history, or None: every task minus the few unfinished ones, two
+    index counts instead of a scan that checks each row's status."""
+    if any(value for name, value in filters.items() if name not in ("page", "page_size")):
+        return None
+    return lambda: GenerationTask.objects.count() - GenerationTask.objects.filter(status__in=UNFINISHED).count()
+
+
 def history_get(*, item_id: str) -> GenerationTask:
     task = GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED).first()
     if task is None:

@@ -139,8 +139,14 @@ CACHES = {
 }
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 100_000
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "imagegen-local"}
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# Where the request-rate counters live. Reads are counted on every poll: in the database cache each would
+# be a write, so there they are counted per web process ("local") unless set otherwise.
+_SHARED_CACHE_IS_DB = CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+IMAGEGEN_CREATE_RATE_CACHE = env.str("IMAGEGEN_CREATE_RATE_CACHE", default="default")
+IMAGEGEN_READ_RATE_CACHE = env.str("IMAGEGEN_READ_RATE_CACHE", default="local" if _SHARED_CACHE_IS_DB else "default")
 # The database cache is knowingly accepted as approximate (README, "Limits"); Django's Redis backend is
 # atomic but not on django-ratelimit's allow-list.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
@@ -168,7 +174,9 @@ Q_CLUSTER = {
     "queue_limit": IMAGEGEN_WORKERS,
     "bulk": 1,
     "poll": env.float("IMAGEGEN_BROKER_POLL", default=0.1),
-    "save_limit": 250,
+    # The tasks table is the record of every run; django-q2's copy of successes would cost its single
+    # monitor process a locked read of 250 rows and a delete per task. Failures are still kept.
+    "save_limit": -1,
     "catch_up": False,
     "guard_cycle": 1,
     "cache": "qstats",

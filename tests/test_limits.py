@@ -1,7 +1,7 @@
 """The per-client unfinished-task limit (exact, in the database) and the request-rate limit."""
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from generation.models import GenerationTask
 
@@ -59,3 +59,25 @@ def test_request_rate_limit_answers_429_with_retry_after(api, settings):
     assert body["error"] == "rate_limit_exceeded"
     assert int(response["Retry-After"]) >= 1
     assert body["retry_after"] == int(response["Retry-After"])
+
+
+def test_polling_past_the_read_rate_answers_429_until_the_window_ends(api, settings):
+    caches[settings.IMAGEGEN_READ_RATE_CACHE].clear()
+    settings.IMAGEGEN_READ_RATE = "3/h"
+    task_id = api.generate()
+    statuses = [api.get(f"task/{task_id}").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = api.get("tasks")
+    assert response.json()["error"] == "rate_limit_exceeded"
+    # The window opened with the first read, an hour long.
+    assert 3500 <= int(response["Retry-After"]) <= 3600
+
+
+def test_reads_and_creations_are_counted_apart(api, settings):
+    cache.clear()
+    caches[settings.IMAGEGEN_READ_RATE_CACHE].clear()
+    settings.IMAGEGEN_READ_RATE = "2/m"
+    settings.IMAGEGEN_CREATE_RATE = "2/m"
+    task_id = api.generate()
+    assert [api.get(f"task/{task_id}").status_code for _ in range(3)] == [200, 200, 429]
+    assert api.post("generate", SEED_EXAMPLE).status_code == 201

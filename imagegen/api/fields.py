@@ -49,6 +49,10 @@ class UtcDateTimeField(serializers.DateTimeField):
     """ISO 8601 in UTC to the second, as in the seed's examples: 2024-01-01T12:00:00Z."""
 
     def to_representation(self, value):
+        return self.text(value)
+
+    @staticmethod
+    def text(value) -> str | None:
         if value is None:
             return None
         return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
