@@ -6,29 +6,35 @@ import re
 from pathlib import Path
 
 
-FINDINGS = """## Findings and what would close the gaps
+FINDINGS = """## Findings: what was changed to meet the targets, and what the remaining gaps need
 
-Profiles behind the targets that fail (kept here by `benchmarks/report.py`, so `make bench` rewrites them too):
+Profiles behind the figures (kept here by `benchmarks/report.py`, so `make bench` rewrites them too):
 
-- **Read path.** A completed task's `GET` costs about 14 ms of CPU in one process (`cProfile` over 200
-  requests): three ORM queries (task, images, tags) of which two thirds is query compilation, and the
-  DRF serializer with 30 fields (field deep-copies per request); the bare view is about 1 ms. No
-  rate-limit or middleware change moves it (measured: switching rate limiting off changed nothing). Reaching
-  60 % needs the hot path off the ORM and DRF: a cached, ready-to-send body for finished tasks validated by
-  one indexed `updated_at` read (tag and image changes would touch the task), and a hand-written
-  serialiser for unfinished ones, with a test that keeps its keys equal to the documented serializer's.
-- **Throughput.** One run is ~90 ms of CPU (preview render 31 ms, WebP thumbnail 26 ms, image check 7 ms,
-  writes and database ~4 ms); two workers on two cores shared with gunicorn, the poller and the
-  benchmark's own client cap it at ~13 tasks/s. The queue pickup (ORM broker, 0.1 s poll) is ~90 ms of
-  the 200 ms latency. 15 tasks/s needs less CPU per run (a faster WebP method, skipping the full decode
-  check for images the app made itself) or more cores.
-- **Lists.** Plain and deep pages walk the `(created_at, id)` indexes (added for this). Prompt search is a
-  `LIKE '%…%'` scan of 100,000 rows twice (count and page): ~50 ms each on a quiet machine. Meeting 50 ms
-  p95 needs a full-text index (SQLite FTS5 / PostgreSQL trigram) behind `q`.
-- **Thumbnails.** A 2048² PNG spends ~50 ms decoding before any resize (the notes measured 49.6 ms on an
-  idle machine for the whole thumbnail); on this shared machine decode alone varied 50–90 ms.
-- **Noise.** This run shared the 2 cores with another developer's test processes (see the load average
-  above); quota saturation at C=8 (8 + 2 worker processes on 2 cores) is the most sensitive to it.
+- **Read path.** A completed task's `GET` used to cost ~3.5 ms in one process against the bare view's
+  0.3 ms (`cProfile`, test client): three ORM queries (task, images, tags), two thirds of it query
+  compilation; DRF's walk over 30 declared fields (deep copies per request); and the read-rate counter, a
+  write to the database cache on every poll. Now one hand-written, indexed SQL join reads task, images and
+  tags (`generation.selectors.task_snapshot`), the body is rendered by hand (`TaskOutput.body`;
+  `tests/test_task_output.py` holds it equal to DRF's rendering of the declared fields in every state), and
+  reads are counted in a per-process memory cache on the embedded default: ~0.5 ms per request in process.
+  The list endpoints use the same hand-written rendering.
+- **Throughput.** One run is ~80 ms of CPU (preview render ~30 ms, WebP thumbnail ~20 ms after moving
+  from method 4 to method 2, image check ~7 ms, database ~4 ms). django-q2 no longer keeps its own copy of
+  every success (a locked 250-row read and a delete per task in its single monitor process).
+- **Quota saturation.** Waiters for an upstream slot poll every 10–40 ms with one read (was 50–150 ms with
+  three): at C=8 every idle moment of a slot adds up over 25 rounds.
+- **Lists.** Plain and deep pages walk the `(created_at, id, status)` index; history's total is two index
+  counts (all tasks minus the few unfinished) instead of a scan reading every row's status. Prompt search
+  remains a `LIKE '%…%'` scan of every prompt, twice (count and page): ~25 ms per 100,000 rows each on
+  this machine, whatever the index (measured: a covering index on `prompt` and `instr()` change nothing).
+  An FTS5 trigram index was measured too: 5.8 ms to count a common word's 40,000 matches, but joining
+  those back to `tasks` for the status, order and page costs as much as the scan, so it only pays for rare
+  words. Meeting 50 ms p95 for every search at 100,000 tasks needs either a capped count ("1,000+") or a
+  search index that also holds the sort key and status (FTS5 with those columns / PostgreSQL trigram).
+- **Thumbnails.** A 2048² PNG spends ~50 ms in zlib decoding before any resize; the WebP encode is now
+  a third of what it was.
+- **Noise.** Other developers' test processes share the 2 cores (see the load average above); quota
+  saturation at C=8 (8 + 2 worker processes on 2 cores) is the most sensitive to it.
 """
 
 
