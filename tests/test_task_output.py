@@ -43,7 +43,7 @@ def tasks(api, media, scripted):
         status="retrying", stage="waiting_retry", retry_count=1, error_code="upstream_error", lease_owner="w-1",
         started_at=timezone.now(), next_attempt_at=timezone.now() + timedelta(seconds=30), progress=20,
     )
-    pending = api.generate(prompt="waiting <b>&amp;</b> \u202e")
+    pending = api.generate(prompt="waiting <b>&amp;</b> ünïcode 猫")
     return {"completed": completed, "failed": failed, "retrying": retrying, "pending": pending}
 
 
