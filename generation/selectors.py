@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from imagegen.accounts.access import owned_by
 from imagegen.errors import NotFound
 
 from .models import UNFINISHED, GenerationTask, Image, Status
@@ -70,16 +71,18 @@ def _with_images(qs: QuerySet) -> QuerySet:
     )
 
 
-def task_get(*, task_id: str) -> GenerationTask:
-    task = _with_images(GenerationTask.objects.filter(task_id=task_id)).first()
+def task_get(*, task_id: str, user=None) -> GenerationTask:
+    """The task, if it is `user`'s (accounts mode): another user's is "not found", like a missing one."""
+    task = _with_images(owned_by(GenerationTask.objects.filter(task_id=task_id), user)).first()
     if task is None:
         raise NotFound(_("Task not found."))
     return task
 
 
-def task_list(*, filters: dict) -> QuerySet:
-    """Tasks newest first, filtered by status, model, tag, creation date range and prompt text."""
-    qs = GenerationTask.objects.all()
+def task_list(*, filters: dict, user=None) -> QuerySet:
+    """`user`'s tasks (every task in open mode) newest first, filtered by status, model, tag, creation date
+    range and prompt text."""
+    qs = owned_by(GenerationTask.objects.all(), user)
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"])
     if filters.get("model"):
@@ -115,8 +118,8 @@ def average_duration() -> float | None:
     return agg["avg"].total_seconds() if agg["avg"] else None
 
 
-def image_get(*, image_id: str) -> Image:
-    image = Image.objects.select_related("task").filter(image_id=image_id).first()
+def image_get(*, image_id: str, user=None) -> Image:
+    image = owned_by(Image.objects.select_related("task").filter(image_id=image_id), user).first()
     if image is None:
         raise NotFound(_("Image not found."))
     return image

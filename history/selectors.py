@@ -2,22 +2,23 @@ from django.utils.translation import gettext as _
 
 from generation import selectors as generation_selectors
 from generation.models import FINISHED, UNFINISHED, GenerationTask
+from imagegen.accounts.access import owned_by
 from imagegen.errors import NotFound
 
 
-def history_list(*, filters: dict):
-    """Finished tasks; a status filter narrows within the finished ones."""
+def history_list(*, filters: dict, user=None):
+    """`user`'s finished tasks (everyone's in open mode); a status filter narrows within the finished ones."""
     wanted = [s for s in filters.get("status") or FINISHED if s in FINISHED]
     if set(wanted) == set(FINISHED):
         # "Not unfinished" rather than "one of three": SQLite then walks the (created_at, id) index in
         # order instead of merging three status ranges and sorting them, which deep pages would pay for.
-        qs = generation_selectors.task_list(filters={**filters, "status": None})
+        qs = generation_selectors.task_list(filters={**filters, "status": None}, user=user)
         return qs.exclude(status__in=UNFINISHED)
-    return generation_selectors.task_list(filters={**filters, "status": wanted or ["-none-"]})
+    return generation_selectors.task_list(filters={**filters, "status": wanted or ["-none-"]}, user=user)
 
 
-def history_get(*, item_id: str) -> GenerationTask:
-    task = GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED).first()
+def history_get(*, item_id: str, user=None) -> GenerationTask:
+    task = owned_by(GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED), user).first()
     if task is None:
         raise NotFound(_("History item not found."))
     return task
