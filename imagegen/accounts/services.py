@@ -120,7 +120,8 @@ def quota_check(*, user, num_images: int, retry_after_busy: int) -> None:
     running = usage["concurrent_tasks"]
     if running["used"] >= running["limit"]:
         raise QuotaExceeded(
-            _("You have %(used)d unfinished tasks, your limit. Wait for one to finish.") % {"used": running["used"]},
+            _("You already have %(used)d unfinished tasks, as many as your quota allows. Wait for one to finish.")
+            % {"used": running["used"]},
             retry_after=retry_after_busy,
             details={"quota": "concurrent_tasks", "limit": running["limit"], "used": running["used"]},
         )
