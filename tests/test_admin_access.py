@@ -53,3 +53,15 @@ def test_failed_admin_sign_ins_are_limited(accounts, settings):
     assert "Too many failed sign-in attempts" in refused.content.decode()
     assert client.get("/admin/").status_code == 302
     cache.clear()
+
+
+def test_a_user_with_tasks_cannot_be_deleted_only_deactivated(accounts, media):
+    from django.db.models import ProtectedError
+
+    user = make_user("alice")
+    signed_in(user).generate()
+    staff = signed_in(make_user("carol", staff=True)).client
+    page = staff.get(f"/admin/auth/user/{user.pk}/delete/")
+    assert "would require deleting the following protected related objects" in page.content.decode()
+    with pytest.raises(ProtectedError):
+        user.delete()
