@@ -32,24 +32,15 @@ def race(stack) -> list[int]:
     return statuses
 
 
-@pytest.fixture
-def limits():
-    return {"IMAGEGEN_DEFAULT_DAILY_IMAGES": str(LIMIT), "IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS": "1000",
-            "IMAGEGEN_ACCESS": "accounts"}
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request) -> dict:
+    """The environment for the Stack's database: its own SQLite file, or a fresh PostgreSQL database."""
+    return {"DATABASE_URL": request.getfixturevalue("postgres_url")} if request.param == "postgresql" else {}
 
 
-def test_racing_creates_on_sqlite_never_pass_the_daily_limit(tmp_path, limits):
-    stack = Stack(tmp_path / "data", **limits)
-    try:
-        statuses = race(stack)
-        assert statuses == [201] * LIMIT + [429] * (REQUESTS - LIMIT)
-        assert stack.query("SELECT COUNT(*), SUM(num_images) FROM tasks") == [(LIMIT, LIMIT)]
-    finally:
-        stack.close()
-
-
-def test_racing_creates_on_postgres_never_pass_the_daily_limit(tmp_path, limits, postgres_url):
-    stack = Stack(tmp_path / "data", DATABASE_URL=postgres_url, **limits)
+def test_racing_creates_never_pass_the_daily_limit(tmp_path, database):
+    stack = Stack(tmp_path / "data", IMAGEGEN_ACCESS="accounts", IMAGEGEN_DEFAULT_DAILY_IMAGES=str(LIMIT),
+                  IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS="1000", **database)
     try:
         statuses = race(stack)
         assert statuses == [201] * LIMIT + [429] * (REQUESTS - LIMIT)
