@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -47,7 +48,8 @@ urlpatterns = [
     path("gallery", views.gallery, name="gallery"),
     path("history", views.history, name="history"),
     path("login", account_views.LoginView.as_view(), name="login"),
-    path("logout", account_views.LogoutView.as_view(), name="logout"),
+    # Django's LogoutView takes POST only: a link or an image cannot sign anyone out.
+    path("logout", LogoutView.as_view(), name="logout"),
     path("account", account_views.account, name="account"),
     path("account/tokens", account_views.token_create, name="token-create"),
     path("account/tokens/<int:token_id>/revoke", account_views.token_revoke, name="token-revoke"),

@@ -31,10 +31,6 @@ class LoginView(auth_views.LoginView):
         return response
 
 
-class LogoutView(auth_views.LogoutView):
-    """POST only (Django's): a link or an image cannot sign anyone out."""
-
-
 def _account_page(request, *, form=None, new_token=None, status=200):
     if not accounts_mode():
         raise Http404
