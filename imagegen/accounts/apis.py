@@ -41,20 +41,21 @@ class QuotaOutput(serializers.Serializer):
     concurrent_tasks = ConcurrentTasksOutput()
 
 
+class AccountOutput(serializers.Serializer):
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField()
+    quota = QuotaOutput()
+
+
 class AccountApi(APIView):
     throttle_classes = [ReadThrottle]
 
-    class OutputSerializer(serializers.Serializer):
-        username = serializers.CharField()
-        is_staff = serializers.BooleanField()
-        quota = QuotaOutput()
-
     @extend_schema(operation_id="account_get", summary="The signed-in user, their quotas and what is left today",
-                   responses={200: OutputSerializer, **ERROR_RESPONSES})
+                   responses={200: AccountOutput, **ERROR_RESPONSES})
     def get(self, request):
         _require_accounts()
         user = request.user
-        return Response(self.OutputSerializer(
+        return Response(AccountOutput(
             {"username": user.get_username(), "is_staff": user.is_staff, "quota": selectors.quota_usage(user=user)}
         ).data)
 
@@ -67,14 +68,16 @@ class TokenOutput(serializers.Serializer):
     last_used_at = UtcDateTimeField(allow_null=True, help_text="Recorded at most once a minute.")
 
 
+class TokenCreateInput(serializers.Serializer):
+    name = StrictCharField(max_length=100)
+
+
+class TokenCreatedOutput(TokenOutput):
+    token = serializers.CharField(help_text="The token itself. Shown this once; only its hash is kept.")
+
+
 class TokenListApi(APIView):
     throttle_classes = [ReadThrottle]
-
-    class InputSerializer(serializers.Serializer):
-        name = StrictCharField(max_length=100)
-
-    class CreatedSerializer(TokenOutput):
-        token = serializers.CharField(help_text="The token itself. Shown this once; only its hash is kept.")
 
     def get_throttles(self):
         return [CreateThrottle()] if self.request.method == "POST" else super().get_throttles()
@@ -89,14 +92,14 @@ class TokenListApi(APIView):
         operation_id="token_create", summary="Create an API token (from a signed-in browser session)",
         description="The answer holds the token itself, shown this once. A request authenticated by a token "
         "cannot create another: revoking a leaked token must be enough to shut it out.",
-        request=InputSerializer, responses={201: CreatedSerializer, **ERROR_RESPONSES},
+        request=TokenCreateInput, responses={201: TokenCreatedOutput, **ERROR_RESPONSES},
     )
     def post(self, request):
         _require_accounts()
         if isinstance(request.successful_authenticator, BearerTokenAuthentication):
             raise ApplicationError(_("API tokens are created from a signed-in session (the account page), "
                                      "not with another token."), code="permission_denied", status=403)
-        data = self.InputSerializer(data=request.data)
+        data = TokenCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.token_create(user=request.user, name=data.validated_data["name"])
         body = {**TokenOutput(token).data, "token": raw}
