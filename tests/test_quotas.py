@@ -179,3 +179,17 @@ def test_the_account_page_shows_the_quota(alice):
     api = signed_in(alice)
     api.generate(num_images=2)
     assert "2 of 3 used, 1 left" in api.client.get("/account").content.decode()
+
+
+def test_the_account_endpoint_is_described_in_the_openapi_schema(accounts):
+    import yaml
+    from django.test import Client
+
+    schema = yaml.safe_load(Client().get("/api/v1/schema").content)
+    operation = schema["paths"]["/api/v1/account"]["get"]
+    assert {"200", "401", "429"} <= set(operation["responses"])
+    assert {"bearerAuth": []} in operation["security"]
+    quota = schema["components"]["schemas"]["QuotaOutput"]["properties"]
+    daily = schema["components"]["schemas"]["DailyImagesOutput"]["properties"]
+    assert set(quota) == {"daily_images", "concurrent_tasks"}
+    assert set(daily) == {"limit", "used", "remaining", "resets_at"} and daily["resets_at"]["format"] == "date-time"
