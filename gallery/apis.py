@@ -63,7 +63,7 @@ class ImageListApi(APIView):
                                    details={name: [_("Unknown query parameter.")] for name in unknown})
         filters = ImageFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return paginate(queryset=selectors.image_list(filters=filters.validated_data),
+        return paginate(queryset=selectors.image_list(filters=filters.validated_data, user=request.user),
                         serializer_class=GalleryImageOutput, request=request, view=self)
 
 
@@ -71,8 +71,8 @@ class TagsInput(serializers.Serializer):
     tags = serializers.ListField(child=StrictCharField(max_length=200), min_length=1, max_length=30)
 
 
-def _image(image_id: str) -> Image:
-    return generation_selectors.image_get(image_id=image_id)
+def _image(image_id: str, user) -> Image:
+    return generation_selectors.image_get(image_id=image_id, user=user)
 
 
 def _tags_of(image: Image) -> list[str]:
@@ -86,7 +86,7 @@ class ImageTagsApi(APIView):
                    responses={200: inline_serializer("ImageTags", {"tags": serializers.ListField()}),
                               **ERROR_RESPONSES})
     def post(self, request, image_id: str):
-        image = _image(image_id)
+        image = _image(image_id, request.user)
         data = TagsInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.tags_add(images=[image], names=data.validated_data["tags"])
@@ -100,7 +100,7 @@ class ImageTagDeleteApi(APIView):
                    responses={200: inline_serializer("ImageTagsLeft", {"tags": serializers.ListField()}),
                               **ERROR_RESPONSES})
     def delete(self, request, image_id: str, tag: str):
-        image = _image(image_id)
+        image = _image(image_id, request.user)
         services.tags_remove(images=[image], names=[tag])
         return Response({"tags": _tags_of(image)})
 
@@ -112,7 +112,7 @@ class TagListApi(APIView):
                    responses={200: inline_serializer("TagCount", {"tag_name": serializers.CharField(),
                                                                   "count": serializers.IntegerField()}, many=True)})
     def get(self, request):
-        return Response(selectors.tag_counts())
+        return Response(selectors.tag_counts(user=request.user))
 
 
 class BulkApi(APIView):
@@ -133,7 +133,7 @@ class BulkApi(APIView):
         data.is_valid(raise_exception=True)
         action = data.validated_data["action"]
         wanted = set(data.validated_data["image_ids"])
-        images = list(Image.objects.filter(image_id__in=wanted))
+        images = selectors.images_by_ids(image_ids=wanted, user=request.user)
         missing = sorted(wanted - {i.image_id for i in images})
         if missing:
             raise NotFound(_("Image not found."), details={"image_ids": missing})
@@ -162,7 +162,7 @@ class ZipApi(APIView):
         if not ids or len(ids) > MAX_BULK:
             raise ValidationFailed(_("Give between 1 and %(max)d image ids.") % {"max": MAX_BULK},
                                    details={"ids": [_("Give between 1 and %(max)d image ids.") % {"max": MAX_BULK}]})
-        images = list(Image.objects.select_related("task").filter(image_id__in=ids))
+        images = selectors.images_by_ids(image_ids=ids, user=request.user, with_task=True)
         if not images:
             raise NotFound(_("Image not found."))
         # Spooled: small archives stay in memory, large ones go to a temporary file, never all in RAM.

@@ -6,12 +6,16 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from generation.models import Image
 
+from imagegen.accounts.access import owned_by
+
 from .models import ImageTag
 
 
-def image_list(*, filters: dict) -> QuerySet:
+def image_list(*, filters: dict, user=None) -> QuerySet:
+    """`user`'s images (everyone's in open mode), newest first."""
     # The task comes by prefetch, not a join: a join makes SQLite walk tasks first and sort 200,000 images.
     qs = Image.objects.prefetch_related("task", Prefetch("tags", queryset=ImageTag.objects.order_by("tag_name")))
+    qs = owned_by(qs, user)
     if filters.get("tag"):
         qs = qs.filter(tags__tag_name=filters["tag"])
     if filters.get("model"):
@@ -21,8 +25,14 @@ def image_list(*, filters: dict) -> QuerySet:
     return qs.order_by("-created_at", "-id")
 
 
-def tag_counts() -> list[dict]:
-    """Every tag with the number of images carrying it, most used first."""
+def tag_counts(*, user=None) -> list[dict]:
+    """Every tag of `user`'s images (of all images in open mode) with how many carry it, most used first."""
     return list(
-        ImageTag.objects.values("tag_name").annotate(count=Count("id")).order_by("-count", "tag_name")
+        owned_by(ImageTag.objects.all(), user).values("tag_name").annotate(count=Count("id")).order_by("-count", "tag_name")
     )
+
+
+def images_by_ids(*, image_ids, user=None, with_task: bool = False) -> list[Image]:
+    """The images among `image_ids` that are `user`'s (any in open mode); others are left out, as if missing."""
+    qs = owned_by(Image.objects.filter(image_id__in=list(image_ids)), user)
+    return list(qs.select_related("task") if with_task else qs)

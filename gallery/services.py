@@ -41,7 +41,9 @@ def tags_add(*, images, names) -> int:
             if len(present) + len(new) > MAX_TAGS_PER_IMAGE:
                 message = _("An image has at most %(max)d tags.") % {"max": MAX_TAGS_PER_IMAGE}
                 raise ValidationFailed(message, details={"tags": [message]})
-            ImageTag.objects.bulk_create([ImageTag(image=image, tag_name=n) for n in new], ignore_conflicts=True)
+            ImageTag.objects.bulk_create(
+                [ImageTag(image=image, owner_id=image.owner_id, tag_name=n) for n in new], ignore_conflicts=True
+            )
             added += len(new)
     return added
 

@@ -18,6 +18,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from generation import selectors
+from imagegen.accounts.auth import api_user
 from imagegen.api.errors import error_response, read_only
 from imagegen.errors import ApplicationError
 
@@ -33,9 +34,9 @@ def download_name(image, *, thumbnail: bool = False) -> str:
     return f"imagegen-{words}-{image.image_id}{suffix}.{extension}"
 
 
-def _serve(request, image_id: str, *, thumbnail: bool):
+def _serve(request, image_id: str, *, thumbnail: bool, user):
     try:
-        image = selectors.image_get(image_id=image_id)
+        image = selectors.image_get(image_id=image_id, user=user)
     except ApplicationError as err:
         return error_response(err.code, err.message, err.status)
     etag = f'"{image.sha256}{"-t" if thumbnail else ""}"'
@@ -78,7 +79,8 @@ def _serve(request, image_id: str, *, thumbnail: bool):
 
 
 @csrf_exempt  # checked below like the DRF views: browsers must send the token, API clients need not
-def image_file(request, image_id: str):
+@api_user
+def image_file(request, image_id: str, user):
     """GET/HEAD: the original. DELETE: delete the image, its tags and files (its task stays)."""
     if request.method == "DELETE":
         from django.utils.translation import gettext as _
@@ -91,19 +93,20 @@ def image_file(request, image_id: str):
             return error_response("permission_denied", _("CSRF check failed: reload the page and try again."), 403)
 
         try:
-            image = selectors.image_get(image_id=image_id)
+            image = selectors.image_get(image_id=image_id, user=user)
         except ApplicationError as err:
             return error_response(err.code, err.message, err.status)
         images_delete(images=[image])
         return HttpResponse(status=204)
-    return _image_original(request, image_id)
+    return _image_original(request, image_id, user=user)
 
 
 @read_only
-def _image_original(request, image_id: str):
-    return _serve(request, image_id, thumbnail=False)
+def _image_original(request, image_id: str, user):
+    return _serve(request, image_id, thumbnail=False, user=user)
 
 
 @read_only
-def image_thumbnail(request, image_id: str):
-    return _serve(request, image_id, thumbnail=True)
+@api_user
+def image_thumbnail(request, image_id: str, user):
+    return _serve(request, image_id, thumbnail=True, user=user)

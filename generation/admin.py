@@ -224,7 +224,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             "created_at", "started_at", "completed_at", "updated_at", "duration_display",
         )}),
         (gettext_lazy("Client"), {"classes": ("collapse",), "fields": (
-            "client_id", "idempotency_key", "request_fingerprint",
+            "owner", "client_id", "idempotency_key", "request_fingerprint",
         )}),
     )
     readonly_fields = ("timeline", "duration_display")

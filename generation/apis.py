@@ -285,6 +285,7 @@ class GenerateApi(APIView):
             client_id=client_id(request),
             idempotency_key=key,
             fingerprint=services.request_fingerprint(request.data),
+            owner=request.user,
         )
         headers = {"Location": reverse("api:task", args=[task.task_id])}
         if not created:
@@ -297,7 +298,7 @@ class TaskDetailApi(APIView):
 
     @extend_schema(operation_id="task_get", summary="Get a task's state", responses={200: TaskOutput, **ERROR_RESPONSES})
     def get(self, request, task_id: str):
-        task, images = selectors.task_snapshot(task_id=task_id)
+        task, images = selectors.task_snapshot(task_id=task_id, user=request.user)
         return Response(TaskOutput().body(task, images))
 
     @extend_schema(
@@ -308,9 +309,10 @@ class TaskDetailApi(APIView):
         responses={202: TaskOutput, 204: None, **ERROR_RESPONSES},
     )
     def delete(self, request, task_id: str):
-        task = selectors.task_get(task_id=task_id)
+        task = selectors.task_get(task_id=task_id, user=request.user)
         if task.status not in FINISHED and services.task_cancel(task=task):
-            return Response(TaskOutput(selectors.task_get(task_id=task_id)).data, status=status.HTTP_202_ACCEPTED)
+            return Response(TaskOutput(selectors.task_get(task_id=task_id, user=request.user)).data,
+                            status=status.HTTP_202_ACCEPTED)
         services.task_delete(task=task)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -359,7 +361,7 @@ class TaskListApi(APIView):
     def get(self, request):
         filters = read_filters(request)
         return paginate(
-            queryset=selectors.task_list(filters=filters),
+            queryset=selectors.task_list(filters=filters, user=request.user),
             serializer_class=TaskSummaryOutput,
             request=request,
             view=self,

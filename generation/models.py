@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -88,7 +89,12 @@ class GenerationTask(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
 
-    # Who asked, and the client's idempotency key (unique per client).
+    # Whose it is (accounts mode; NULL in open mode). PROTECT: a user with tasks is deactivated, not deleted,
+    # so paid images and their files are never dropped by a cascade. The composite indexes below lead with
+    # it, so it needs no index of its own.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="generation_tasks", db_index=False, verbose_name=_("owner"))
+    # Who asked, and the client's idempotency key (unique per client; a user is one client in accounts mode).
     client_id = models.CharField(max_length=64, blank=True, default="")
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
@@ -113,6 +119,9 @@ class GenerationTask(models.Model):
             models.Index(fields=["-created_at", "-id", "status"], name="idx_task_created_status"),
             # Per-client unfinished-task limit, counted inside the create transaction.
             models.Index(fields=["client_id", "status"], name="idx_task_client_status"),
+            # One user's lists (accounts mode), filtered by status or not; their quota counts.
+            models.Index(fields=["owner", "-created_at", "-id"], name="idx_task_owner_created"),
+            models.Index(fields=["owner", "status", "-created_at", "-id"], name="idx_task_owner_status"),
             # Recovery sweeps: expired leases among unfinished tasks.
             models.Index(fields=["status", "lease_expires_at"], name="idx_task_status_lease"),
             # Lists filtered by model; durations per model for estimates.
@@ -152,6 +161,9 @@ class Image(models.Model):
 
     image_id = models.CharField(max_length=36, unique=True, default=new_image_id, editable=False)
     task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="images")
+    # The task's owner, copied: one user's gallery is then an index walk, with no join to the tasks.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="generation_images", db_index=False, verbose_name=_("owner"))
     index = models.PositiveSmallIntegerField(default=0)  # position within the task's results
     file_path = models.CharField(max_length=255)
     thumbnail_path = models.CharField(max_length=255)
@@ -172,6 +184,7 @@ class Image(models.Model):
         indexes = [
             # The seed's idx_task_id_fk is the FK index Django creates; this one serves the gallery grid.
             models.Index(fields=["-created_at", "-id"], name="idx_image_created"),
+            models.Index(fields=["owner", "-created_at", "-id"], name="idx_image_owner_created"),
         ]
         constraints = [
             # One image per position per task: a re-run after a crash can never add a second set.

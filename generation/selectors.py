@@ -26,6 +26,7 @@ from django.db.models import (
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from imagegen.accounts.access import owned_by
 from imagegen.errors import NotFound
 
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
@@ -89,8 +90,9 @@ def _with_images(qs: QuerySet) -> QuerySet:
     )
 
 
-def task_get(*, task_id: str) -> GenerationTask:
-    task = _with_images(GenerationTask.objects.filter(task_id=task_id)).first()
+def task_get(*, task_id: str, user=None) -> GenerationTask:
+    """The task, if it is `user`'s (accounts mode): another user's is "not found", like a missing one."""
+    task = _with_images(owned_by(GenerationTask.objects.filter(task_id=task_id), user)).first()
     if task is None:
         raise NotFound(_("Task not found."))
     return task
@@ -128,6 +130,11 @@ def _snapshot_sql() -> str:
     )
 
 
+@lru_cache(maxsize=1)
+def _owner_condition() -> str:
+    return f" AND t.{connection.ops.quote_name(GenerationTask._meta.get_field('owner').column)} = %s"
+
+
 def _from_db(value, field):
     # A raw cursor skips the ORM's converters: SQLite gives naive UTC datetimes and JSON as text.
     if value is None:
@@ -151,16 +158,20 @@ class TaskSnapshot(SimpleNamespace):
         return self.status in FINISHED
 
 
-def task_snapshot(*, task_id: str) -> tuple[TaskSnapshot, list[tuple[SimpleNamespace, list[str]]]]:
-    """A task with its images and their tag names, read with one indexed query.
+def task_snapshot(*, task_id: str, user=None) -> tuple[TaskSnapshot, list[tuple[SimpleNamespace, list[str]]]]:
+    """A task with its images and their tag names, read with one indexed query; as task_get, another user's
+    task is "not found".
 
     GET /api/v1/task/{id} is what every client polls; compiling task_get's three ORM queries costs ten times
     running this one. Read-only: the attributes are the model fields' names.
     """
     if len(task_id) > 36:
         raise NotFound(_("Task not found."))
+    sql, params = _snapshot_sql(), [task_id]
+    if user is not None:
+        sql, params = sql + _owner_condition(), [task_id, user.pk]
     with connection.cursor() as cursor:
-        cursor.execute(_snapshot_sql(), [task_id])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
         raise NotFound(_("Task not found."))
@@ -188,9 +199,10 @@ def _snapshot_fields():
     )
 
 
-def task_list(*, filters: dict) -> QuerySet:
-    """Tasks newest first, filtered by status, model, tag, creation date range and prompt text."""
-    qs = GenerationTask.objects.all()
+def task_list(*, filters: dict, user=None) -> QuerySet:
+    """`user`'s tasks (every task in open mode) newest first, filtered by status, model, tag, creation date
+    range and prompt text."""
+    qs = owned_by(GenerationTask.objects.all(), user)
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"])
     if filters.get("model"):
@@ -226,8 +238,8 @@ def average_duration() -> float | None:
     return agg["avg"].total_seconds() if agg["avg"] else None
 
 
-def image_get(*, image_id: str) -> Image:
-    image = Image.objects.select_related("task").filter(image_id=image_id).first()
+def image_get(*, image_id: str, user=None) -> Image:
+    image = owned_by(Image.objects.select_related("task").filter(image_id=image_id), user).first()
     if image is None:
         raise NotFound(_("Image not found."))
     return image

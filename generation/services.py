@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imagegen.accounts.services import quota_check
 from imagegen.errors import Conflict, RateLimited
 from imagegen.logs import current_task_id
 from imagegen.metrics import record_upstream_error
@@ -56,9 +57,12 @@ def _lock_client(client_id: str) -> None:
 
 
 def task_create(
-    *, plan: GenerationPlan, client_id: str, idempotency_key: str | None = None, fingerprint: str = ""
+    *, plan: GenerationPlan, client_id: str, idempotency_key: str | None = None, fingerprint: str = "", owner=None
 ) -> tuple[GenerationTask, bool]:
-    """Create and enqueue a task. Returns (task, created); created is False for an idempotent replay."""
+    """Create and enqueue a task. Returns (task, created); created is False for an idempotent replay.
+
+    `owner` (accounts mode) is the user the task belongs to; their quotas are checked in the same
+    transaction. In accounts mode `client_id` names the user too, so idempotency keys are per user."""
     with transaction.atomic():
         _lock_client(client_id)
         if idempotency_key:
@@ -78,6 +82,9 @@ def task_create(
                 retry_after=selectors.expected_duration(plan.model.id),
                 details={"limit": limit, "unfinished": unfinished},
             )
+        if owner is not None:
+            quota_check(user=owner, num_images=plan.num_images,
+                        retry_after_busy=selectors.expected_duration(plan.model.id))
         seed = plan.seed if plan.seed is not None and plan.seed >= 0 else random.randint(0, SEED_MAX)
         task = GenerationTask.objects.create(
             prompt=plan.prompt,
@@ -96,6 +103,7 @@ def task_create(
             ignored_params=list(plan.ignored),
             engine=get_engine().name,
             client_id=client_id,
+            owner=owner,
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint,
             enqueued_at=timezone.now(),
@@ -415,6 +423,7 @@ class TaskRun:
                 Image.objects.bulk_create(
                     Image(
                         task=t,
+                        owner_id=t.owner_id,
                         index=s.index,
                         file_path=s.file_path,
                         thumbnail_path=s.thumbnail_path,

@@ -25,8 +25,8 @@ class HistoryListApi(APIView):
     def get(self, request):
         filters = read_filters(request)
         return paginate(
-            queryset=selectors.history_list(filters=filters),
-            count=selectors.history_count(filters=filters),
+            queryset=selectors.history_list(filters=filters, user=request.user),
+            count=selectors.history_count(filters=filters, user=request.user),
             serializer_class=TaskSummaryOutput,
             request=request,
             view=self,
@@ -42,6 +42,6 @@ class HistoryDeleteApi(APIView):
         responses={204: None, **ERROR_RESPONSES},
     )
     def delete(self, request, item_id: str):
-        item = selectors.history_get(item_id=item_id)
+        item = selectors.history_get(item_id=item_id, user=request.user)
         services.history_delete(item=item)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,30 +2,32 @@ from django.utils.translation import gettext as _
 
 from generation import selectors as generation_selectors
 from generation.models import FINISHED, UNFINISHED, GenerationTask
+from imagegen.accounts.access import owned_by
 from imagegen.errors import NotFound
 
 
-def history_list(*, filters: dict):
-    """Finished tasks; a status filter narrows within the finished ones."""
+def history_list(*, filters: dict, user=None):
+    """`user`'s finished tasks (everyone's in open mode); a status filter narrows within the finished ones."""
     wanted = [s for s in filters.get("status") or FINISHED if s in FINISHED]
     if set(wanted) == set(FINISHED):
         # "Not unfinished" rather than "one of three": SQLite then walks the (created_at, id) index in
         # order instead of merging three status ranges and sorting them, which deep pages would pay for.
-        qs = generation_selectors.task_list(filters={**filters, "status": None})
+        qs = generation_selectors.task_list(filters={**filters, "status": None}, user=user)
         return qs.exclude(status__in=UNFINISHED)
-    return generation_selectors.task_list(filters={**filters, "status": wanted or ["-none-"]})
+    return generation_selectors.task_list(filters={**filters, "status": wanted or ["-none-"]}, user=user)
 
 
-def history_count(*, filters: dict):
+def history_count(*, filters: dict, user=None):
     """A cheaper count for the unfiltered history, or None: every task minus the few unfinished ones, two
     index counts instead of a scan that checks each row's status."""
     if any(value for name, value in filters.items() if name not in ("page", "page_size")):
         return None
-    return lambda: GenerationTask.objects.count() - GenerationTask.objects.filter(status__in=UNFINISHED).count()
+    tasks = owned_by(GenerationTask.objects.all(), user)
+    return lambda: tasks.count() - tasks.filter(status__in=UNFINISHED).count()
 
 
-def history_get(*, item_id: str) -> GenerationTask:
-    task = GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED).first()
+def history_get(*, item_id: str, user=None) -> GenerationTask:
+    task = owned_by(GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED), user).first()
     if task is None:
         raise NotFound(_("History item not found."))
     return task

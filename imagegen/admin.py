@@ -49,3 +49,5 @@ class AuditLogAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("change message"))
     def message(self, obj):
         return obj.get_change_message()
+
+from .accounts import admin as accounts_admin  # noqa: E402,F401  (quotas, tokens, the staff sign-in)

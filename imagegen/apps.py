@@ -6,3 +6,6 @@ class ImagegenConfig(AppConfig):
 
     name = "imagegen"
     verbose_name = "imagegen"
+
+    def ready(self):
+        from .accounts import schema, signals  # noqa: F401  (OpenAPI auth schemes; a quota row for every new user)

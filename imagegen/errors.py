@@ -42,3 +42,9 @@ class RateLimited(ApplicationError):
         retry_after = max(1, int(retry_after))
         super().__init__(message, details=details, headers={"Retry-After": str(retry_after)})
         self.extra = {"retry_after": retry_after}
+
+
+class QuotaExceeded(RateLimited):
+    """A user's own limit (accounts mode): images per day or concurrent tasks."""
+
+    code = "quota_exceeded"

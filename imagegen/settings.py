@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "imagegen.accounts.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -98,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "imagegen.context_processors.engine",
+                "imagegen.accounts.context_processors.access",
             ],
         },
     },
@@ -214,6 +216,26 @@ VOLC_ASYNC_DEADLINE = env.float("VOLC_ASYNC_DEADLINE", default=600.0)
 # Rate/concurrency rejections (50429/50430) are not billed: they get their own, larger retry budget.
 IMAGEGEN_QUOTA_RETRIES = env.int("IMAGEGEN_QUOTA_RETRIES", default=30)
 
+# --- Access: open (no sign-in, everything shared) or accounts (sign-in; each user sees only their own) ---
+IMAGEGEN_ACCESS = env.str("IMAGEGEN_ACCESS", default="open")
+if IMAGEGEN_ACCESS not in ("open", "accounts"):
+    raise ImproperlyConfigured(f"IMAGEGEN_ACCESS must be open or accounts, not {IMAGEGEN_ACCESS!r}")
+# Per-user quotas (accounts mode); staff override them per user in the admin. The day is the UTC day.
+IMAGEGEN_DEFAULT_DAILY_IMAGES = env.int("IMAGEGEN_DEFAULT_DAILY_IMAGES", default=100)
+IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS = env.int("IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS", default=4)
+# Failed sign-in attempts allowed per client address and, separately, per user name (django-ratelimit
+# rate syntax); more are refused until the window ends.
+IMAGEGEN_LOGIN_RATE = env.str("IMAGEGEN_LOGIN_RATE", default="10/15m")
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
 # --- Limits ---------------------------------------------------------------------------------------------
 IMAGEGEN_MAX_UNFINISHED_PER_CLIENT = env.int("IMAGEGEN_MAX_UNFINISHED_PER_CLIENT", default=10)
 IMAGEGEN_CREATE_RATE = env.str("IMAGEGEN_CREATE_RATE", default="30/m")
@@ -285,8 +307,12 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "imagegen.api.errors.api_exception_handler",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["imagegen.api.csrf.BrowserCsrfCheck"],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    # The bearer class comes first: DRF takes the 401's WWW-Authenticate from the first class.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "imagegen.accounts.auth.BearerTokenAuthentication",
+        "imagegen.api.csrf.BrowserCsrfCheck",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["imagegen.accounts.auth.SignedInIfRequired"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

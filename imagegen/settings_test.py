@@ -7,7 +7,7 @@ import tempfile
 os.environ.setdefault("IMAGEGEN_DATA_DIR", tempfile.mkdtemp(prefix="imagegen-test-"))
 os.environ.setdefault("IMAGEGEN_PREVIEW_LATENCY", "0")
 os.environ.setdefault("IMAGEGEN_ENGINE", "preview")
-for _name in ("VOLC_ACCESSKEY", "VOLC_SECRETKEY", "DATABASE_URL", "CACHE_URL", "IMAGEGEN_BROKER"):
+for _name in ("VOLC_ACCESSKEY", "VOLC_SECRETKEY", "DATABASE_URL", "CACHE_URL", "IMAGEGEN_BROKER", "IMAGEGEN_ACCESS"):
     os.environ.pop(_name, None)
 
 from imagegen.settings import *  # noqa: E402,F403
@@ -18,3 +18,4 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns 
 # Generous request rates: a test about rate limits sets its own.
 IMAGEGEN_CREATE_RATE = "100000/m"
 IMAGEGEN_READ_RATE = "100000/m"
+IMAGEGEN_LOGIN_RATE = "100000/m"

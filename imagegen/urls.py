@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -9,6 +10,8 @@ from gallery import views as gallery_views
 from generation import apis as generation_apis
 from history import apis as history_apis
 from imagegen import views
+from imagegen.accounts import apis as account_apis
+from imagegen.accounts import views as account_views
 from imagegen.metrics import metrics_view
 from imagegen.api import system
 
@@ -27,6 +30,9 @@ api_patterns = [
     path("tags", gallery_apis.TagListApi.as_view(), name="tags"),
     path("images/<str:image_id>/thumbnail", gallery_views.image_thumbnail, name="image-thumbnail"),
     path("models", generation_apis.ModelListApi.as_view(), name="models"),
+    path("account", account_apis.AccountApi.as_view(), name="account"),
+    path("account/tokens", account_apis.TokenListApi.as_view(), name="tokens"),
+    path("account/tokens/<str:token_id>", account_apis.TokenRevokeApi.as_view(), name="token"),
     path("system/info", system.SystemInfoApi.as_view(), name="system-info"),
     path("health", system.HealthApi.as_view(), name="health"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
@@ -41,6 +47,12 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("gallery", views.gallery, name="gallery"),
     path("history", views.history, name="history"),
+    path("login", account_views.LoginView.as_view(), name="login"),
+    # Django's LogoutView takes POST only: a link or an image cannot sign anyone out.
+    path("logout", LogoutView.as_view(), name="logout"),
+    path("account", account_views.account, name="account"),
+    path("account/tokens", account_views.token_create, name="token-create"),
+    path("account/tokens/<int:token_id>/revoke", account_views.token_revoke, name="token-revoke"),
     path("favicon.ico", views.favicon),
     path("", views.home, name="home"),
 ]

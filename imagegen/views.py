@@ -7,6 +7,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from generation.catalogue import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, all_models
+from imagegen.accounts import selectors as account_selectors
+from imagegen.accounts.access import accounts_mode
+from imagegen.accounts.apis import QuotaOutput
 from imagegen.api.errors import error_response
 
 
@@ -21,7 +24,11 @@ def _page_config() -> dict:
 
 @ensure_csrf_cookie
 def home(request):
-    return render(request, "pages/generate.html", {"config": _page_config(), "page": "generate"})
+    config = _page_config()
+    if accounts_mode():
+        # The same figures as GET /api/v1/account, which the page asks again after each submission.
+        config["quota"] = QuotaOutput(account_selectors.quota_usage(user=request.user)).data
+    return render(request, "pages/generate.html", {"config": config, "page": "generate"})
 
 
 @ensure_csrf_cookie

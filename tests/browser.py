@@ -68,3 +68,30 @@ def save_screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def open_browser():
+    """Chromium for a module's tests: `yield from open_browser()` in a module-scoped fixture."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+def watched_page(request, browser, base_url: str, **context_options):
+    """A PageWatch in a fresh context, for `yield from` in a fixture: on failure a screenshot is saved;
+    otherwise the test fails on anything the browser complained about, or an alert."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url, locale="en-US",
+                                  **context_options)
+    context.set_default_timeout(20_000)
+    watch = PageWatch(context)
+    yield watch
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed:
+        save_screenshot(watch.page, request.node.name)
+    context.close()
+    if not failed:
+        assert watch.problems == [], "the browser reported problems:\n" + "\n".join(watch.problems)
+        assert not any(d.startswith("alert") for d in watch.dialogs), watch.dialogs

@@ -44,6 +44,7 @@ class Stack:
             **{k: str(v) for k, v in env.items()},
         }
         self.procs: dict[str, subprocess.Popen] = {}
+        self.headers: dict[str, str] = {}  # sent with every request (e.g. Authorization in accounts mode)
         self.logs = self.data_dir / "test-logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput", "-v", "0")
@@ -115,11 +116,11 @@ class Stack:
         except OSError:
             return False
 
-    def request(self, method: str, path: str, body=None) -> tuple[int, dict | None]:
+    def request(self, method: str, path: str, body=None, headers=None) -> tuple[int, dict | None]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
-            headers={"Content-Type": "application/json"} if data else {},
+            headers={**self.headers, **({"Content-Type": "application/json"} if data else {}), **(headers or {})},
         )
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:

@@ -113,3 +113,19 @@ def test_it_has_help(capsys):
         call_command("generate", "--help")
     assert exit_.value.code == 0
     assert "--file" in capsys.readouterr().out
+
+
+def test_user_files_the_tasks_under_a_user_within_their_daily_quota(media, worker, settings):
+    from .accounts import make_user
+
+    settings.IMAGEGEN_ACCESS = "accounts"
+    settings.IMAGEGEN_DEFAULT_DAILY_IMAGES = 2
+    make_user("alice")
+    generate("a lighthouse", "--user", "alice", "--here")
+    task = GenerationTask.objects.get()
+    assert task.owner.username == "alice" and task.client_id == f"user:{task.owner_id}"
+    assert task.images.get().owner_id == task.owner_id
+    with pytest.raises(CommandError, match="only 1 of your 2 images for today remain"):
+        generate("two more", "--user", "alice", "--num-images", "2")
+    with pytest.raises(CommandError, match="no active user"):
+        generate("x", "--user", "nobody")

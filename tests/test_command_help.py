@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-COMMANDS = ["generate", "cleanup", "backup", "restore", "queue_status", "check_engine"]
+COMMANDS = ["generate", "cleanup", "backup", "restore", "queue_status", "check_engine", "adduser", "create_token"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

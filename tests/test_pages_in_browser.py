@@ -10,7 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from .browser import PageWatch, launch, require_chromium, save_screenshot
+from .browser import open_browser, require_chromium, watched_page
 from .stack import Stack
 
 pytestmark = [pytest.mark.processes, pytest.mark.browser]
@@ -30,30 +30,12 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    yield from open_browser()
 
 
 @pytest.fixture
 def watch(request, app, browser):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, base_url=f"http://127.0.0.1:{app.port}",
-        locale="en-US", accept_downloads=True,
-    )
-    context.set_default_timeout(20_000)
-    w = PageWatch(context)
-    yield w
-    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
-    if failed:
-        save_screenshot(w.page, request.node.name)
-    context.close()
-    if not failed:
-        assert w.problems == [], "the browser reported problems:\n" + "\n".join(w.problems)
-        assert not any(d.startswith("alert") for d in w.dialogs), w.dialogs
+    yield from watched_page(request, browser, f"http://127.0.0.1:{app.port}", accept_downloads=True)
 
 
 def unique(text: str) -> str:

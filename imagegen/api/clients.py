@@ -1,6 +1,13 @@
 from rest_framework.throttling import BaseThrottle
 
+from imagegen.accounts.access import accounts_mode
+
 
 def client_id(request) -> str:
-    """Who is asking: the client address, honouring IMAGEGEN_NUM_PROXIES (DRF's NUM_PROXIES) only."""
+    """Who is asking: the signed-in user in accounts mode; else the client address, honouring
+    IMAGEGEN_NUM_PROXIES (DRF's NUM_PROXIES) only. Rate limits, the unfinished-task limit and idempotency
+    keys all go by it."""
+    user = getattr(request, "user", None)
+    if accounts_mode() and user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
     return BaseThrottle().get_ident(request) or "unknown"

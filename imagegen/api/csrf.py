@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from imagegen.accounts.access import accounts_mode
+
 
 def _has_site_cookies(request) -> bool:
     return bool(request.COOKIES.get(settings.CSRF_COOKIE_NAME) or request.COOKIES.get(settings.SESSION_COOKIE_NAME))
@@ -26,9 +28,14 @@ def csrf_failure_reason(request) -> str | None:
 
 
 class BrowserCsrfCheck(BaseAuthentication):
-    """Authenticates nobody (the API is open); only refuses forged browser requests."""
+    """Refuses forged browser requests. In open mode it authenticates nobody (the API is open); in accounts
+    mode a browser's signed-in session is the user (once the request passed the check)."""
 
     def authenticate(self, request):
         if csrf_failure_reason(request._request) is not None:
             raise exceptions.PermissionDenied(_("CSRF check failed: reload the page and try again."))
+        if accounts_mode():
+            user = getattr(request._request, "user", None)
+            if user is not None and user.is_authenticated:
+                return (user, None)
         return None

@@ -15,10 +15,13 @@ ErrorEnvelope = inline_serializer(
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorEnvelope, description="Invalid input (validation_error, invalid_json)"),
+    401: OpenApiResponse(ErrorEnvelope, description="not_authenticated, authentication_failed (accounts mode; "
+                         "with WWW-Authenticate: Bearer)"),
+    403: OpenApiResponse(ErrorEnvelope, description="permission_denied (a browser request without its CSRF token)"),
     404: OpenApiResponse(ErrorEnvelope, description="not_found"),
     405: OpenApiResponse(ErrorEnvelope, description="method_not_allowed"),
     409: OpenApiResponse(ErrorEnvelope, description="conflict, idempotency_conflict"),
     413: OpenApiResponse(ErrorEnvelope, description="payload_too_large"),
-    429: OpenApiResponse(ErrorEnvelope, description="rate_limit_exceeded (with Retry-After)"),
+    429: OpenApiResponse(ErrorEnvelope, description="rate_limit_exceeded, quota_exceeded (with Retry-After)"),
     500: OpenApiResponse(ErrorEnvelope, description="internal_error"),
 }

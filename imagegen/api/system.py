@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from generation import selectors
 from generation.engines import configured_engine_name, get_engine
 from generation.models import Image
+from imagegen.accounts.auth import SignedInIfRequired, StaffInAccountsMode
 
 from .throttling import ReadThrottle
 
@@ -42,6 +43,7 @@ def broker_info() -> dict:
 
 class SystemInfoApi(APIView):
     throttle_classes = [ReadThrottle]
+    permission_classes = [SignedInIfRequired, StaffInAccountsMode]
 
     @extend_schema(
         operation_id="system_info",
@@ -148,6 +150,9 @@ CRITICAL = ("database", "broker", "storage", "engine")
 
 class HealthApi(APIView):
     throttle_classes = []
+    # Load balancers ask without credentials, in either access mode.
+    authentication_classes = []
+    permission_classes = []
 
     @extend_schema(
         operation_id="health",

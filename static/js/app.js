@@ -27,6 +27,10 @@
     if (method !== "GET") options.headers["X-CSRFToken"] = cookie("csrftoken");
     try {
       const response = await fetch("/api/v1/" + path, options);
+      // Accounts mode, and the session ended: back to the sign-in page, then here again.
+      if (response.status === 401) {
+        window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+      }
       let data = null;
       if (response.status !== 204) {
         try { data = await response.json(); } catch (e) { data = null; }
@@ -231,8 +235,10 @@
       tasks: [],
       ratio: "1:1",
       timer: null,
+      quota: null,
 
       async init() {
+        this.quota = this.config.quota || null;
         const model = this.config.models.find((m) => m.default) || this.config.models[0];
         this.selectModel(model.id, true);
         const params = new URLSearchParams(window.location.search);
@@ -253,6 +259,22 @@
         };
       },
       get promptCount() { return this.form.prompt.length + " / " + this.config.maxPromptLength; },
+      // Accounts mode: what is left of the user's quota (from the page, then from GET /api/v1/account).
+      get hasQuota() { return !!this.quota; },
+      get quotaExhausted() { return this.quota ? String(this.quota.daily_images.remaining === 0) : "false"; },
+      get quotaLabel() {
+        if (!this.quota) return "";
+        const d = this.quota.daily_images;
+        const c = this.quota.concurrent_tasks;
+        return fmt(gettext("%(remaining)s of %(limit)s images left today · %(running)s of %(max)s tasks running"), {
+          remaining: d.remaining, limit: d.limit, running: c.used, max: c.limit,
+        });
+      },
+      async refreshQuota() {
+        if (!this.quota) return;
+        const res = await api("GET", "account");
+        if (res.ok) this.quota = res.data.quota;
+      },
       get modelHint() {
         const m = this.model;
         if (!m) return "";
@@ -370,6 +392,7 @@
         this.submitting = true;
         const res = await api("POST", "generate", this.body());
         this.submitting = false;
+        if (res.status === 201 || res.status === 429) this.refreshQuota();
         if (res.status === 201) {
           this.showErrors({});
           await this.track(res.data.task_id);
@@ -410,16 +433,22 @@
         const open = this.tasks.filter((x) => x.unfinished);
         if (!open.length || document.hidden) return;
         const results = await Promise.all(open.map((x) => api("GET", "task/" + encodeURIComponent(x.task_id))));
+        let finished = false;
         for (const res of results) {
           if (!res.ok) continue;
           const index = this.tasks.findIndex((x) => x.task_id === res.data.task_id);
           if (index >= 0) this.tasks[index] = decorateTask(res.data);
+          finished = finished || TERMINAL.includes(res.data.status);
         }
+        // A finished task frees a concurrent slot (and a failed one gives its images back).
+        if (finished) this.refreshQuota();
       },
       async cancel(taskId) {
         const res = await api("DELETE", "task/" + encodeURIComponent(taskId));
-        if (res.status === 202) this.tasks = this.tasks.map((x) => (x.task_id === taskId ? decorateTask(res.data) : x));
-        else if (!res.ok) toast(res.data.message);
+        if (res.status === 202) {
+          this.tasks = this.tasks.map((x) => (x.task_id === taskId ? decorateTask(res.data) : x));
+          this.refreshQuota();
+        } else if (!res.ok) toast(res.data.message);
       },
       async retry(taskId) {
         const task = this.tasks.find((x) => x.task_id === taskId);

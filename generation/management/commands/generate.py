@@ -18,7 +18,7 @@ from django.db import close_old_connections
 from generation import maintenance, services
 from generation.catalogue import MAX_NUM_IMAGES, PlanError, plan_generation
 from generation.models import FINISHED, GenerationTask, Status
-from imagegen.errors import RateLimited
+from imagegen.errors import QuotaExceeded, RateLimited
 
 sleep = time.sleep  # the wait loop's pause; tests replace it with "a worker runs the queue"
 
@@ -67,6 +67,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=900, help="Give up waiting after this many seconds "
                             "(default 900; 0 waits forever). The tasks go on in the worker.")
         parser.add_argument("--client", default="cli", help="Client id the tasks are filed under (default: cli).")
+        parser.add_argument("--user", help="Accounts mode: the user the tasks belong to (their quotas apply).")
         parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
 
     # -- input
@@ -102,7 +103,18 @@ class Command(BaseCommand):
 
     # -- the run
 
+    def _owner(self, opts):
+        if not opts["user"]:
+            return None, opts["client"]
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.filter(username=opts["user"], is_active=True).first()
+        if user is None:
+            raise CommandError(f"no active user named {opts['user']!r}")
+        return user, f"user:{user.pk}"  # the same client as the user's own requests
+
     def handle(self, *args, **opts):
+        owner, client = self._owner(opts)
         plans = self._plans(self._requests(opts))
         waiting = not opts["no_wait"]
         if waiting and not opts["here"]:
@@ -122,10 +134,12 @@ class Command(BaseCommand):
         pending = list(plans)
         while pending:
             try:
-                task, _created = services.task_create(plan=pending[0], client_id=opts["client"])
+                task, _created = services.task_create(plan=pending[0], client_id=client, owner=owner)
             except RateLimited as err:
-                # The client's unfinished-task limit: let some finish, then go on submitting.
-                if not waiting or opts["here"]:
+                # The client's unfinished-task limit (or the user's concurrent tasks): let some finish, then go
+                # on submitting. A used-up daily quota does not come back by waiting.
+                daily = isinstance(err, QuotaExceeded) and (err.details or {}).get("quota") == "daily_images"
+                if daily or not waiting or opts["here"]:
                     raise CommandError(f"{err.message} ({len(tasks)} of {self.total} submitted)") from err
                 if any(t.status not in FINISHED for t in tasks):
                     self._wait(tasks, opts, until_one_finishes=True)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generation', '0005_list_indexes'),
+        ('generation', '0006_owner'),
     ]
 
     operations = [

@@ -1,0 +1,83 @@
+"""Staff console pieces for accounts: per-user quotas (edited here; a raised limit applies to the next
+request), API tokens (listed, revocable, never shown), and the admin's rate-limited, staff-only sign-in."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
+
+from . import selectors, services
+from .forms import AdminLoginForm
+from .models import ApiToken, Quota
+
+admin.site.login_form = AdminLoginForm
+
+
+@admin.register(Quota)
+class QuotaAdmin(admin.ModelAdmin):
+    list_display = ("user", "daily_images_display", "concurrent_tasks_display", "updated_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email")
+    ordering = ("user__username",)
+    fields = ("user", "daily_images", "max_concurrent_tasks", "usage_today")
+    readonly_fields = ("usage_today",)
+    raw_id_fields = ("user",)
+    list_per_page = 100
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        # Which user a quota row belongs to never changes.
+        return ("user", *self.readonly_fields) if obj is not None else self.readonly_fields
+
+    @admin.display(description=gettext_lazy("images per day"), ordering="daily_images")
+    def daily_images_display(self, obj):
+        return obj.daily_images if obj.daily_images is not None else gettext_lazy("default (%(n)d)") % {
+            "n": obj.daily_images_limit}
+
+    @admin.display(description=gettext_lazy("concurrent tasks"), ordering="max_concurrent_tasks")
+    def concurrent_tasks_display(self, obj):
+        if obj.max_concurrent_tasks is not None:
+            return obj.max_concurrent_tasks
+        return gettext_lazy("default (%(n)d)") % {"n": obj.concurrent_tasks_limit}
+
+    @admin.display(description=gettext_lazy("today"))
+    def usage_today(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        usage = selectors.quota_usage(user=obj.user, quota=obj)
+        daily, running = usage["daily_images"], usage["concurrent_tasks"]
+        return gettext_lazy(
+            "%(used)d of %(limit)d images used (resets %(resets_at)s UTC); %(running)d of %(max)d tasks unfinished"
+        ) % {"used": daily["used"], "limit": daily["limit"], "resets_at": f"{daily['resets_at']:%Y-%m-%d %H:%M}",
+             "running": running["used"], "max": running["limit"]}
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_select_related = ("user",)
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "user__username", "=prefix")
+    fields = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    actions = ["revoke_tokens"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # a token is made by its user, who alone ever sees it
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("imagegen.delete_apitoken")
+
+    @admin.action(description=gettext_lazy("Revoke the selected tokens"), permissions=["revoke"])
+    def revoke_tokens(self, request, queryset):
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
+            services.token_revoke(token=token)
+            self.log_change(request, token, gettext_lazy("Revoked"))
+        self.message_user(request, ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", len(tokens))
+                          % {"n": len(tokens)}, messages.SUCCESS)
