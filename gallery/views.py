@@ -18,7 +18,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from generation import selectors
-from imagegen.api.errors import error_response, read_only
+from imagegen.api.errors import allow_methods, error_response, read_only
 from imagegen.errors import ApplicationError
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -78,6 +78,7 @@ def _serve(request, image_id: str, *, thumbnail: bool):
 
 
 @csrf_exempt  # checked below like the DRF views: browsers must send the token, API clients need not
+@allow_methods("GET", "HEAD", "DELETE")
 def image_file(request, image_id: str):
     """GET/HEAD: the original. DELETE: delete the image, its tags and files (its task stays)."""
     if request.method == "DELETE":
@@ -104,6 +105,7 @@ def _image_original(request, image_id: str):
     return _serve(request, image_id, thumbnail=False)
 
 
+@csrf_exempt  # changes nothing: every method but GET and HEAD is a 405 in the envelope, not a CSRF page
 @read_only
 def image_thumbnail(request, image_id: str):
     return _serve(request, image_id, thumbnail=True)

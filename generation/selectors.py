@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from imagegen.errors import NotFound
 
-from .models import UNFINISHED, GenerationTask, Image, Status
+from .models import UNFINISHED, GenerationTask, Image, Status, is_image_id, is_task_id
 
 # Recent durations per model, cached briefly per process: estimates need not be exact, lists must be fast.
 _DURATION_CACHE: dict[str, tuple[float, float]] = {}
@@ -71,7 +71,7 @@ def _with_images(qs: QuerySet) -> QuerySet:
 
 
 def task_get(*, task_id: str) -> GenerationTask:
-    task = _with_images(GenerationTask.objects.filter(task_id=task_id)).first()
+    task = _with_images(GenerationTask.objects.filter(task_id=task_id)).first() if is_task_id(task_id) else None
     if task is None:
         raise NotFound(_("Task not found."))
     return task
@@ -116,7 +116,7 @@ def average_duration() -> float | None:
 
 
 def image_get(*, image_id: str) -> Image:
-    image = Image.objects.select_related("task").filter(image_id=image_id).first()
+    image = Image.objects.select_related("task").filter(image_id=image_id).first() if is_image_id(image_id) else None
     if image is None:
         raise NotFound(_("Image not found."))
     return image

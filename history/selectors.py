@@ -1,7 +1,7 @@
 from django.utils.translation import gettext as _
 
 from generation import selectors as generation_selectors
-from generation.models import FINISHED, UNFINISHED, GenerationTask
+from generation.models import FINISHED, UNFINISHED, GenerationTask, is_task_id
 from imagegen.errors import NotFound
 
 
@@ -17,7 +17,7 @@ def history_list(*, filters: dict):
 
 
 def history_get(*, item_id: str) -> GenerationTask:
-    task = GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED).first()
+    task = GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED).first() if is_task_id(item_id) else None
     if task is None:
         raise NotFound(_("History item not found."))
     return task

@@ -146,13 +146,16 @@ def _upstream():
 CRITICAL = ("database", "broker", "storage", "engine")
 
 
+HEALTH = inline_serializer("Health", {"status": serializers.CharField(), "checks": serializers.DictField()})
+
+
 class HealthApi(APIView):
     throttle_classes = []
 
     @extend_schema(
         operation_id="health",
         summary="Readiness of database, broker, storage and engine (200 or 503); upstream trouble is reported",
-        responses={200: inline_serializer("Health", {"status": serializers.CharField()}), 503: None},
+        responses={200: HEALTH, 503: HEALTH},
     )
     def get(self, request):
         checks = {
