@@ -285,7 +285,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["imagegen.api.parsers.StrictJSONParser"],
     "NUM_PROXIES": IMAGEGEN_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
