@@ -320,9 +320,23 @@ SECURE_CSP = {
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IMAGEGEN_NUM_PROXIES else None
+# Served over https (by the app or by a proxy in front, which then sets X-Forwarded-Proto): cookies only
+# over https, HSTS, and plain-http requests redirected. Off by default: `make run` serves http on localhost.
+IMAGEGEN_HTTPS = env.bool("IMAGEGEN_HTTPS", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = IMAGEGEN_HTTPS
+SECURE_SSL_REDIRECT = IMAGEGEN_HTTPS and env.bool("IMAGEGEN_SSL_REDIRECT", default=True)
+# Load balancers and Prometheus often probe over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("IMAGEGEN_HSTS_SECONDS", default=31_536_000) if IMAGEGEN_HTTPS else 0
+# includeSubDomains and preload commit every host under the domain to https, for a long time: the
+# operator's decision, not the app's, so they are opt-in and check --deploy does not ask for them.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("IMAGEGEN_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("IMAGEGEN_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS += ["security.W005", "security.W021"]
 
 # --- Metrics (/metrics, Prometheus) ----------------------------------------------------------------------
 # Either a bearer token, or (without one) only these networks may scrape.

@@ -1,6 +1,7 @@
 """OpenAPI pieces shared by the views: the error envelope every endpoint may answer with, paginated lists,
 the id path parameters, and the image-file endpoints (plain Django views the generator cannot see)."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -109,3 +110,17 @@ def add_image_file_paths(result, generator, request, public):
         "get": _image_operation("image_thumbnail", "The WebP thumbnail", ["image/webp"], download=True),
     }
     return result
+
+
+class BrowserCsrfCheckScheme(OpenApiAuthenticationExtension):
+    """BrowserCsrfCheck authenticates nobody (it only refuses forged browser requests): no security
+    scheme and no requirement in the schema."""
+
+    target_class = "imagegen.api.csrf.BrowserCsrfCheck"
+    name: list = []
+
+    def get_security_requirement(self, auto_schema):
+        return None
+
+    def get_security_definition(self, auto_schema):
+        return []
