@@ -323,6 +323,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+DEFAULT_EXCEPTION_REPORTER_FILTER = "imagegen.logs.SecretSafeReporterFilter"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IMAGEGEN_NUM_PROXIES else None
 # Served over https (by the app or by a proxy in front, which then sets X-Forwarded-Proto): cookies only
 # over https, HSTS, and plain-http requests redirected. Off by default: `make run` serves http on localhost.

@@ -13,11 +13,11 @@ real things is fuzzed too, whatever order the tests run in.
 
 import pytest
 import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from generation.models import GenerationTask, Image
-from imagegen.wsgi import application
 
 from .conftest import Api, run
 
@@ -54,7 +54,8 @@ FUZZ = SchemathesisConfig.from_dict(
 )
 
 # Loaded at collection, from the schema the app serves (generating it touches no database).
-schema = schemathesis.openapi.from_wsgi("/api/v1/schema", application, config=FUZZ)
+# (A WSGIHandler, not imagegen.wsgi: that would run django.setup() again and reset the logging.)
+schema = schemathesis.openapi.from_wsgi("/api/v1/schema", WSGIHandler(), config=FUZZ)
 
 
 @pytest.fixture
