@@ -25,7 +25,7 @@ def configured(settings):
     settings.IMAGEGEN_METRICS_TOKEN = "metrics-token-never-shown"
     settings.IMAGEGEN_BROKER = f"redis://:{BROKER_PASSWORD}@redis.internal:6379/1"
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "redis": settings.IMAGEGEN_BROKER}
-    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.ADMINS = ["ops@example.com"]
     return [settings.SECRET_KEY, AK, SK, "metrics-token-never-shown", BROKER_PASSWORD]
 
 
