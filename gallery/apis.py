@@ -9,15 +9,15 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation import selectors as generation_selectors
 from generation.apis import ImageOutput
-from generation.models import Image
-from imagegen.api.docs import ERROR_RESPONSES
+from generation.models import Image, is_image_id
+from imagegen.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, image_id_parameter, paginated
 from imagegen.api.fields import StrictCharField, UtcDateTimeField
 from imagegen.api.pagination import paginate
 from imagegen.api.throttling import CreateThrottle, ReadThrottle
@@ -55,13 +55,13 @@ class ImageListApi(APIView):
 
     @extend_schema(operation_id="image_list", summary="Gallery images, newest first",
                    parameters=[ImageFilterSerializer],
-                   responses={200: GalleryImageOutput(many=True), **ERROR_RESPONSES})
+                   responses={200: paginated("ImagePage", GalleryImageOutput), **ERROR_RESPONSES})
     def get(self, request):
         unknown = sorted(set(request.query_params) - set(ImageFilterSerializer().fields) - {"format"})
         if unknown:
             raise ValidationFailed(_("Unknown query parameter: %(names)s") % {"names": ", ".join(unknown)},
                                    details={name: [_("Unknown query parameter.")] for name in unknown})
-        filters = ImageFilterSerializer(data=request.query_params)
+        filters = ImageFilterSerializer(data=request.query_params.dict())  # "?tag=" is blank, not absent
         filters.is_valid(raise_exception=True)
         return paginate(queryset=selectors.image_list(filters=filters.validated_data, user=request.user),
                         serializer_class=GalleryImageOutput, request=request, view=self)
@@ -83,8 +83,9 @@ class ImageTagsApi(APIView):
     throttle_classes = [CreateThrottle]
 
     @extend_schema(operation_id="image_tags_add", summary="Add tags to an image", request=TagsInput,
+                   parameters=[image_id_parameter()],
                    responses={200: inline_serializer("ImageTags", {"tags": serializers.ListField()}),
-                              **ERROR_RESPONSES})
+                              **WRITE_ERROR_RESPONSES})
     def post(self, request, image_id: str):
         image = _image(image_id, request.user)
         data = TagsInput(data=request.data)
@@ -97,8 +98,9 @@ class ImageTagDeleteApi(APIView):
     throttle_classes = [CreateThrottle]
 
     @extend_schema(operation_id="image_tag_remove", summary="Remove a tag from an image",
+                   parameters=[image_id_parameter()],
                    responses={200: inline_serializer("ImageTagsLeft", {"tags": serializers.ListField()}),
-                              **ERROR_RESPONSES})
+                              **WRITE_ERROR_RESPONSES})
     def delete(self, request, image_id: str, tag: str):
         image = _image(image_id, request.user)
         services.tags_remove(images=[image], names=[tag])
@@ -118,6 +120,7 @@ class TagListApi(APIView):
 class BulkApi(APIView):
     throttle_classes = [CreateThrottle]
 
+    @extend_schema_serializer(component_name="Bulk")
     class InputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(choices=["tag", "untag", "delete"])
         image_ids = serializers.ListField(child=StrictCharField(max_length=36), min_length=1, max_length=MAX_BULK)
@@ -127,7 +130,7 @@ class BulkApi(APIView):
                    request=InputSerializer,
                    responses={200: inline_serializer("BulkResult", {"action": serializers.CharField(),
                                                                     "images": serializers.IntegerField()}),
-                              **ERROR_RESPONSES})
+                              **WRITE_ERROR_RESPONSES})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -153,13 +156,15 @@ class ZipApi(APIView):
     throttle_classes = [ReadThrottle]
 
     @extend_schema(operation_id="images_zip", summary="Download several originals as one zip file",
-                   parameters=[OpenApiParameter("ids", str, description="Comma-separated image ids (≤ 200).")],
+                   parameters=[OpenApiParameter("ids", str, required=True, pattern=f"^[^,]+(?:,[^,]+){{0,{MAX_BULK - 1}}}$",
+                                                description="Comma-separated image ids (≤ 200).")],
                    responses={(200, "application/zip"): bytes, **ERROR_RESPONSES})
     def get(self, request):
         from .views import download_name
 
-        ids = [i for i in (request.query_params.get("ids") or "").split(",") if i][:MAX_BULK + 1]
-        if not ids or len(ids) > MAX_BULK:
+        raw = request.query_params.get("ids") or ""
+        ids = raw.split(",", MAX_BULK)
+        if not raw or len(ids) > MAX_BULK or not all(ids):
             raise ValidationFailed(_("Give between 1 and %(max)d image ids.") % {"max": MAX_BULK},
                                    details={"ids": [_("Give between 1 and %(max)d image ids.") % {"max": MAX_BULK}]})
         images = selectors.images_by_ids(image_ids=ids, user=request.user, with_task=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from generation.models import Image
+from generation.models import Image, is_image_id
 
 from imagegen.accounts.access import owned_by
 
@@ -34,5 +34,5 @@ def tag_counts(*, user=None) -> list[dict]:
 
 def images_by_ids(*, image_ids, user=None, with_task: bool = False) -> list[Image]:
     """The images among `image_ids` that are `user`'s (any in open mode); others are left out, as if missing."""
-    qs = owned_by(Image.objects.filter(image_id__in=list(image_ids)), user)
+    qs = owned_by(Image.objects.filter(image_id__in=[i for i in image_ids if is_image_id(i)]), user)
     return list(qs.select_related("task") if with_task else qs)

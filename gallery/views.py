@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from generation import selectors
 from imagegen.accounts.auth import api_user
-from imagegen.api.errors import error_response, read_only
+from imagegen.api.errors import allow_methods, error_response, read_only
 from imagegen.errors import ApplicationError
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -79,6 +79,7 @@ def _serve(request, image_id: str, *, thumbnail: bool, user):
 
 
 @csrf_exempt  # checked below like the DRF views: browsers must send the token, API clients need not
+@allow_methods("GET", "HEAD", "DELETE")
 @api_user
 def image_file(request, image_id: str, user):
     """GET/HEAD: the original. DELETE: delete the image, its tags and files (its task stays)."""
@@ -106,6 +107,7 @@ def _image_original(request, image_id: str, user):
     return _serve(request, image_id, thumbnail=False, user=user)
 
 
+@csrf_exempt  # changes nothing: every method but GET and HEAD is a 405 in the envelope, not a CSRF page
 @read_only
 @api_user
 def image_thumbnail(request, image_id: str, user):

@@ -10,13 +10,20 @@ from functools import lru_cache
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from imagegen.api.clients import client_id
-from imagegen.api.docs import ERROR_RESPONSES
+from imagegen.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, paginated, task_id_parameter
 from imagegen.api.fields import (
     StrictBooleanField,
     StrictCharField,
@@ -126,7 +133,8 @@ class TaskOutput(serializers.Serializer):
     started_at = UtcDateTimeField(allow_null=True)
     completed_at = UtcDateTimeField(allow_null=True)
 
-    def get_error(self, task) -> ErrorOutput | None:
+    @extend_schema_field(ErrorOutput(allow_null=True))
+    def get_error(self, task):
         if not task.error_code or task.status == Status.COMPLETED:
             return None
         return {"code": task.error_code, "message": str(user_message(task.error_code))}
@@ -197,9 +205,13 @@ class TaskSummaryOutput(TaskOutput):
         return None
 
 
+TaskPage = paginated("TaskPage", TaskSummaryOutput)
+
+
 class GenerateApi(APIView):
     throttle_classes = [CreateThrottle]
 
+    @extend_schema_serializer(component_name="Generate")
     class InputSerializer(serializers.Serializer):
         prompt = StrictCharField(
             max_length=MAX_PROMPT_LENGTH,
@@ -233,6 +245,7 @@ class GenerateApi(APIView):
                 )
             return super().to_internal_value(data)
 
+    @extend_schema_serializer(component_name="TaskCreated")
     class OutputSerializer(serializers.Serializer):
         task_id = serializers.CharField()
         status = serializers.CharField()
@@ -258,12 +271,16 @@ class GenerateApi(APIView):
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
-                str,
+                {"type": "string", "maxLength": 200},
                 OpenApiParameter.HEADER,
                 description="Same key and body return the same task; a different body with the key is a 409.",
             )
         ],
-        responses={201: OutputSerializer, **ERROR_RESPONSES},
+        examples=[OpenApiExample("The seed's example", request_only=True, value={
+            "prompt": "一只可爱的猫咪", "negative_prompt": "模糊, 低质量", "model": "general_v2.0", "width": 1024,
+            "height": 1024, "num_images": 1, "steps": 20, "scale": 7.5, "seed": None,
+        })],
+        responses={201: OutputSerializer, **WRITE_ERROR_RESPONSES},
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -296,7 +313,8 @@ class GenerateApi(APIView):
 class TaskDetailApi(APIView):
     throttle_classes = [ReadThrottle]
 
-    @extend_schema(operation_id="task_get", summary="Get a task's state", responses={200: TaskOutput, **ERROR_RESPONSES})
+    @extend_schema(operation_id="task_get", summary="Get a task's state", parameters=[task_id_parameter()],
+                   responses={200: TaskOutput, **ERROR_RESPONSES})
     def get(self, request, task_id: str):
         task, images = selectors.task_snapshot(task_id=task_id, user=request.user)
         return Response(TaskOutput().body(task, images))
@@ -306,7 +324,8 @@ class TaskDetailApi(APIView):
         summary="Cancel an unfinished task, or delete a finished one with its images",
         description="An unfinished task is cancelled (202, the task in its new state); "
         "a finished one is deleted with its files (204).",
-        responses={202: TaskOutput, 204: None, **ERROR_RESPONSES},
+        parameters=[task_id_parameter()],
+        responses={202: TaskOutput, 204: None, **WRITE_ERROR_RESPONSES},
     )
     def delete(self, request, task_id: str):
         task = selectors.task_get(task_id=task_id, user=request.user)
@@ -317,8 +336,19 @@ class TaskDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+_STATUS = "(?:" + "|".join(Status.values) + ")"
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{_STATUS}(?:,{_STATUS})*$"})
+class StatusListField(serializers.CharField):
+    """Comma-separated statuses, exactly as documented (no blanks, no empty items)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
 class TaskFilterSerializer(serializers.Serializer):
-    status = serializers.CharField(required=False, help_text="Comma-separated statuses.")
+    status = StatusListField(required=False, help_text="Comma-separated statuses.")
     model = serializers.CharField(required=False, max_length=100)
     tag = serializers.CharField(required=False, max_length=50)
     created_after = serializers.DateTimeField(required=False)
@@ -328,8 +358,8 @@ class TaskFilterSerializer(serializers.Serializer):
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
     def validate_status(self, value):
-        wanted = [part.strip() for part in value.split(",") if part.strip()]
-        bad = [part for part in wanted if part not in Status.values]
+        wanted = value.split(",")
+        bad = [part if part.strip() else repr(part) for part in wanted if part not in Status.values]
         if bad:
             raise serializers.ValidationError(
                 _("Unknown status %(bad)s; use %(valid)s.") % {"bad": ", ".join(bad), "valid": ", ".join(Status.values)}
@@ -344,7 +374,9 @@ def read_filters(request) -> dict:
             _("Unknown query parameter: %(names)s") % {"names": ", ".join(unknown)},
             details={name: [_("Unknown query parameter.")] for name in unknown},
         )
-    serializer = TaskFilterSerializer(data=request.query_params)
+    # A plain dict, not the QueryDict: DRF would take "?tag=" for an absent parameter, and the schema
+    # says a given parameter has a value.
+    serializer = TaskFilterSerializer(data=request.query_params.dict())
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -356,7 +388,7 @@ class TaskListApi(APIView):
         operation_id="task_list",
         summary="List tasks, newest first",
         parameters=[TaskFilterSerializer],
-        responses={200: TaskSummaryOutput(many=True), **ERROR_RESPONSES},
+        responses={200: TaskPage, **ERROR_RESPONSES},
     )
     def get(self, request):
         filters = read_filters(request)

@@ -523,6 +523,28 @@ def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
+# Direction overrides, embeddings and isolates reorder how the text around them is shown (a prompt that
+# reads one way and is another, "Trojan Source" style); no language needs them in a prompt. Marks such as
+# U+200E/U+200F and joiners (U+200C/U+200D, emoji sequences) are real text and stay allowed.
+_DIRECTION_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def unsafe_characters(text: str) -> str:
+    """The control and direction-override characters in `text` (at most three, as U+XXXX), or ""."""
+    found: list[str] = []
+    for ch in text:
+        if ch in _ALLOWED_CONTROLS:
+            continue
+        if ch in _DIRECTION_CONTROLS or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
+            code = f"U+{ord(ch):04X}"
+            if code not in found:
+                found.append(code)
+                if len(found) == 3:
+                    break
+    return ", ".join(found)
+
+
 def _fits_native(model: ModelSpec, w: int, h: int) -> bool:
     ratio = w / h
     return (
@@ -690,6 +712,11 @@ def plan_generation(data: dict) -> GenerationPlan:
     elif len(prompt) > MAX_PROMPT_LENGTH:
         _add(errors, "prompt", _("The prompt can be at most %(max)s characters long (it has %(length)s).")
              % {"max": MAX_PROMPT_LENGTH, "length": len(prompt)})
+    for field in ("prompt", "negative_prompt"):
+        bad = unsafe_characters(data.get(field) or "")
+        if bad:
+            _add(errors, field, _("Remove the control or text-direction characters (%(characters)s).")
+                 % {"characters": bad})
 
     num_images = data.get("num_images")
     if num_images is None:

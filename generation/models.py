@@ -7,6 +7,7 @@ own a task.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
@@ -45,6 +46,22 @@ def new_task_id() -> str:
 def new_image_id() -> str:
     # "img_" + 32 hex digits: 36 characters, the seed's VARCHAR(36).
     return "img_" + uuid.uuid4().hex
+
+
+# The only shapes ids are ever made in. Anything else in a URL or a list of ids is forged: it is "not
+# found" before any query (a NUL byte or a 10 kB id never reaches the database).
+TASK_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+IMAGE_ID_PATTERN = r"^img_[0-9a-f]{32}$"
+_TASK_ID = re.compile(TASK_ID_PATTERN.replace("$", r"\Z"))
+_IMAGE_ID = re.compile(IMAGE_ID_PATTERN.replace("$", r"\Z"))
+
+
+def is_task_id(value) -> bool:
+    return isinstance(value, str) and _TASK_ID.match(value) is not None
+
+
+def is_image_id(value) -> bool:
+    return isinstance(value, str) and _IMAGE_ID.match(value) is not None
 
 
 class GenerationTask(models.Model):

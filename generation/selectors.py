@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from imagegen.accounts.access import owned_by
 from imagegen.errors import NotFound
 
-from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
+from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status, is_image_id, is_task_id
 
 # Recent durations per model, cached briefly per process: estimates need not be exact, lists must be fast.
 _DURATION_CACHE: dict[str, tuple[float, float]] = {}
@@ -92,7 +92,8 @@ def _with_images(qs: QuerySet) -> QuerySet:
 
 def task_get(*, task_id: str, user=None) -> GenerationTask:
     """The task, if it is `user`'s (accounts mode): another user's is "not found", like a missing one."""
-    task = _with_images(owned_by(GenerationTask.objects.filter(task_id=task_id), user)).first()
+    qs = _with_images(owned_by(GenerationTask.objects.filter(task_id=task_id), user))
+    task = qs.first() if is_task_id(task_id) else None
     if task is None:
         raise NotFound(_("Task not found."))
     return task
@@ -165,7 +166,7 @@ def task_snapshot(*, task_id: str, user=None) -> tuple[TaskSnapshot, list[tuple[
     GET /api/v1/task/{id} is what every client polls; compiling task_get's three ORM queries costs ten times
     running this one. Read-only: the attributes are the model fields' names.
     """
-    if len(task_id) > 36:
+    if not is_task_id(task_id):
         raise NotFound(_("Task not found."))
     sql, params = _snapshot_sql(), [task_id]
     if user is not None:
@@ -239,7 +240,8 @@ def average_duration() -> float | None:
 
 
 def image_get(*, image_id: str, user=None) -> Image:
-    image = owned_by(Image.objects.select_related("task").filter(image_id=image_id), user).first()
+    qs = owned_by(Image.objects.select_related("task").filter(image_id=image_id), user)
+    image = qs.first() if is_image_id(image_id) else None
     if image is None:
         raise NotFound(_("Image not found."))
     return image

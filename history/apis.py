@@ -5,8 +5,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from generation.apis import TaskFilterSerializer, TaskSummaryOutput, read_filters
-from imagegen.api.docs import ERROR_RESPONSES
+from generation.apis import TaskFilterSerializer, TaskPage, TaskSummaryOutput, read_filters
+from imagegen.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, task_id_parameter
 from imagegen.api.pagination import paginate
 from imagegen.api.throttling import ReadThrottle
 
@@ -20,7 +20,7 @@ class HistoryListApi(APIView):
         operation_id="history_list",
         summary="Finished generations, newest first",
         parameters=[TaskFilterSerializer],
-        responses={200: TaskSummaryOutput(many=True), **ERROR_RESPONSES},
+        responses={200: TaskPage, **ERROR_RESPONSES},
     )
     def get(self, request):
         filters = read_filters(request)
@@ -39,7 +39,8 @@ class HistoryDeleteApi(APIView):
     @extend_schema(
         operation_id="history_delete",
         summary="Delete a history item (a finished task) with its images",
-        responses={204: None, **ERROR_RESPONSES},
+        parameters=[task_id_parameter("item_id")],
+        responses={204: None, **WRITE_ERROR_RESPONSES},
     )
     def delete(self, request, item_id: str):
         item = selectors.history_get(item_id=item_id, user=request.user)

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext as _
 
 from generation import selectors as generation_selectors
-from generation.models import FINISHED, UNFINISHED, GenerationTask
+from generation.models import FINISHED, UNFINISHED, GenerationTask, is_task_id
 from imagegen.accounts.access import owned_by
 from imagegen.errors import NotFound
 
@@ -27,7 +27,8 @@ def history_count(*, filters: dict, user=None):
 
 
 def history_get(*, item_id: str, user=None) -> GenerationTask:
-    task = owned_by(GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED), user).first()
+    qs = owned_by(GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED), user)
+    task = qs.first() if is_task_id(item_id) else None
     if task is None:
         raise NotFound(_("History item not found."))
     return task

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 from datetime import UTC, datetime
+
+from django.views.debug import SafeExceptionReporterFilter
 
 current_task_id: contextvars.ContextVar[str] = contextvars.ContextVar("current_task_id", default="")
 
@@ -34,3 +37,18 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@", re.IGNORECASE)
+
+
+class SecretSafeReporterFilter(SafeExceptionReporterFilter):
+    """Error reports (the DEBUG page, the e-mail to ADMINS) without secrets. Django hides settings whose
+    names say KEY, TOKEN, PASS...; a password inside a URL (IMAGEGEN_BROKER, Q_CLUSTER's redis, a cache
+    LOCATION) has no such name, so it is hidden wherever it appears."""
+
+    def cleanse_setting(self, key, value):
+        value = super().cleanse_setting(key, value)
+        if isinstance(value, str):
+            value = _URL_PASSWORD.sub(lambda m: m["head"] + self.cleansed_substitute + "@", value)
+        return value

@@ -48,6 +48,7 @@ SECRET_KEY = _secret_key()
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "imagegen.views.csrf_failure"
 
 INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
@@ -318,7 +319,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["imagegen.api.parsers.StrictJSONParser"],
     "NUM_PROXIES": IMAGEGEN_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
@@ -330,6 +331,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "imagegen.api.docs.add_image_file_paths",
+    ],
 }
 
 # --- Security -------------------------------------------------------------------------------------------
@@ -349,9 +354,24 @@ SECURE_CSP = {
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+DEFAULT_EXCEPTION_REPORTER_FILTER = "imagegen.logs.SecretSafeReporterFilter"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IMAGEGEN_NUM_PROXIES else None
+# Served over https (by the app or by a proxy in front, which then sets X-Forwarded-Proto): cookies only
+# over https, HSTS, and plain-http requests redirected. Off by default: `make run` serves http on localhost.
+IMAGEGEN_HTTPS = env.bool("IMAGEGEN_HTTPS", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = IMAGEGEN_HTTPS
+SECURE_SSL_REDIRECT = IMAGEGEN_HTTPS and env.bool("IMAGEGEN_SSL_REDIRECT", default=True)
+# Load balancers and Prometheus often probe over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("IMAGEGEN_HSTS_SECONDS", default=31_536_000) if IMAGEGEN_HTTPS else 0
+# includeSubDomains and preload commit every host under the domain to https, for a long time: the
+# operator's decision, not the app's, so they are opt-in and check --deploy does not ask for them.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("IMAGEGEN_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("IMAGEGEN_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS += ["security.W005", "security.W021"]
 
 # --- Metrics (/metrics, Prometheus) ----------------------------------------------------------------------
 # Either a bearer token, or (without one) only these networks may scrape.

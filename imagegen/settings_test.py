@@ -9,10 +9,15 @@ os.environ.setdefault("IMAGEGEN_PREVIEW_LATENCY", "0")
 os.environ.setdefault("IMAGEGEN_ENGINE", "preview")
 for _name in ("VOLC_ACCESSKEY", "VOLC_SECRETKEY", "DATABASE_URL", "CACHE_URL", "IMAGEGEN_BROKER", "IMAGEGEN_ACCESS"):
     os.environ.pop(_name, None)
+# A distinctive key, in the environment so the real processes tests start get it too: tests/secrets_guard.py
+# fails any test during which it shows up in a response or a log.
+os.environ["SECRET_KEY"] = "imagegen-test-sentinel-SECRET_KEY-never-shown"
 
 from imagegen.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Outermost, so it sees every final response (error pages included); see tests/secrets_guard.py.
+MIDDLEWARE = ["tests.secrets_guard.SecretsGuardMiddleware", *MIDDLEWARE]  # noqa: F405
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns when it is missing)
 # Generous request rates: a test about rate limits sets its own.

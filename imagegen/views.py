@@ -55,6 +55,16 @@ def not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the envelope under /api/ (a plain view reached with an unsafe method), Django's
+    page elsewhere."""
+    if _is_api(request):
+        return error_response("permission_denied", _("CSRF check failed: reload the page and try again."), 403)
+    from django.views.csrf import csrf_failure as default_failure
+
+    return default_failure(request, reason=reason)
+
+
 def server_error(request):
     if _is_api(request):
         return error_response("internal_error", _("An unexpected error occurred on the server."), 500)

@@ -118,6 +118,37 @@ def scripted(monkeypatch, settings):
 __all__ = ["EngineError", "EngineResult", "SEED_EXAMPLE", "run", "files_under"]
 
 
+def pytest_sessionstart(session):
+    from .secrets_guard import install_log_handler
+
+    install_log_handler()
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks():
+    """Fails the test during which a configured secret reached a response, a log line or a process log."""
+    from .secrets_guard import guard, install_log_handler
+
+    install_log_handler()
+    seen = len(guard.leaks)
+    yield
+    leaks = guard.leaks[seen:]
+    if leaks:
+        del guard.leaks[seen:]
+        pytest.fail("A secret leaked:\n  " + "\n  ".join(dict.fromkeys(leaks)), pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from .secrets_guard import guard
+
+    if guard.leaks:  # outside any test: collection, session fixtures
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("A secret leaked outside the tests:\n  " + "\n  ".join(dict.fromkeys(guard.leaks)),
+                                red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Remember each phase's outcome on the test item, so fixtures can act on failures (screenshots)."""

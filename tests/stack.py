@@ -101,8 +101,11 @@ class Stack:
             self.procs.pop(name)
 
     def close(self) -> None:
+        from .secrets_guard import guard
+
         for name in list(self.procs):
             self.stop(name, timeout=15)
+        guard.scan_files([*self.logs.glob("*.log"), *(self.data_dir / "logs").glob("imagegen.log*")], self.env)
 
     def log(self, name: str) -> str:
         path = self.logs / f"{name}.log"

@@ -45,6 +45,7 @@ def get_engine() -> Engine:
         settings.VOLC_HOST,
         settings.VOLC_SCHEME,
         settings.VOLC_ACCESSKEY,
+        settings.VOLC_SECRETKEY,  # a changed secret alone (a rotated or corrected key) must take effect too
     )
     with _lock:
         if _engine is None or _engine_key != key:

@@ -96,19 +96,25 @@ def _first_message(data) -> str:
     return ""
 
 
-def read_only(view):
-    """For plain views under /api/: GET and HEAD only, anything else a 405 in the envelope."""
+def allow_methods(*methods: str):
+    """For plain views under /api/: only these methods, anything else a 405 in the envelope."""
     from functools import wraps
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD"):
-            return error_response(
-                "method_not_allowed",
-                _('Method "%(method)s" not allowed.') % {"method": request.method},
-                405,
-                headers={"Allow": "GET, HEAD"},
-            )
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                return error_response(
+                    "method_not_allowed",
+                    _('Method "%(method)s" not allowed.') % {"method": request.method},
+                    405,
+                    headers={"Allow": ", ".join(methods)},
+                )
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+read_only = allow_methods("GET", "HEAD")

@@ -148,6 +148,9 @@ def _upstream():
 CRITICAL = ("database", "broker", "storage", "engine")
 
 
+HEALTH = inline_serializer("Health", {"status": serializers.CharField(), "checks": serializers.DictField()})
+
+
 class HealthApi(APIView):
     throttle_classes = []
     # Load balancers ask without credentials, in either access mode.
@@ -157,7 +160,7 @@ class HealthApi(APIView):
     @extend_schema(
         operation_id="health",
         summary="Readiness of database, broker, storage and engine (200 or 503); upstream trouble is reported",
-        responses={200: inline_serializer("Health", {"status": serializers.CharField()}), 503: None},
+        responses={200: HEALTH, 503: HEALTH},
     )
     def get(self, request):
         checks = {
