@@ -177,9 +177,8 @@ Q_CLUSTER = {
     "queue_limit": IMAGEGEN_WORKERS,
     "bulk": 1,
     "poll": env.float("IMAGEGEN_BROKER_POLL", default=0.1),
-    # The tasks table is the record of every run; django-q2's copy of successes would cost its single
-    # monitor process a locked read of 250 rows and a delete per task. Failures are still kept.
-    "save_limit": -1,
+    # The latest successes stay for the task page's timeline of worker runs (failures are always kept).
+    "save_limit": 250,
     "catch_up": False,
     "guard_cycle": 1,
     "cache": "qstats",
