@@ -10,13 +10,13 @@ from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation import selectors as generation_selectors
 from generation.apis import ImageOutput
-from generation.models import Image, is_image_id
+from generation.models import GenerationTask, Image
 from imagegen.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, image_id_parameter, paginated
 from imagegen.api.fields import StrictCharField, UtcDateTimeField
 from imagegen.api.pagination import paginate
@@ -28,7 +28,25 @@ from . import selectors, services
 MAX_BULK = 200
 
 
+class _ImagesStillThere(serializers.ListSerializer):
+    """The task comes by a second query (see image_list): an image whose task was deleted in between is
+    gone too (the delete cascades), so it is left out rather than shown half."""
+
+    def to_representation(self, data):
+        present = []
+        for image in data:
+            try:
+                image.task
+            except GenerationTask.DoesNotExist:
+                continue
+            present.append(image)
+        return super().to_representation(present)
+
+
 class GalleryImageOutput(ImageOutput):
+    class Meta:
+        list_serializer_class = _ImagesStillThere
+
     task_id = serializers.CharField(source="task.task_id")
     prompt = serializers.CharField(source="task.prompt")
     model = serializers.CharField(source="task.model")
