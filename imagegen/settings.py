@@ -304,6 +304,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "streaming.schema.add_stream_paths"],
 }
 
 # --- Security -------------------------------------------------------------------------------------------
@@ -326,6 +327,23 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IMAGEGEN_NUM_PROXIES else None
+
+# --- Real-time stream (streaming/: the WebSocket and server-sent events, a separate ASGI process) ---------
+# Where pages open the WebSocket: empty = the page's own origin (nginx routes the stream paths), "off" =
+# pages poll only. `manage.py serve` runs the stream on PORT+1 and sets IMAGEGEN_STREAM_PORT instead.
+IMAGEGEN_STREAM_URL = env.str("IMAGEGEN_STREAM_URL", default="")
+IMAGEGEN_STREAM_PORT = env.int("IMAGEGEN_STREAM_PORT", default=0)
+IMAGEGEN_STREAM_POLL = env.float("IMAGEGEN_STREAM_POLL", default=0.5)  # seconds between the watcher's reads
+IMAGEGEN_STREAM_HEARTBEAT = env.float("IMAGEGEN_STREAM_HEARTBEAT", default=15.0)
+IMAGEGEN_STREAM_SSE_LIFETIME = env.float("IMAGEGEN_STREAM_SSE_LIFETIME", default=300.0)
+IMAGEGEN_STREAM_SSE_RETRY = env.float("IMAGEGEN_STREAM_SSE_RETRY", default=1.0)
+IMAGEGEN_STREAM_MAX_SUBSCRIPTIONS = env.int("IMAGEGEN_STREAM_MAX_SUBSCRIPTIONS", default=100)
+if IMAGEGEN_STREAM_PORT:
+    SECURE_CSP["connect-src"] += [f"ws://*:{IMAGEGEN_STREAM_PORT}", f"wss://*:{IMAGEGEN_STREAM_PORT}"]
+elif IMAGEGEN_STREAM_URL.startswith(("ws://", "wss://", "http://", "https://")):
+    from urllib.parse import urlparse as _urlparse
+
+    SECURE_CSP["connect-src"].append(f"{_urlparse(IMAGEGEN_STREAM_URL).scheme}://{_urlparse(IMAGEGEN_STREAM_URL).netloc}")
 
 # --- Metrics (/metrics, Prometheus) ----------------------------------------------------------------------
 # Either a bearer token, or (without one) only these networks may scrape.

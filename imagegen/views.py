@@ -8,6 +8,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from generation.catalogue import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, all_models
 from imagegen.api.errors import error_response
+from streaming.pages import stream_config
 
 
 def _page_config() -> dict:
@@ -16,6 +17,7 @@ def _page_config() -> dict:
         "models": [m.to_dict() for m in all_models()],
         "maxPromptLength": MAX_PROMPT_LENGTH,
         "maxImages": MAX_NUM_IMAGES,
+        "stream": stream_config(),
     }
 
 

@@ -1,0 +1,85 @@
+"""GET /api/v1/task/{task_id}/events: the task's stream as server-sent events, for clients that cannot
+use the WebSocket. Served by the stream process (streaming.asgi); an async view, so a held stream costs
+no thread."""
+
+from __future__ import annotations
+
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from imagegen.api.errors import error_response
+from imagegen.errors import NotFound
+
+from . import messages
+from .selectors import task_state
+from .watcher import get_watcher
+
+
+async def task_events(request, task_id: str):
+    if request.method not in ("GET", "HEAD"):
+        return error_response("method_not_allowed", _('Method "%(method)s" not allowed.') % {"method": request.method},
+                              405, headers={"Allow": "GET, HEAD"})
+    user = getattr(request, "user", None)
+    try:
+        state = await sync_to_async(task_state)(task_id, user)
+    except NotFound as err:
+        return error_response(err.code, err.message, err.status)
+    last_id = request.headers.get("Last-Event-ID", "")
+    if state.final and last_id == state.version:
+        # The client has the final state already; 204 tells an EventSource to stop reconnecting.
+        return HttpResponse(status=204)
+    response = StreamingHttpResponse(
+        _events(state.task_id, user, last_id, translation.get_language()), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+async def _events(task_id: str, user, last_id: str, language: str):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.IMAGEGEN_STREAM_SSE_LIFETIME
+    heartbeat = settings.IMAGEGEN_STREAM_HEARTBEAT
+    retry_ms = int(settings.IMAGEGEN_STREAM_SSE_RETRY * 1000)
+    watcher = get_watcher()
+    queue: asyncio.Queue = asyncio.Queue()
+    subscribed = False
+    try:
+        yield f"retry: {retry_ms}\n\n"
+        try:
+            await watcher.subscribe(task_id, queue, user)
+            subscribed = True
+        except NotFound:
+            with translation.override(language):
+                yield messages.sse(messages.gone_message(task_id))
+            return
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                # Bounded lifetime: the client reconnects (with Last-Event-ID) after the retry delay.
+                yield f": reconnect\nretry: {retry_ms}\n\n"
+                return
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=min(heartbeat, left))
+            except TimeoutError:
+                if deadline - loop.time() > 0:
+                    yield messages.sse(messages.ping_message())
+                continue
+            with translation.override(language):
+                if event.kind == "gone":
+                    yield messages.sse(messages.gone_message(task_id))
+                    yield messages.sse(messages.unsubscribed_message(task_id, "deleted"))
+                    return
+                if not (event.kind == "snapshot" and event.state.version == last_id):
+                    yield messages.sse(messages.task_message(event), event_id=event.state.version)
+                if event.state.final:
+                    yield messages.sse(messages.unsubscribed_message(task_id, "finished"))
+                    return
+    finally:
+        if subscribed:
+            watcher.unsubscribe(task_id, queue)
