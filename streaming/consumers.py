@@ -177,6 +177,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             except TimeoutError:
                 await self._send(messages.ping_message())
                 continue
+            if event.kind != "snapshot" and event.task_id not in self.tasks:
+                continue  # queued before the client unsubscribed
             with translation.override(self.language):
                 if event.kind == "gone":
                     self.tasks.discard(event.task_id)

@@ -14,7 +14,8 @@ class Socket:
 
     def __init__(self, url: str, *, timeout: float = 30, **headers):
         extra = {k.replace("_", "-"): v for k, v in headers.items() if k != "origin"}
-        self.ws = connect(url, additional_headers=extra, origin=headers.get("origin"), open_timeout=10)
+        self._connection = connect(url, additional_headers=extra, origin=headers.get("origin"), open_timeout=10)
+        self.ws = self._connection.__enter__()
         self.timeout = timeout
         self.seen: list[dict] = []
 
@@ -42,7 +43,7 @@ class Socket:
         raise AssertionError(f"no matching message in {limit}: {got[-5:]}")
 
     def close(self) -> None:
-        self.ws.close()
+        self._connection.__exit__(None, None, None)
 
     def __enter__(self):
         return self
@@ -92,3 +93,20 @@ class EventStream:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def stream_stack(tmp_path_factory, name: str, **env):
+    """web, stream and worker as three real processes; the watcher reads every 0.1 s so that a 1.5 s
+    preview run shows each of its stages."""
+    from .stack import Stack
+
+    stack = Stack(tmp_path_factory.mktemp(name) / "data", IMAGEGEN_PREVIEW_LATENCY="1.5", IMAGEGEN_STREAM_POLL="0.1",
+                  **env)
+    stack.start_stream()
+    stack.start_web()
+    stack.start_worker()
+    return stack
+
+
+def final(message: dict) -> bool:
+    return message["type"] == "unsubscribed"
