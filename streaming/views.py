@@ -8,7 +8,8 @@ import asyncio
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,8 @@ async def task_events(request, task_id: str):
     if request.method not in ("GET", "HEAD"):
         return error_response("method_not_allowed", _('Method "%(method)s" not allowed.') % {"method": request.method},
                               405, headers={"Allow": "GET, HEAD"})
+    if not isinstance(request, ASGIRequest):
+        return _elsewhere(request)
     user = getattr(request, "user", None)
     try:
         state = await sync_to_async(task_state)(task_id, user)
@@ -83,3 +86,16 @@ async def _events(task_id: str, user, last_id: str, language: str):
     finally:
         if subscribed:
             watcher.unsubscribe(task_id, queue)
+
+
+def _elsewhere(request):
+    """Under the WSGI server an event stream would hold a thread for its whole life (and Django would
+    buffer it): send the client to the stream process, or say that none runs."""
+    port = settings.IMAGEGEN_STREAM_PORT
+    if port:
+        host = request.get_host()
+        if not host.endswith("]"):
+            host = host.rsplit(":", 1)[0]
+        return HttpResponseRedirect(f"{request.scheme}://{host}:{port}{request.get_full_path()}", preserve_request=True)
+    return error_response("stream_unavailable",
+                          _("Event streams are served by the stream process, which does not run here."), 503)
