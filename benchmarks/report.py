@@ -148,7 +148,7 @@ def stream_lines(info: dict, x: dict) -> list[str]:
     return [
         STREAM_HEADING, "",
         f"Measured {info['date']} (`benchmarks/run.py --only stream`, `benchmarks/stream.py`); {info['machine']}.",
-        "`GET /api/v1/task/{id}` (a completed task), `wrk -t2 -c50 -d5s`, three rounds alternating the cases,",
+        f"`GET /api/v1/task/{{id}}` (a completed task), `wrk -t2 -c50 -d5s`, {x['rounds']} rounds alternating the cases,",
         "medians. Same settings and database for every case.", "",
         "| case | req/s (median) | each round | p99 | vs gunicorn |", "|---|---:|---|---:|---:|",
         f"| gunicorn WSGI (2 workers × 4 threads), as served today | {x['wsgi_rps']} | {x['wsgi_each']} | {x['wsgi_p99_ms']} ms | 1.000 |",

@@ -70,7 +70,7 @@ class HeldSockets:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
 
 
-def bench_stream(tmp, wrk, fast: dict, small: dict, rounds: int = 3) -> dict:
+def bench_stream(tmp, wrk, fast: dict, small: dict, rounds: int = 5) -> dict:
     """The machine is shared and noisy: each comparison alternates its two sides `rounds` times (5 s of wrk
     each) and compares the medians."""
     from statistics import median
