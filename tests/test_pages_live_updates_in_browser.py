@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from .browser import PageWatch, launch, require_chromium, save_screenshot
+from .browser import PageWatch, require_chromium, save_screenshot
 from .stack import Stack
-from .test_pages_in_browser import card, generate, unique, wait_done
+from .test_pages_in_browser import browser, card, generate, unique, wait_done  # noqa: F401  (browser: a fixture)
 
 pytestmark = [pytest.mark.processes, pytest.mark.browser]
 
@@ -27,16 +27,6 @@ def app(tmp_path_factory):
     stack.start_worker()
     yield stack
     stack.close()
-
-
-@pytest.fixture(scope="module")
-def browser(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
