@@ -82,10 +82,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.queue: asyncio.Queue = asyncio.Queue()
         self.tasks: set[str] = set()
         self.watcher = get_watcher()
+        self.closed = False
         await self.accept()
         self.sender = asyncio.get_running_loop().create_task(self._send_loop())
 
     async def disconnect(self, code):
+        self.closed = True
         sender = getattr(self, "sender", None)
         if sender is not None:
             sender.cancel()
@@ -154,7 +156,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             raise RateLimited(_("Too many subscriptions on this socket (limit %(limit)d).") % {"limit": limit},
                               retry_after=1, details={"limit": limit})
         state = await self.watcher.subscribe(task_id, self.queue, self.user)
-        if not state.final:
+        if self.closed:  # the client left while the subscription was made
+            self.watcher.unsubscribe(state.task_id, self.queue)
+        elif not state.final:
             self.tasks.add(state.task_id)
 
     async def _unsubscribe(self, message, request_id):

@@ -51,12 +51,10 @@ async def _events(task_id: str, user, last_id: str, language: str):
     retry_ms = int(settings.IMAGEGEN_STREAM_SSE_RETRY * 1000)
     watcher = get_watcher()
     queue: asyncio.Queue = asyncio.Queue()
-    subscribed = False
     try:
         yield f"retry: {retry_ms}\n\n"
         try:
             await watcher.subscribe(task_id, queue, user)
-            subscribed = True
         except NotFound:
             with translation.override(language):
                 yield messages.sse(messages.gone_message(task_id))
@@ -84,8 +82,7 @@ async def _events(task_id: str, user, last_id: str, language: str):
                     yield messages.sse(messages.unsubscribed_message(task_id, "finished"))
                     return
     finally:
-        if subscribed:
-            watcher.unsubscribe(task_id, queue)
+        watcher.unsubscribe(task_id, queue)  # also when the client left while the subscription was made
 
 
 def _elsewhere(request):
