@@ -13,6 +13,7 @@ import json
 import logging
 from io import BytesIO
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -22,7 +23,9 @@ from django.http.cookie import parse_cookie
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import Throttled
 
+from imagegen.api.throttling import ReadThrottle
 from imagegen.errors import ApplicationError
 
 from . import messages
@@ -46,33 +49,49 @@ def scope_language(scope) -> str:
     return translation.get_language_from_request(request)
 
 
-def generate(scope, body, idempotency_key, language: str) -> tuple[int, dict]:
-    """POST /api/v1/generate, run in-process through the very same view: same validation, services,
-    throttling and error envelope. Cookies are not passed on: the Origin check at the handshake stands in
-    for the CSRF check a cookie-bearing browser request would need."""
-    from generation.apis import GenerateApi
-
-    raw = json.dumps(body).encode()
-    headers = scope_headers(scope)
+def scope_request(scope, *, method: str = "GET", path: str = "", body: bytes = b"", language: str = "en",
+                  headers: dict | None = None) -> WSGIRequest:
+    """A Django request standing for this socket: its client address (and X-Forwarded-For, read with
+    IMAGEGEN_NUM_PROXIES as for any request), host and language. No cookies: the Origin check at the
+    handshake stands in for the CSRF check a cookie-bearing browser request would need."""
+    sent = scope_headers(scope)
     client = scope.get("client") or ("", 0)
     server = scope.get("server") or ("localhost", 80)
     environ = {
-        "REQUEST_METHOD": "POST", "PATH_INFO": reverse("api:generate"), "SCRIPT_NAME": "",
+        "REQUEST_METHOD": method, "PATH_INFO": path or scope.get("path", "/"), "SCRIPT_NAME": "",
         "SERVER_NAME": str(server[0]), "SERVER_PORT": str(server[1]), "REMOTE_ADDR": client[0] or "",
-        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(raw)), "wsgi.input": BytesIO(raw),
+        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)), "wsgi.input": BytesIO(body),
         "wsgi.url_scheme": "https" if scope.get("scheme") == "wss" else "http",
-        "HTTP_HOST": headers.get("host", "localhost"), "HTTP_ACCEPT": "application/json",
+        "HTTP_HOST": sent.get("host", "localhost"), "HTTP_ACCEPT": "application/json",
         "HTTP_ACCEPT_LANGUAGE": language,
     }
     for name in ("x-forwarded-for", "x-forwarded-proto", "user-agent"):
-        if name in headers:
-            environ["HTTP_" + name.upper().replace("-", "_")] = headers[name]
-    if idempotency_key is not None:
-        environ["HTTP_IDEMPOTENCY_KEY"] = str(idempotency_key)
+        if name in sent:
+            environ["HTTP_" + name.upper().replace("-", "_")] = sent[name]
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    return WSGIRequest(environ)
+
+
+def generate(scope, body, idempotency_key, language: str) -> tuple[int, dict]:
+    """POST /api/v1/generate, run in-process through the very same view: same validation, services,
+    throttling and error envelope."""
+    from generation.apis import GenerateApi
+
+    headers = {"Idempotency-Key": str(idempotency_key)} if idempotency_key is not None else {}
+    request = scope_request(scope, method="POST", path=reverse("api:generate"), body=json.dumps(body).encode(),
+                            language=language, headers=headers)
     with translation.override(language):
-        response = GenerateApi.as_view()(WSGIRequest(environ))
+        response = GenerateApi.as_view()(request)
         response.render()
     return response.status_code, json.loads(response.content)
+
+
+def read_allowed(request) -> int | None:
+    """None when the client may read once more (IMAGEGEN_READ_RATE, as GET /task/{id}); else the seconds
+    to wait."""
+    throttle = ReadThrottle()
+    return None if throttle.allow_request(request, None) else throttle.wait()
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -143,9 +162,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self._send({"type": "error", "request_id": request_id, "status": status, **payload})
             return
         await self._send({"type": "created", "request_id": request_id, "task": payload})
-        await self._subscribe({"task_id": payload["task_id"]}, request_id)
+        # The creation was rate-limited already; following it is not counted as a read.
+        await self._subscribe({"task_id": payload["task_id"]}, request_id, counted=False)
 
-    async def _subscribe(self, message, request_id):
+    async def _subscribe(self, message, request_id, counted: bool = True):
         from imagegen.errors import RateLimited
 
         task_id = self._task_id(message)
@@ -155,6 +175,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if len(self.tasks) >= limit:
             raise RateLimited(_("Too many subscriptions on this socket (limit %(limit)d).") % {"limit": limit},
                               retry_after=1, details={"limit": limit})
+        # A subscription reads the task, as a GET would: the same read rate applies.
+        wait = await sync_to_async(read_allowed)(scope_request(self.scope)) if counted else None
+        if wait is not None:
+            raise RateLimited(str(Throttled(wait).detail), retry_after=wait)
         state = await self.watcher.subscribe(task_id, self.queue, self.user)
         if self.closed:  # the client left while the subscription was made
             self.watcher.unsubscribe(state.task_id, self.queue)

@@ -12,11 +12,13 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import Throttled
 
 from imagegen.api.errors import error_response
 from imagegen.errors import NotFound
 
 from . import messages
+from .consumers import read_allowed
 from .selectors import task_state
 from .watcher import get_watcher
 
@@ -27,6 +29,10 @@ async def task_events(request, task_id: str):
                               405, headers={"Allow": "GET, HEAD"})
     if not isinstance(request, ASGIRequest):
         return _elsewhere(request)
+    wait = await sync_to_async(read_allowed)(request)
+    if wait is not None:
+        return error_response("rate_limit_exceeded", Throttled(wait).detail, 429, headers={"Retry-After": str(wait)},
+                              retry_after=wait)
     user = getattr(request, "user", None)
     try:
         state = await sync_to_async(task_state)(task_id, user)
