@@ -13,6 +13,11 @@ case "$role" in
       --worker-class gthread --workers "${WEB_CONCURRENCY:-2}" --threads 4 \
       --timeout 60 --graceful-timeout 20 --access-logfile - --forwarded-allow-ips "*"
     ;;
+  stream)
+    # The WebSocket and server-sent events (imagegen.streaming.asgi), behind nginx's routing of their two paths.
+    exec python -m uvicorn imagegen.streaming.asgi:application --host "$HOST" --port "${STREAM_PORT:-8001}" \
+      --no-proxy-headers --ws-max-size 65536 --timeout-graceful-shutdown 5 --no-access-log
+    ;;
   worker)
     exec python manage.py qcluster
     ;;

@@ -18,7 +18,7 @@ from generation import selectors as generation_selectors
 from generation.apis import ImageOutput
 from generation.models import GenerationTask, Image
 from imagegen.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, image_id_parameter, paginated
-from imagegen.api.fields import StrictCharField, UtcDateTimeField
+from imagegen.api.fields import StrictCharField, TextFilterField, UtcDateTimeField
 from imagegen.api.pagination import paginate
 from imagegen.api.throttling import CreateThrottle, ReadThrottle
 from imagegen.errors import NotFound, ValidationFailed
@@ -61,9 +61,9 @@ class GalleryImageOutput(ImageOutput):
 
 
 class ImageFilterSerializer(serializers.Serializer):
-    tag = serializers.CharField(required=False, max_length=50)
-    model = serializers.CharField(required=False, max_length=100)
-    q = serializers.CharField(required=False, max_length=200)
+    tag = TextFilterField(required=False, max_length=50)
+    model = TextFilterField(required=False, max_length=100)
+    q = TextFilterField(required=False, max_length=200)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 

@@ -29,6 +29,7 @@ from imagegen.api.fields import (
     StrictCharField,
     StrictFloatField,
     StrictIntegerField,
+    TextFilterField,
     UtcDateTimeField,
 )
 from imagegen.api.pagination import paginate
@@ -349,11 +350,11 @@ class StatusListField(serializers.CharField):
 
 class TaskFilterSerializer(serializers.Serializer):
     status = StatusListField(required=False, help_text="Comma-separated statuses.")
-    model = serializers.CharField(required=False, max_length=100)
-    tag = serializers.CharField(required=False, max_length=50)
+    model = TextFilterField(required=False, max_length=100)
+    tag = TextFilterField(required=False, max_length=50)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
-    q = serializers.CharField(required=False, max_length=200, help_text="Text the prompt contains.")
+    q = TextFilterField(required=False, max_length=200, help_text="Text the prompt contains.")
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 

@@ -104,7 +104,7 @@ _SNAPSHOT_TASK_FIELDS = (
     "id", "task_id", "status", "stage", "progress", "prompt", "negative_prompt", "model", "engine", "width",
     "height", "num_images", "steps", "scale", "seed", "enhance_prompt", "use_sr", "ignored_params",
     "error_code", "retry_count", "next_attempt_at", "lease_owner", "revised_prompt", "upstream_request_id",
-    "created_at", "started_at", "completed_at",
+    "created_at", "started_at", "completed_at", "owner",
 )
 _SNAPSHOT_IMAGE_FIELDS = ("image_id", "index", "width", "height", "file_size", "format", "sha256", "seed")
 

@@ -333,6 +333,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "imagegen.api.docs.add_image_file_paths",
+        "imagegen.streaming.schema.add_stream_paths",
     ],
 }
 
@@ -371,6 +372,23 @@ SECURE_HSTS_SECONDS = env.int("IMAGEGEN_HSTS_SECONDS", default=31_536_000) if IM
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("IMAGEGEN_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("IMAGEGEN_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS += ["security.W005", "security.W021"]
+
+# --- Real-time stream (imagegen/streaming/: the WebSocket and server-sent events, a separate ASGI process) ---------
+# Where pages open the WebSocket: empty = the page's own origin (nginx routes the stream paths), "off" =
+# pages poll only. `manage.py serve` runs the stream on PORT+1 and sets IMAGEGEN_STREAM_PORT instead.
+IMAGEGEN_STREAM_URL = env.str("IMAGEGEN_STREAM_URL", default="")
+IMAGEGEN_STREAM_PORT = env.int("IMAGEGEN_STREAM_PORT", default=0)
+IMAGEGEN_STREAM_POLL = env.float("IMAGEGEN_STREAM_POLL", default=0.5)  # seconds between the watcher's reads
+IMAGEGEN_STREAM_HEARTBEAT = env.float("IMAGEGEN_STREAM_HEARTBEAT", default=15.0)
+IMAGEGEN_STREAM_SSE_LIFETIME = env.float("IMAGEGEN_STREAM_SSE_LIFETIME", default=300.0)
+IMAGEGEN_STREAM_SSE_RETRY = env.float("IMAGEGEN_STREAM_SSE_RETRY", default=1.0)
+IMAGEGEN_STREAM_MAX_SUBSCRIPTIONS = env.int("IMAGEGEN_STREAM_MAX_SUBSCRIPTIONS", default=100)
+if IMAGEGEN_STREAM_PORT:
+    SECURE_CSP["connect-src"] += [f"ws://*:{IMAGEGEN_STREAM_PORT}", f"wss://*:{IMAGEGEN_STREAM_PORT}"]
+elif IMAGEGEN_STREAM_URL.startswith(("ws://", "wss://", "http://", "https://")):
+    from urllib.parse import urlparse as _urlparse
+
+    SECURE_CSP["connect-src"].append(f"{_urlparse(IMAGEGEN_STREAM_URL).scheme}://{_urlparse(IMAGEGEN_STREAM_URL).netloc}")
 
 # --- Metrics (/metrics, Prometheus) ----------------------------------------------------------------------
 # Either a bearer token, or (without one) only these networks may scrape.

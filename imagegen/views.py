@@ -11,6 +11,7 @@ from imagegen.accounts import selectors as account_selectors
 from imagegen.accounts.access import accounts_mode
 from imagegen.accounts.apis import QuotaOutput
 from imagegen.api.errors import error_response
+from imagegen.streaming.pages import stream_config
 
 
 def _page_config() -> dict:
@@ -19,6 +20,7 @@ def _page_config() -> dict:
         "models": [m.to_dict() for m in all_models()],
         "maxPromptLength": MAX_PROMPT_LENGTH,
         "maxImages": MAX_NUM_IMAGES,
+        "stream": stream_config(),
     }
 
 

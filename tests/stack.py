@@ -1,5 +1,5 @@
-"""Real processes for tests about processes: the web server (gunicorn) and the worker (qcluster), each
-started the way `make run` starts them, against a data directory of the test's own."""
+"""Real processes for tests about processes: the web server (gunicorn), the stream (uvicorn) and the worker
+(qcluster), each started the way `make run` starts them, against a data directory of the test's own."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class Stack:
     def __init__(self, data_dir: Path, *, static: bool = False, **env):
         self.data_dir = Path(data_dir)
         self.port = free_port()
+        self.stream_port = free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("VOLC_", "DATABASE_URL", "CACHE_URL"))},
             "DJANGO_SETTINGS_MODULE": "imagegen.settings",
@@ -41,6 +42,8 @@ class Stack:
             "IMAGEGEN_CREATE_RATE": "10000/m",
             "IMAGEGEN_READ_RATE": "100000/m",
             "PYTHONUNBUFFERED": "1",
+            # Pages poll unless the test starts the stream (start_stream, before start_web).
+            "IMAGEGEN_STREAM_URL": "off",
             **{k: str(v) for k, v in env.items()},
         }
         self.procs: dict[str, subprocess.Popen] = {}
@@ -70,6 +73,19 @@ class Stack:
              "--worker-class", "gthread", "--workers", "2", "--threads", "4"],
         )
         self.wait_for(lambda: self._ping(), timeout=30, what="web server to answer")
+
+    def start_stream(self) -> None:
+        """The WebSocket/SSE process, as `manage.py serve` starts it; pages served after this use it."""
+        from imagegen.management.commands.serve import stream_command
+
+        self.env.pop("IMAGEGEN_STREAM_URL", None)
+        self.env["IMAGEGEN_STREAM_PORT"] = str(self.stream_port)
+        self._spawn("stream", stream_command(sys.executable, "127.0.0.1", self.stream_port))
+        self.wait_for(lambda: self._ping(self.stream_port), timeout=30, what="stream process to answer")
+
+    @property
+    def stream_url(self) -> str:
+        return f"ws://127.0.0.1:{self.stream_port}/api/v1/generate/stream"
 
     def start_worker(self) -> None:
         self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
@@ -113,16 +129,16 @@ class Stack:
 
     # -- HTTP
 
-    def _ping(self) -> bool:
+    def _ping(self, port: int | None = None) -> bool:
         try:
-            return self.request("GET", "/api/v1/health")[0] == 200
+            return self.request("GET", "/api/v1/health", port=port)[0] == 200
         except OSError:
             return False
 
-    def request(self, method: str, path: str, body=None, headers=None) -> tuple[int, dict | None]:
+    def request(self, method: str, path: str, body=None, headers=None, *, port: int | None = None) -> tuple[int, dict | None]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+            f"http://127.0.0.1:{port or self.port}{path}", data=data, method=method,
             headers={**self.headers, **({"Content-Type": "application/json"} if data else {}), **(headers or {})},
         )
         try:

@@ -35,7 +35,7 @@ def test_the_nginx_configuration_passes_nginx_t(tmp_path):
     )
     conf = (DOCKER / "nginx.conf").read_text()
     # Outside compose there is no host called "web", and the certificate lives elsewhere.
-    conf = conf.replace("server web:8000;", "server 127.0.0.1:8000;").replace("/etc/nginx/certs/", f"{certs}/")
+    conf = conf.replace("server web:8000;", "server 127.0.0.1:8000;").replace("server stream:8001;", "server 127.0.0.1:8001;").replace("/etc/nginx/certs/", f"{certs}/")
     (tmp_path / "nginx.conf").write_text(conf)
     result = subprocess.run(
         [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", f"pid {tmp_path}/nginx.pid; error_log stderr;"],
@@ -47,7 +47,7 @@ def test_the_nginx_configuration_passes_nginx_t(tmp_path):
 
 def test_the_compose_file_has_every_service_with_health_checks(compose):
     services = compose["services"]
-    assert set(services) == {"nginx", "web", "worker", "postgres", "redis"}
+    assert set(services) == {"nginx", "web", "stream", "worker", "postgres", "redis"}
     for name, service in services.items():
         assert "healthcheck" in service, name
         assert service.get("restart") == "unless-stopped", name
@@ -94,3 +94,15 @@ def test_the_image_is_multi_stage_and_runs_as_a_non_root_user():
 def test_the_shell_scripts_parse():
     for script in ("entrypoint.sh", "make-cert.sh"):
         assert subprocess.run(["sh", "-n", str(DOCKER / script)]).returncode == 0, script
+
+
+def test_nginx_routes_the_stream_paths_to_the_stream_process_unbuffered(compose):
+    conf = (DOCKER / "nginx.conf").read_text()
+    socket = re.search(r"location = /api/v1/generate/stream \{(.*?)\}", conf, re.S).group(1)
+    assert "proxy_pass http://imagegen_stream;" in socket
+    assert "proxy_set_header Upgrade $http_upgrade;" in socket and 'proxy_set_header Connection "upgrade";' in socket
+    events = re.search(r"location ~ \^/api/v1/task/\[\^/\]\+/events\$ \{(.*?)\}", conf, re.S).group(1)
+    assert "proxy_pass http://imagegen_stream;" in events and "proxy_buffering off;" in events
+    stream = compose["services"]["stream"]
+    assert stream["command"] == ["stream"] and stream["environment"] == compose["services"]["worker"]["environment"]
+    assert "exec python -m uvicorn imagegen.streaming.asgi:application" in (DOCKER / "entrypoint.sh").read_text()

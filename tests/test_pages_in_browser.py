@@ -1,5 +1,6 @@
-"""The web pages, driven in headless Chromium against the running app (gunicorn + qcluster as separate
-processes). Each test fails on any console error, uncaught exception or CSP violation, and saves a
+"""The web pages, driven in headless Chromium against the running app (gunicorn, the stream process and
+qcluster as separate processes: the pages follow their tasks over the WebSocket; see
+test_pages_live_updates_in_browser.py for the polling fallback). Each test fails on any console error, uncaught exception or CSP violation, and saves a
 screenshot under test-artifacts/ when it fails."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ XSS = "<img src=x onerror=alert(1)>"
 def app(tmp_path_factory):
     require_chromium()
     stack = Stack(tmp_path_factory.mktemp("browser") / "data", static=True, IMAGEGEN_PREVIEW_LATENCY="1.5")
+    stack.start_stream()
     stack.start_web()
     stack.start_worker()
     yield stack

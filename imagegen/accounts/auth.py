@@ -69,6 +69,30 @@ class SignedInIfRequired(BasePermission):
         raise exceptions.NotAuthenticated(not_signed_in_message())
 
 
+class NotSignedIn(Exception):
+    """A plain (non-DRF) request in accounts mode without a usable token or session: a 401."""
+
+    def __init__(self, code: str, message):
+        super().__init__(code)
+        self.code, self.message = code, message
+
+
+def caller(request):
+    """Who makes a plain (non-DRF) request: None in open mode; in accounts mode the user of its bearer
+    token, else of its session. NotSignedIn when there is neither (or the token is bad)."""
+    if not accounts_mode():
+        return None
+    try:
+        user = token_user(request)
+    except exceptions.AuthenticationFailed as exc:
+        raise NotSignedIn("authentication_failed", exc.detail) from None
+    if user is None and request.user.is_authenticated:
+        user = request.user
+    if user is None:
+        raise NotSignedIn("not_authenticated", not_signed_in_message())
+    return user
+
+
 def api_user(view):
     """For the plain (non-DRF) views under /api/: resolves the caller like the DRF views do and passes it
     as `user` (None in open mode); a caller who is not signed in gets the 401 envelope."""
@@ -76,18 +100,10 @@ def api_user(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        user = None
-        if accounts_mode():
-            try:
-                user = token_user(request)
-            except exceptions.AuthenticationFailed as exc:
-                return error_response("authentication_failed", exc.detail, 401,
-                                      headers={"WWW-Authenticate": WWW_AUTHENTICATE})
-            if user is None and request.user.is_authenticated:
-                user = request.user
-            if user is None:
-                return error_response("not_authenticated", not_signed_in_message(), 401,
-                                      headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+        try:
+            user = caller(request)
+        except NotSignedIn as err:
+            return error_response(err.code, err.message, 401, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
         return view(request, *args, user=user, **kwargs)
 
     return wrapper

@@ -2,6 +2,7 @@
 
 from datetime import UTC
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -56,3 +57,11 @@ class UtcDateTimeField(serializers.DateTimeField):
         if value is None:
             return None
         return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class TextFilterField(serializers.CharField):
+    """A free-text query parameter. DRF refuses NUL characters anyway; the pattern says so in the schema."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=[RegexValidator(r"^[^\x00]*$", message=_("Null characters are not allowed."))],
+                         **kwargs)

@@ -223,6 +223,60 @@
     };
   }
 
+  /** The task stream (WebSocket /api/v1/generate/stream), when the server offers one. `onTask` gets every
+   * state of the watched tasks, `onChange(up)` says whether the socket is open: the page polls whenever it
+   * is not, and the socket is tried again later (2 s, doubling to 30 s). */
+  function liveStream(settings, onTask, onChange) {
+    const live = { connected: false, socket: null, wanted: new Set(), retryMs: 2000, timer: null };
+    function url() {
+      const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+      let base = scheme + "//" + window.location.host;
+      if (settings.url) base = settings.url.replace(/^http/, "ws");
+      else if (settings.port) base = scheme + "//" + window.location.hostname + ":" + settings.port;
+      return base.replace(/\/$/, "") + "/api/v1/generate/stream";
+    }
+    function send(message) {
+      if (live.connected) live.socket.send(JSON.stringify(message));
+    }
+    function schedule() {
+      window.clearTimeout(live.timer);
+      live.timer = window.setTimeout(open, live.retryMs);
+      live.retryMs = Math.min(live.retryMs * 2, 30000);
+    }
+    function open() {
+      if (!settings || !settings.enabled || typeof window.WebSocket === "undefined") return;
+      let socket;
+      try { socket = new window.WebSocket(url()); } catch (e) { schedule(); return; }
+      live.socket = socket;
+      socket.addEventListener("open", () => {
+        live.connected = true;
+        live.retryMs = 2000;
+        onChange(true);
+        for (const id of live.wanted) send({ type: "subscribe", task_id: id });
+      });
+      socket.addEventListener("message", (event) => {
+        let message;
+        try { message = JSON.parse(event.data); } catch (e) { return; }
+        if (message.task && message.type !== "created") onTask(message.task);
+        if (message.type === "unsubscribed" || (message.type === "error" && message.task_id)) live.wanted.delete(message.task_id);
+      });
+      socket.addEventListener("close", () => {
+        const was = live.connected;
+        live.connected = false;
+        live.socket = null;
+        if (was) onChange(false);
+        schedule();
+      });
+    }
+    live.watch = (id) => {
+      if (live.wanted.has(id)) return;
+      live.wanted.add(id);
+      send({ type: "subscribe", task_id: id });
+    };
+    live.start = open;
+    return live;
+  }
+
   /** The generate page: the catalogue-driven form and the live list of this browser's tasks. */
   function generator() {
     return mix(viewerMixin(), taskImages(), {
@@ -236,6 +290,8 @@
       ratio: "1:1",
       timer: null,
       quota: null,
+      live: null,
+      liveMode: "polling",
 
       async init() {
         this.quota = this.config.quota || null;
@@ -243,7 +299,12 @@
         this.selectModel(model.id, true);
         const params = new URLSearchParams(window.location.search);
         if (params.get("reuse")) await this.reuse(params.get("reuse"), params.get("seed"));
+        // Kept out of Alpine's reactive state (a WebSocket must not be proxied).
+        const live = liveStream(this.config.stream, (task) => this.streamed(task), (up) => { this.liveMode = up ? "socket" : "polling"; });
+        this.live = () => live;
         await this.restoreTasks();
+        for (const task of this.tasks) if (task.unfinished) live.watch(task.task_id);
+        live.start();
         this.timer = window.setInterval(() => this.poll(), 1000);
       },
 
@@ -427,9 +488,15 @@
         if (res.ok) {
           this.tasks = [decorateTask(res.data), ...this.tasks.filter((x) => x.task_id !== taskId)];
           this.remember();
+          if (this.live && !TERMINAL.includes(res.data.status)) this.live().watch(taskId);
         }
       },
+      streamed(task) {
+        const index = this.tasks.findIndex((x) => x.task_id === task.task_id);
+        if (index >= 0) this.tasks[index] = decorateTask(task);
+      },
       async poll() {
+        if (this.liveMode === "socket") return;  // the stream brings every change
         const open = this.tasks.filter((x) => x.unfinished);
         if (!open.length || document.hidden) return;
         const results = await Promise.all(open.map((x) => api("GET", "task/" + encodeURIComponent(x.task_id))));

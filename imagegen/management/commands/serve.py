@@ -1,4 +1,5 @@
-"""Run the web server (gunicorn) and the worker (django-q2's qcluster) together, as `make run` does.
+"""Run the web server (gunicorn), the stream (uvicorn, PORT+1) and the worker (django-q2's qcluster)
+together, as `make run` does.
 
 Each child runs in its own session, so a terminal's Ctrl-C reaches only this supervisor, which then
 stops each child the way it wants to be stopped: SIGTERM to gunicorn's master, and SIGTERM to the
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
         parser.add_argument("--no-worker", action="store_true", help="Run the web server only.")
+        parser.add_argument("--no-stream", action="store_true", help="No WebSocket/SSE process: pages poll.")
+        parser.add_argument("--stream-port", type=int, default=0, help="The stream's port (default PORT+1).")
         parser.add_argument("--no-web", action="store_true", help="Run the worker only.")
         parser.add_argument("--stop-timeout", type=float, default=15.0)
 
@@ -44,6 +47,15 @@ class Command(BaseCommand):
                 "--graceful-timeout", "10",
                 "--access-logfile", "-",
             ]
+        if not opts["no_web"] and not opts["no_stream"]:
+            # The WebSocket and server-sent events live in a small ASGI process of their own, so that
+            # the WSGI server keeps its read-path throughput (BENCHMARKS.md, "Stream"); pages learn its
+            # port from IMAGEGEN_STREAM_PORT.
+            stream_port = opts["stream_port"] or opts["port"] + 1
+            os.environ["IMAGEGEN_STREAM_PORT"] = str(stream_port)
+            commands["stream"] = stream_command(python, opts["host"], stream_port)
+        elif not os.environ.get("IMAGEGEN_STREAM_URL"):
+            os.environ["IMAGEGEN_STREAM_URL"] = "off"
         if not opts["no_worker"]:
             commands["worker"] = [python, "manage.py", "qcluster"]
         self.stopping = False
@@ -112,3 +124,13 @@ class Command(BaseCommand):
             except (ProcessLookupError, PermissionError):
                 pass
             proc.wait()
+
+
+def stream_command(python: str, host: str, port: int) -> list[str]:
+    """uvicorn serving imagegen.streaming.asgi. Proxy headers stay as they are: the app reads X-Forwarded-For with
+    IMAGEGEN_NUM_PROXIES, exactly as behind gunicorn."""
+    return [
+        python, "-m", "uvicorn", "imagegen.streaming.asgi:application", "--host", host, "--port", str(port),
+        "--no-proxy-headers", "--ws-max-size", "65536", "--timeout-graceful-shutdown", "5",
+        "--no-access-log", "--log-level", "warning",
+    ]

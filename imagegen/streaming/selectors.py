@@ -1,0 +1,92 @@
+"""Reads of the stream: a task's state as GET /api/v1/task/{id} shows it, and cheap fingerprints of many
+tasks at once (what the watcher polls)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import connection
+
+from generation import selectors
+from generation.apis import TaskOutput
+from generation.error_messages import user_message
+from generation.models import FINISHED, UNFINISHED, GenerationTask, Image, Status
+
+
+@dataclass(frozen=True)
+class TaskState:
+    task_id: str
+    body: dict
+    version: str
+    owner_id: int | None = None
+
+    def visible_to(self, user) -> bool:
+        """As task_snapshot decides: everyone's in open mode (user None), else the owner's alone."""
+        return user is None or self.owner_id == user.pk
+
+    @property
+    def final(self) -> bool:
+        return self.body["status"] in FINISHED
+
+
+def _visible_task(task_id: str, user=None):
+    """The one lookup of a task for the stream: `user`'s task (accounts mode), any task in open mode (user
+    None); another user's is NotFound, like a missing one."""
+    return selectors.task_snapshot(task_id=task_id, user=user)
+
+
+def task_state(task_id: str, user=None) -> TaskState:
+    """The task's body exactly as GET /api/v1/task/{id} returns it, and its version. Raises NotFound."""
+    task, images = _visible_task(task_id, user)
+    body = TaskOutput().body(task, images)
+    return TaskState(task_id=task.task_id, body=body, version=body_version(body), owner_id=task.owner_id)
+
+
+def body_version(body: dict) -> str:
+    # The same body gives the same version in every process, so an SSE client can resume on another one;
+    # estimated_time drifts with the duration statistics alone and is left out.
+    stable = {k: v for k, v in body.items() if k != "estimated_time"}
+    return hashlib.sha1(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def localized(body: dict) -> dict:
+    """The body with its error message in the active language (the watcher builds one body for all)."""
+    error = body.get("error")
+    if not error:
+        return body
+    return {**body, "error": {**error, "message": str(user_message(error["code"]))}}
+
+
+_FINGERPRINT_FIELDS = ("task_id", "status", "stage", "progress", "retry_count", "next_attempt_at", "error_code",
+                       "lease_owner", "revised_prompt", "completed_at")
+
+
+def task_fingerprints(task_ids: list[str]) -> dict[str, tuple]:
+    """For each existing task of `task_ids`: the columns its body depends on, its image count and (pending
+    only) its queue position. One query, by the task_id index, however many clients watch these tasks."""
+    if not task_ids:
+        return {}
+    q = connection.ops.quote_name
+    tasks, images = q(GenerationTask._meta.db_table), q(Image._meta.db_table)
+
+    def col(name):
+        return q(GenerationTask._meta.get_field(name).column)
+
+    unfinished = ", ".join("%s" for _ in UNFINISHED)
+    found: dict[str, tuple] = {}
+    for start in range(0, len(task_ids), 500):
+        chunk = task_ids[start:start + 500]
+        sql = (
+            f"SELECT {', '.join('t.' + col(f) for f in _FINGERPRINT_FIELDS)}, "
+            f"(SELECT COUNT(*) FROM {images} i WHERE i.{q(Image._meta.get_field('task').column)} = t.{col('id')}), "
+            f"CASE WHEN t.{col('status')} = %s THEN (SELECT COUNT(*) FROM {tasks} u "
+            f"WHERE u.{col('status')} IN ({unfinished}) AND u.{col('created_at')} < t.{col('created_at')}) END "
+            f"FROM {tasks} t WHERE t.{col('task_id')} IN ({', '.join('%s' for _ in chunk)})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Status.PENDING, *UNFINISHED, *chunk])
+            for row in cursor.fetchall():
+                found[row[0]] = tuple(row[1:])
+    return found
