@@ -74,7 +74,7 @@ def test_two_tasks_at_once_both_complete_with_progress_shown(watch):
     first, second = unique("a red fox in snow"), unique("a lighthouse at dawn")
     generate(page, first)
     generate(page, second)
-    assert page.locator(".task-card").filter(has_text=first).count() == 1
+    expect(page.locator(".task-card").filter(has_text=first)).to_have_count(1)
     # Progress is visible while they run: a progress bar and a percentage.
     progress = card(page, second).locator(".task-progress")
     progress.wait_for(state="visible")
@@ -83,7 +83,7 @@ def test_two_tasks_at_once_both_complete_with_progress_shown(watch):
     wait_done(page, second)
     for prompt in (first, second):
         thumbnail = card(page, prompt).locator(".thumb img")
-        assert thumbnail.count() == 1
+        expect(thumbnail).to_have_count(1)
         assert thumbnail.evaluate("img => img.complete && img.naturalWidth > 0")
     # Reloading recovers the tasks of this browser.
     page.reload()
@@ -107,7 +107,7 @@ def test_the_form_validates_like_the_server_and_shows_server_errors_by_the_field
     page.click("button.primary")
     error = page.locator(".field-error").filter(has_text="even")
     error.wait_for()
-    assert page.locator(".form-error").is_visible()
+    expect(page.locator(".form-error")).to_be_visible()
 
 
 def test_the_form_shows_only_what_the_model_supports(watch):
@@ -115,14 +115,15 @@ def test_the_form_shows_only_what_the_model_supports(watch):
     page.goto("/")
     page.click("summary")
     page.select_option("#model", "jimeng_t2i_v31")
-    assert not page.locator("#steps").is_visible()
-    assert page.locator("input[name=enhance_prompt]").is_visible()
+    expect(page.locator("#steps")).to_be_hidden()
+    expect(page.locator("input[name=enhance_prompt]")).to_be_visible()
     page.select_option("#model", "high_aes_general_v20")
-    assert page.locator("#steps").is_visible() and page.locator("#scale").is_visible()
-    assert page.locator("input[name=width]").input_value() == "1024"
+    expect(page.locator("#steps")).to_be_visible()
+    expect(page.locator("#scale")).to_be_visible()
+    expect(page.locator("input[name=width]")).to_have_value("1024")
     page.get_by_role("button", name="16:9", exact=True).click()
-    assert page.locator("input[name=width]").input_value() == "1280"
-    assert page.locator("input[name=height]").input_value() == "720"
+    expect(page.locator("input[name=width]")).to_have_value("1280")
+    expect(page.locator("input[name=height]")).to_have_value("720")
 
 
 def test_the_viewer_navigates_reuses_settings_and_downloads_the_original(watch, app, tmp_path):
@@ -228,9 +229,9 @@ def test_switching_to_chinese_translates_the_pages_and_api_errors(watch, app):
     page.get_by_role("button", name="中文").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "zh-hans"
-    assert page.get_by_role("link", name="图库").is_visible()
+    expect(page.get_by_role("link", name="图库")).to_be_visible()
     page.click("button.primary")
-    assert page.locator("#prompt-error").inner_text() == "提示词不能为空"
+    expect(page.locator("#prompt-error")).to_have_text("提示词不能为空")
     message = page.evaluate("fetch('/api/v1/task/nope').then(r => r.json()).then(b => b.message)")
     assert message == "任务不存在"
     page.goto("/history")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from .browser import PageWatch, require_chromium, save_screenshot
 from .stack import Stack
@@ -52,7 +53,7 @@ def test_the_page_follows_a_generation_over_the_socket_without_polling(watch):
     # Every stage reaches the page: the progress shows while it runs, then the images.
     card(page, prompt).locator(".task-progress").wait_for(state="visible")
     wait_done(page, prompt)
-    assert card(page, prompt).locator(".thumb img").count() == 1
+    expect(card(page, prompt).locator(".thumb img")).to_have_count(1)
     # One read of the new task when it was submitted; every change after that came over the socket.
     assert len(watch.polls) == 1, watch.polls
     assert watch.problems == []
@@ -69,7 +70,7 @@ def test_the_page_falls_back_to_polling_when_the_stream_goes_away_and_returns_to
         generate(page, prompt)
         wait_done(page, prompt)
         assert len(watch.polls) > 1  # the page polled its task to the end
-        assert card(page, prompt).locator(".thumb img").count() == 1
+        expect(card(page, prompt).locator(".thumb img")).to_have_count(1)
     finally:
         app.start_stream()
     # The page tries the socket again by itself and goes back to it.
