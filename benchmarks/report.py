@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 
-FINDINGS = """## Findings: what was changed to meet the targets, and what the remaining gaps need
+FINDINGS = """## Findings: what was changed to meet the targets, and what is left
 
 Profiles behind the figures (kept here by `benchmarks/report.py`, so `make bench` rewrites them too):
 
@@ -14,28 +14,31 @@ Profiles behind the figures (kept here by `benchmarks/report.py`, so `make bench
   0.3 ms (`cProfile`, test client): three ORM queries (task, images, tags), two thirds of it query
   compilation; DRF's walk over 30 declared fields (deep copies per request); and the read-rate counter, a
   write to the database cache on every poll. Now one hand-written, indexed SQL join reads task, images and
-  tags (`generation.selectors.task_snapshot`), the body is rendered by hand (`TaskOutput.body`;
-  `tests/test_task_output.py` holds it equal to DRF's rendering of the declared fields in every state), and
-  reads are counted in a per-process memory cache on the embedded default: ~0.5 ms per request in process.
-  The list endpoints use the same hand-written rendering.
-- **Throughput.** One run is ~80 ms of CPU (preview render ~30 ms, WebP thumbnail ~20 ms after moving
-  from method 4 to method 2, image check ~7 ms, database ~4 ms). Not keeping django-q2's copy of each
-  success (`save_limit`) was measured too: 18.0 against 17.2 tasks/s, within noise, and the task page's
-  timeline of worker runs needs those records, so they stay.
+  tags (`generation.selectors.task_snapshot`), the body is rendered by hand (`TaskOutput.body`), reads are
+  counted in a per-process memory cache on the embedded default, and the JSON `GET` skips DRF's request
+  cycle (`generation.apis.task_detail`; the browsable HTML, `DELETE` and `OPTIONS` still go through
+  `TaskDetailApi`). `tests/test_task_output.py` holds the hand-written body equal to DRF's rendering of the
+  declared fields in every state, and the fast answer byte for byte equal to DRF's. ~0.5 ms per request in
+  process. What is left is Django's own middleware stack, which the bare view pays too.
+- **Throughput.** One run is ~45–80 ms of CPU depending on the machine's load (preview render, WebP
+  thumbnail — a third cheaper at WebP method 2, same size within 2 % —, image check, database). Not keeping
+  django-q2's copy of each success (`save_limit`) was measured too: 18.0 against 17.2 tasks/s, within noise,
+  and the task page's timeline of worker runs needs those records, so they stay.
 - **Quota saturation.** Waiters for an upstream slot poll every 10–40 ms with one read (was 50–150 ms with
-  three): at C=8 every idle moment of a slot adds up over 25 rounds.
+  three): at C=8 every idle moment of a slot adds up over 25 rounds (1.205 → ~1.07 of the ideal).
 - **Lists.** Plain and deep pages walk the `(created_at, id, status)` index; history's total is two index
-  counts (all tasks minus the few unfinished) instead of a scan reading every row's status. Prompt search
-  remains a `LIKE '%…%'` scan of every prompt, twice (count and page): ~25 ms per 100,000 rows each on
-  this machine, whatever the index (measured: a covering index on `prompt` and `instr()` change nothing).
-  An FTS5 trigram index was measured too: 5.8 ms to count a common word's 40,000 matches, but joining
-  those back to `tasks` for the status, order and page costs as much as the scan, so it only pays for rare
-  words. Meeting 50 ms p95 for every search at 100,000 tasks needs either a capped count ("1,000+") or a
-  search index that also holds the sort key and status (FTS5 with those columns / PostgreSQL trigram).
-- **Thumbnails.** A 2048² PNG spends ~50 ms in zlib decoding before any resize; the WebP encode is now
-  a third of what it was.
-- **Noise.** Other developers' test processes share the 2 cores (see the load average above); quota
-  saturation at C=8 (8 + 2 worker processes on 2 cores) is the most sensitive to it.
+  counts (all tasks minus the few unfinished) instead of a scan reading every row's status (history first
+  page ~45 → ~14 ms, page 2000 ~65 → ~19 ms). Prompt search remains a `LIKE '%…%'` scan of every prompt,
+  twice (count and page): ~25 ms per 100,000 rows each on a quiet machine, whatever the index (a covering
+  index on `prompt` and `instr()` were measured: no change). It meets 50 ms when the machine is quiet and
+  misses it under load. An FTS5 trigram index was measured: 5.8 ms to count a common word's 40,000 matches,
+  but joining those back to `tasks` for status, order and page costs as much as the scan, so it pays only
+  for rare words. A search that stays under 50 ms at any size needs a capped count ("1,000+") or a search
+  index that also holds the sort key and status (FTS5 with those columns / PostgreSQL trigram).
+- **Thumbnails.** A 2048² PNG spends ~50 ms in zlib decoding before any resize on a loaded machine; the
+  WebP encode is a third of what it was.
+- **Noise.** Other test processes may share the 2 cores (see the load average above); quota saturation at
+  C=8 (8 + 2 worker processes on 2 cores) and the read-path ratio are the most sensitive to it.
 """
 
 

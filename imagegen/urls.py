@@ -18,7 +18,7 @@ from imagegen.streaming import views as streaming_views
 
 api_patterns = [
     path("generate", generation_apis.GenerateApi.as_view(), name="generate"),
-    path("task/<str:task_id>", generation_apis.TaskDetailApi.as_view(), name="task"),
+    path("task/<str:task_id>", generation_apis.task_detail, name="task"),
     path("task/<str:task_id>/events", streaming_views.task_events, name="task-events"),
     path("tasks", generation_apis.TaskListApi.as_view(), name="tasks"),
     path("history", history_apis.HistoryListApi.as_view(), name="history"),

@@ -98,3 +98,31 @@ def test_a_gallery_row_equals_the_declared_fields(tasks):
 
     for image in Image.objects.filter(task__task_id=tasks["completed"]).select_related("task"):
         assert GalleryImageOutput(image).data == serializers.Serializer.to_representation(GalleryImageOutput(), image)
+
+
+def drf_answer(client, path: str):
+    """The same request answered by TaskDetailApi through the whole stack (?format=json takes DRF's path)."""
+    return client.get(path, {"format": "json"})
+
+
+@pytest.mark.parametrize("state", ["completed", "failed", "retrying", "pending"])
+def test_the_polled_json_is_byte_for_byte_what_drf_renders(tasks, state, api):
+    path = f"/api/v1/task/{tasks[state]}"
+    fast, drf = api.client.get(path), drf_answer(api.client, path)
+    assert fast.status_code == drf.status_code == 200
+    assert fast.content == drf.content
+    for header in ("Content-Type", "Allow", "Vary"):
+        assert fast[header] == drf[header], header
+
+
+def test_a_missing_task_is_the_same_404_either_way(api):
+    path = "/api/v1/task/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12
+    fast, drf = api.client.get(path), drf_answer(api.client, path)
+    assert fast.status_code == drf.status_code == 404
+    assert fast.json() == drf.json()
+
+
+def test_a_browser_asking_for_html_still_gets_the_browsable_api(tasks, api):
+    response = api.client.get(f"/api/v1/task/{tasks['completed']}", HTTP_ACCEPT="text/html")
+    assert response["Content-Type"].startswith("text/html")
+    assert api.client.get(f"/api/v1/task/{tasks['completed']}", {"format": "api"})["Content-Type"].startswith("text/html")
