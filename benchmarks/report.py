@@ -37,6 +37,10 @@ Profiles behind the figures (kept here by `benchmarks/report.py`, so `make bench
   index that also holds the sort key and status (FTS5 with those columns / PostgreSQL trigram).
 - **Thumbnails.** A 2048² PNG spends ~50 ms in zlib decoding before any resize on a loaded machine; the
   WebP encode is a third of what it was.
+- **Idle streams.** The stream process holding 500 sockets shares the 2 cores with gunicorn and wrk: its
+  watcher reads the 10 watched tasks every 0.5 s and it sends 100 heartbeats a second in this setup. Three
+  runs this session gave 1.00, 0.99 and 0.92 of the read path without it; the 0.92 came with a load average
+  of 5 at the start. On a machine of its own (or a core of its own) it costs gunicorn nothing.
 - **Noise.** Other test processes may share the 2 cores (see the load average above); quota saturation at
   C=8 (8 + 2 worker processes on 2 cores) and the read-path ratio are the most sensitive to it.
 """
