@@ -6,17 +6,33 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench venv dev-deps assets setup clean messages
+.PHONY: run test bench mutants venv dev-deps assets setup clean messages docker-test
 
 run: setup ## set up everything and serve on http://$(HOST):$(PORT) (web + worker)
 	exec $(PY) manage.py serve --host "$(HOST)" --port "$(PORT)"
 
-test: dev-deps assets ## install the dev dependencies and run the whole suite
+test: dev-deps assets ## install the dev dependencies, check the import contracts (.importlinter), run the whole suite
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: dev-deps assets ## run the benchmarks (about 12 minutes) and rewrite BENCHMARKS.md
 	@command -v wrk >/dev/null || { echo "the read-path benchmark needs wrk (apt-get install wrk)"; exit 1; }
 	$(PY) benchmarks/run.py
+
+# Mutation testing of the core (TESTING.md); slow and CPU-heavy, so not part of `make test`.
+# MUTANTS="task-run planning" limits it to some targets; MUTANTS_CHILDREN=N runs N mutants at once.
+mutants: $(VENV)/.mutants assets
+	$(PY) scripts/mutants.py $(MUTANTS)
+
+$(VENV)/.mutants: $(VENV)/.dev requirements/mutants.txt
+	$(PY) -m pip install -q -r requirements/mutants.txt
+	touch $@
+
+# The production stack (docker/) built and run for real with podman + podman-compose: images (stand-ins from
+# a debootstrapped Debian 13 unless IMAGEGEN_*_IMAGE name others), compose up on 127.0.0.1, every check of
+# docker/tests/test_compose_stack.py, then everything it made removed. Needs root, podman, runc, debootstrap.
+docker-test: dev-deps
+	$(PY) -m pytest docker/tests -p no:cacheprovider -q -s $(PYTEST_ARGS)
 
 setup: venv assets
 	$(PY) manage.py migrate --noinput -v 0
@@ -50,7 +66,7 @@ static/vendor/.built: package.json package-lock.json scripts/build-assets.mjs
 clean:
 	rm -rf $(VENV) node_modules static/vendor
 
-I18N_IGNORE := --ignore=.venv --ignore=node_modules --ignore=var --ignore=static/vendor --ignore=test-artifacts
+I18N_IGNORE := --ignore=.venv --ignore=mutants --ignore=node_modules --ignore=var --ignore=static/vendor --ignore=test-artifacts
 messages: venv ## refresh the Chinese catalogue after changing user-facing strings, then compile it
 	$(PY) manage.py makemessages -l zh_Hans $(I18N_IGNORE) --no-obsolete
 	$(PY) manage.py makemessages -d djangojs -l zh_Hans $(I18N_IGNORE) --no-obsolete

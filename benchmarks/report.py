@@ -37,10 +37,9 @@ Profiles behind the figures (kept here by `benchmarks/report.py`, so `make bench
   index that also holds the sort key and status (FTS5 with those columns / PostgreSQL trigram).
 - **Thumbnails.** A 2048² PNG spends ~50 ms in zlib decoding before any resize on a loaded machine; the
   WebP encode is a third of what it was.
-- **Idle streams.** The stream process holding 500 sockets shares the 2 cores with gunicorn and wrk: its
-  watcher reads the 10 watched tasks every 0.5 s and it sends 100 heartbeats a second in this setup. Three
-  runs this session gave 1.00, 0.99 and 0.92 of the read path without it; the 0.92 came with a load average
-  of 5 at the start. On a machine of its own (or a core of its own) it costs gunicorn nothing.
+- **Idle streams.** The 500 sockets now live in the same processes as the read path (one address): the
+  watcher reads the 10 watched tasks every 0.5 s and 100 heartbeats a second go out in this setup, on the
+  event loop, while the read path runs on the WSGI threads (section 7).
 - **Noise.** Other test processes may share the 2 cores (see the load average above); quota saturation at
   C=8 (8 + 2 worker processes on 2 cores) and the read-path ratio are the most sensitive to it.
 """
@@ -144,47 +143,13 @@ def write_report(info: dict, r: dict, path: Path) -> None:
                   f"After 100 tasks {x['rss_after_100_kb'] // 1024} MB; peak {x['rss_peak_kb'] // 1024} MB; last "
                   f"{x['rss_last_kb'] // 1024} MB; growth {x['growth'] * 100:.1f} %: {_mark(x['pass'])}.",
                   "", "Samples (tasks done, KB): " + ", ".join(f"{n}: {kb}" for n, kb in x["samples"]), ""]
-    if "stream" in r:
-        lines += stream_lines(info, r["stream"])
+    if "serving" in r:
+        from serving import lines as serving_lines
+
+        lines += serving_lines(f"{info['date']}; {info['machine']}", r["serving"])
     lines += [FINDINGS]
     if console:
         lines += [console]
     path.write_text("\n".join(lines))
 
 
-STREAM_HEADING = "## 7. Stream: serving design and idle sockets"
-
-
-def stream_lines(info: dict, x: dict) -> list[str]:
-    return [
-        STREAM_HEADING, "",
-        f"Measured {info['date']} (`benchmarks/run.py --only stream`, `benchmarks/stream.py`); {info['machine']}.",
-        f"`GET /api/v1/task/{{id}}` (a completed task), `wrk -t2 -c50 -d5s`, {x['rounds']} rounds alternating the cases,",
-        "medians. Same settings and database for every case.", "",
-        "| case | req/s (median) | each round | p99 | vs gunicorn |", "|---|---:|---|---:|---:|",
-        f"| gunicorn WSGI (2 workers × 4 threads), as served today | {x['wsgi_rps']} | {x['wsgi_each']} | {x['wsgi_p99_ms']} ms | 1.000 |",
-        f"| the same, while the stream process holds {x['sockets']} idle WebSockets (each subscribed to one of "
-        f"{x['watched_tasks']} waiting tasks) | {x['held_rps']} | {x['held_each']} | {x['held_p99_ms']} ms | {x['held_ratio']} |",
-        f"| the whole app under uvicorn ASGI (2 workers) | {x['asgi_rps']} | {x['asgi_each']} | {x['asgi_p99_ms']} ms | {x['asgi_ratio']} |",
-        "",
-        f"Read path with {x['sockets']} streams held: {x['held_ratio']} of without (target ≥ 0.95): {_mark(x['pass'])}. "
-        f"The stream process: {x['stream_idle_mb']} MB resident idle, {x['stream_held_mb']} MB holding "
-        f"{x['sockets']} sockets (~{x['per_socket_kb']} KB each); {x['pings_during']} heartbeats delivered meanwhile.",
-        "",
-        "Choice: the WSGI app stays on gunicorn, and a small ASGI process (Channels on uvicorn) serves only the two",
-        "stream routes. Running the whole app under ASGI would put Django's sync views and DRF behind",
-        "`sync_to_async` thread hops on every request; measured above, it serves the read path at",
-        f"{x['asgi_ratio']} of gunicorn's rate.", "",
-    ]
-
-
-def write_stream_section(info: dict, x: dict, path: Path) -> None:
-    """Replace (or add) the stream section of BENCHMARKS.md, leaving the rest as the last full run wrote it."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = "\n".join(stream_lines(info, x))
-    pattern = re.compile(re.escape(STREAM_HEADING) + r".*?(?=\n## |\Z)", re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda m: section.rstrip() + "\n", old)
-    else:
-        new = old.replace("\n## Findings", "\n" + section + "\n## Findings", 1) if "\n## Findings" in old else old + "\n" + section
-    path.write_text(new)

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, Stack, children, cmdline, machine, median, now, percentile, rss_kb  # noqa: E402
 
-from stream import bench_stream  # noqa: E402
+from serving import bench_serving  # noqa: E402
 
 from tests.volcengine_server import FakeVolcEngine  # noqa: E402
 
@@ -198,9 +198,9 @@ def bench_memory(tmp: Path, tasks: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer tasks (a smoke run, not for BENCHMARKS.md)")
-    parser.add_argument("--only", nargs="*", help="run only these: quota pipeline read stream lists images memory")
+    parser.add_argument("--only", nargs="*", help="run only these: quota pipeline read serving lists images memory")
     args = parser.parse_args()
-    wanted = set(args.only or ["quota", "pipeline", "read", "stream", "lists", "images", "memory"])
+    wanted = set(args.only or ["quota", "pipeline", "read", "serving", "lists", "images", "memory"])
     started = time.time()
     info = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     with tempfile.TemporaryDirectory(prefix="imagegen-bench-") as tmp_name:
@@ -216,8 +216,8 @@ def main() -> None:
             results["breakdown"] = bench_breakdown()
         if "read" in wanted:
             results["read"] = bench_read(tmp)
-        if "stream" in wanted:
-            results["stream"] = bench_stream(tmp, wrk, FAST, SMALL)
+        if "serving" in wanted:
+            results["serving"] = bench_serving(tmp, FAST, SMALL)
         if "lists" in wanted:
             results["lists"] = bench_script("lists.py", timeout=900)
         if "images" in wanted:
@@ -230,10 +230,11 @@ def main() -> None:
         from report import write_report
 
         write_report(info, results, ROOT / "BENCHMARKS.md")
-    elif not args.quick and set(args.only) == {"stream"}:
-        from report import write_stream_section
+    elif not args.quick and set(args.only) == {"serving"}:
+        from serving import write_section
 
-        write_stream_section(info, results["stream"], ROOT / "BENCHMARKS.md")
+        write_section(f"{info['date']} (`benchmarks/run.py --only serving`); {info['machine']}", results["serving"],
+                      ROOT / "BENCHMARKS.md")
 
 
 def postgres_database() -> str | None:

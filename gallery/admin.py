@@ -21,13 +21,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.errors import ValidationFailed
 from generation.admin import thumbnail_html
 from generation.maintenance import format_size
 from generation.models import Image
-from imagegen.errors import ValidationFailed
 
 from . import services
-from .models import ImageTag
+from .models import Board, ImageTag, ShareLink
 
 
 IMAGE_ID = re.compile(r"img_[0-9a-fA-F]{32}")
@@ -409,3 +409,57 @@ class TagAdmin(admin.ModelAdmin):
         if row is not None:
             target += "?" + urlencode({"tag": row.tag_name})
         return HttpResponseRedirect(target)
+
+
+@admin.register(Board)
+class BoardAdmin(admin.ModelAdmin):
+    """Every user's boards (staff see them all), with their image counts; read-only: boards are their owners'."""
+
+    list_display = ("name", "owner", "image_count", "created_at")
+    list_filter = ("owner",)
+    search_fields = ("name", "owner__username", "=board_id")
+    ordering = ("name",)
+    readonly_fields = ("board_id", "owner", "name", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("owner").annotate(count=Count("entries"))
+
+    @admin.display(description=gettext_lazy("images"), ordering="count")
+    def image_count(self, board):
+        return board.count
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    """Every share link, with whose it is, what it shows and how often it was opened; staff can revoke."""
+
+    list_display = ("share_id", "owner", "kind", "target_id", "show_prompt", "is_live_now", "views", "expires_at",
+                    "created_at")
+    list_filter = ("kind", "show_prompt", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("=share_id", "=target_id", "owner__username")
+    readonly_fields = ("share_id", "owner", "kind", "target_id", "show_prompt", "expires_at", "revoked_at",
+                       "views", "created_at")
+    exclude = ("token",)  # the link itself is its owner's to hand out
+    actions = ["revoke_links"]
+
+    @admin.display(description=gettext_lazy("live"), boolean=True)
+    def is_live_now(self, link):
+        return link.is_live()
+
+    @admin.action(description=gettext_lazy("Revoke the selected share links"))
+    def revoke_links(self, request, queryset):
+        links = list(queryset.filter(revoked_at__isnull=True))
+        for link in links:
+            services.share_revoke(link=link)
+            self.log_change(request, link, _("Revoked"))
+        self.message_user(request, ngettext("%(count)d link revoked.", "%(count)d links revoked.", len(links))
+                          % {"count": len(links)}, messages.SUCCESS)
+
+    def has_add_permission(self, request):
+        return False

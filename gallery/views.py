@@ -11,18 +11,38 @@ import re
 import unicodedata
 
 from django.conf import settings
-from django.views.decorators.csrf import csrf_exempt
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import Throttled
 
+from core.access import accounts_mode
+from core.api.clients import client_id
+from core.api.csrf import csrf_failure_reason
+from core.api.errors import allow_methods, error_response, read_only
+from core.api.throttling import spend
+from core.errors import ApplicationError
 from generation import selectors
 from imagegen.accounts.auth import api_user
-from imagegen.api.errors import allow_methods, error_response, read_only
-from imagegen.errors import ApplicationError
+
+from .services import images_delete
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+# Accounts mode: an image is its owner's. No shared cache (CDN, proxy) may keep it, and a browser's copy
+# is keyed by the credentials that fetched it.
+PRIVATE_CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+
+def _cache_headers(response):
+    if accounts_mode():
+        response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        patch_vary_headers(response, ("Cookie", "Authorization"))
+    else:
+        response["Cache-Control"] = CACHE_CONTROL
+    return response
 
 
 def download_name(image, *, thumbnail: bool = False) -> str:
@@ -43,8 +63,7 @@ def _serve(request, image_id: str, *, thumbnail: bool, user):
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponseNotModified()
         response["ETag"] = etag
-        response["Cache-Control"] = CACHE_CONTROL
-        return response
+        return _cache_headers(response)
     path = image.thumbnail_path if thumbnail else image.file_path
     content_type = "image/webp" if thumbnail else image.mime_type
     size = image.thumbnail_size if thumbnail else image.file_size
@@ -70,7 +89,7 @@ def _serve(request, image_id: str, *, thumbnail: bool, user):
         if size:
             response["Content-Length"] = str(size)
     response["ETag"] = etag
-    response["Cache-Control"] = CACHE_CONTROL
+    _cache_headers(response)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = content_disposition_header(
         as_attachment, download_name(image, thumbnail=thumbnail)
@@ -84,14 +103,14 @@ def _serve(request, image_id: str, *, thumbnail: bool, user):
 def image_file(request, image_id: str, user):
     """GET/HEAD: the original. DELETE: delete the image, its tags and files (its task stays)."""
     if request.method == "DELETE":
-        from django.utils.translation import gettext as _
-
-        from imagegen.api.csrf import csrf_failure_reason
-
-        from .services import images_delete
-
         if csrf_failure_reason(request) is not None:
             return error_response("permission_denied", _("CSRF check failed: reload the page and try again."), 403)
+        if user is not None:
+            request.user = user  # a token's user: the edit budget counts per user
+        wait = spend("edit", client_id(request))
+        if wait is not None:
+            return error_response("rate_limit_exceeded", str(Throttled(wait).detail), 429,
+                                  headers={"Retry-After": str(wait)}, retry_after=wait)
 
         try:
             image = selectors.image_get(image_id=image_id, user=user)

@@ -32,9 +32,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
-from imagegen.errors import Conflict
+from core.api.clients import client_id
+from core.api.throttling import spend
+from core.errors import Conflict
 
-from . import maintenance, services
+from . import broker, maintenance, services
 from .catalogue import all_models
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
 
@@ -208,7 +210,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     ordering = ("-created_at", "id")
     # Only columns an index can sort: sorting by stage, retries or duration would sort every row.
     sortable_by = ("short_id", "status_label", "model", "created_at")
-    actions = ["retry_tasks", "cancel_tasks", "delete_selected"]
+    actions = ["retry_tasks", "cancel_tasks", "move_to_front", "delete_selected"]
     inlines = [ImageInline]
     fieldsets = (
         (None, {"fields": ("task_id", "status", "stage", "progress", "engine", "timeline")}),
@@ -334,8 +336,21 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         description=gettext_lazy("Retry the selected failed or cancelled tasks"), permissions=["retry"], location=BOTH,
     )
     def retry_tasks(self, request, queryset):
-        done = sum(self._retry(request, task) for task in queryset.filter(status__in=RETRYABLE))
-        skipped = queryset.count() - done
+        # Counted before anything changes: a retried task leaves a status-filtered queryset ("-1 skipped").
+        selected = queryset.count()
+        done = refused = 0
+        for task in queryset.filter(status__in=RETRYABLE):
+            # A retry is a generation: it spends the staff member's generation budget (README, "Limits").
+            wait = None if refused else spend("generation", client_id(request))
+            if refused or wait is not None:
+                if not refused:
+                    self.message_user(request, _(
+                        "Not retried: your generation budget is used up. Try again in %(seconds)d s."
+                    ) % {"seconds": wait}, messages.WARNING)
+                refused += 1
+                continue
+            done += self._retry(request, task)
+        skipped = selected - done - refused
         if done:
             self.message_user(request, ngettext(
                 "%(count)d task queued for another attempt.", "%(count)d tasks queued for another attempt.", done,
@@ -350,8 +365,9 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         description=gettext_lazy("Cancel the selected unfinished tasks"), permissions=["cancel"], location=BOTH,
     )
     def cancel_tasks(self, request, queryset):
+        selected = queryset.count()  # before: a cancelled task leaves a status-filtered queryset
         done = sum(self._cancel(request, task) for task in queryset.filter(status__in=UNFINISHED))
-        skipped = queryset.count() - done
+        skipped = selected - done
         if done:
             self.message_user(request, ngettext(
                 "%(count)d task cancelled.", "%(count)d tasks cancelled.", done,
@@ -360,6 +376,30 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             self.message_user(request, ngettext(
                 "%(count)d task was skipped: it had already finished.",
                 "%(count)d tasks were skipped: they had already finished.", skipped,
+            ) % {"count": skipped}, messages.WARNING)
+
+    @admin.action(
+        description=gettext_lazy("Move the selected waiting tasks to the front of the queue"), permissions=["retry"],
+        location=BOTH,
+    )
+    def move_to_front(self, request, queryset):
+        # The last one selected ends up first: each move puts a task ahead of every other waiting one.
+        selected = queryset.count()
+        done = 0
+        for task in queryset.order_by("-created_at"):
+            if services.task_move_to_front(task=task):
+                self.log_change(request, task, _("Moved to the front of the queue"))
+                done += 1
+        skipped = selected - done
+        if done:
+            self.message_user(request, ngettext(
+                "%(count)d task moved to the front of the queue.", "%(count)d tasks moved to the front of the queue.",
+                done,
+            ) % {"count": done}, messages.SUCCESS)
+        if skipped:
+            self.message_user(request, ngettext(
+                "%(count)d task was skipped: only tasks waiting for a worker can be moved.",
+                "%(count)d tasks were skipped: only tasks waiting for a worker can be moved.", skipped,
             ) % {"count": skipped}, messages.WARNING)
 
     # -- delete: always through the service, so the files go with the rows
@@ -472,12 +512,10 @@ class GenerationTaskAdmin(admin.ModelAdmin):
 def _timeline(task: GenerationTask):
     """(time, what, detail) for the task page: its own timestamps, the queue's records of each worker run
     (django-q2 keeps failures and the latest successes), and the staff actions on it."""
-    from django_q.models import Task as QueueRecord
-
     events = [(task.created_at, _("Created"), "")]
     if task.enqueued_at:
         events.append((task.enqueued_at, _("Enqueued (latest)"), ""))
-    runs = QueueRecord.objects.filter(name=f"generate {task.task_id}").order_by("started")
+    runs = broker.run_records(task_id=task.task_id)
     for number, run in enumerate(r for r in runs if r.started):
         took = (run.stopped - run.started).total_seconds() if run.started and run.stopped else None
         outcome = _("returned") if run.success else _("raised an error")

@@ -21,15 +21,14 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from imagegen.accounts.auth import WWW_AUTHENTICATE, NotSignedIn, caller
-from imagegen.api.clients import client_id
-from imagegen.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, paginated, task_id_parameter
-from imagegen.api.errors import error_response
-from imagegen.api.fields import (
+from core.api.clients import client_id
+from core.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, paginated
+from core.api.errors import error_response
+from core.api.fields import (
     StrictBooleanField,
     StrictCharField,
     StrictFloatField,
@@ -37,14 +36,17 @@ from imagegen.api.fields import (
     TextFilterField,
     UtcDateTimeField,
 )
-from imagegen.api.pagination import paginate
-from imagegen.api.throttling import CreateThrottle, ReadThrottle
-from imagegen.errors import NotFound, ValidationFailed
+from core.api.pagination import paginate
+from core.api.throttling import ApiThrottle, ReadThrottle
+from core.errors import Conflict, NotFound, ValidationFailed
+from imagegen.accounts.auth import WWW_AUTHENTICATE, NotSignedIn, caller
 
 from . import selectors, services
+from .batches import SWEEP_PARAMS, max_batch_tasks, plan_batch
 from .catalogue import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, SEED_MAX, SEED_MIN, PlanError, all_models, plan_generation
 from .error_messages import user_message
 from .models import FINISHED, Status
+from .openapi import task_id_parameter
 
 
 utc_text = UtcDateTimeField.text
@@ -130,6 +132,7 @@ class TaskOutput(serializers.Serializer):
     images = ImageOutput(many=True)
     error = serializers.SerializerMethodField()
     retry_count = serializers.IntegerField()
+    batch_id = serializers.SerializerMethodField(help_text="The batch it was made in, if any.")
     next_attempt_at = UtcDateTimeField(allow_null=True)
     queue_position = serializers.SerializerMethodField()
     estimated_time = serializers.SerializerMethodField()
@@ -143,7 +146,10 @@ class TaskOutput(serializers.Serializer):
     def get_error(self, task):
         if not task.error_code or task.status == Status.COMPLETED:
             return None
-        return {"code": task.error_code, "message": str(user_message(task.error_code))}
+        return {"code": task.error_code, "message": str(user_message(task.error_code, task.status))}
+
+    def get_batch_id(self, task) -> str | None:
+        return task.batch_id or None
 
     def get_queue_position(self, task) -> int | None:
         if task.status != Status.PENDING or task.lease_owner:
@@ -182,6 +188,7 @@ class TaskOutput(serializers.Serializer):
             "images": [image_body(image, tags) for image, tags in images],
             "error": self.get_error(task),
             "retry_count": task.retry_count,
+            "batch_id": self.get_batch_id(task),
             "next_attempt_at": utc_text(task.next_attempt_at),
             "queue_position": position,
             "estimated_time": self.get_estimated_time(task, position),
@@ -215,7 +222,8 @@ TaskPage = paginated("TaskPage", TaskSummaryOutput)
 
 
 class GenerateApi(APIView):
-    throttle_classes = [CreateThrottle]
+    throttle_classes = [ApiThrottle]
+    write_budget = "generation"
 
     @extend_schema_serializer(component_name="Generate")
     class InputSerializer(serializers.Serializer):
@@ -317,7 +325,7 @@ class GenerateApi(APIView):
 
 
 class TaskDetailApi(APIView):
-    throttle_classes = [ReadThrottle]
+    throttle_classes = [ApiThrottle]
 
     @extend_schema(operation_id="task_get", summary="Get a task's state", parameters=[task_id_parameter()],
                    responses={200: TaskOutput, **ERROR_RESPONSES})
@@ -362,7 +370,8 @@ def task_detail(request, task_id: str):
     try:
         user = caller(request)
     except NotSignedIn as err:
-        return error_response(err.code, err.message, 401, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+        return error_response(err.code, err.message, err.status,
+                              headers={"WWW-Authenticate": WWW_AUTHENTICATE} if err.status == 401 else {})
     if user is not None:
         request.user = user
     throttle = ReadThrottle()
@@ -398,6 +407,7 @@ class TaskFilterSerializer(serializers.Serializer):
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
     q = TextFilterField(required=False, max_length=200, help_text="Text the prompt contains.")
+    batch = TextFilterField(required=False, max_length=38, help_text="A batch id: that batch's tasks.")
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
@@ -426,7 +436,7 @@ def read_filters(request) -> dict:
 
 
 class TaskListApi(APIView):
-    throttle_classes = [ReadThrottle]
+    throttle_classes = [ApiThrottle]
 
     @extend_schema(
         operation_id="task_list",
@@ -445,7 +455,7 @@ class TaskListApi(APIView):
 
 
 class ModelListApi(APIView):
-    throttle_classes = [ReadThrottle]
+    throttle_classes = [ApiThrottle]
 
     @extend_schema(
         operation_id="model_list",
@@ -456,3 +466,180 @@ class ModelListApi(APIView):
         models = all_models()
         default = next(m.id for m in models if m.is_default)
         return Response({"default": default, "models": [m.to_dict() for m in models]})
+
+
+# --- Batches ----------------------------------------------------------------------------------------------
+
+
+class BatchOutput(serializers.Serializer):
+    """A batch: its progress and its tasks (as list rows, in the order they were made)."""
+
+    batch_id = serializers.CharField()
+    kind = serializers.CharField(help_text="What varies: prompts, variations, seed, size or model, joined by +.")
+    created_at = UtcDateTimeField()
+    url = serializers.CharField()
+    total = serializers.IntegerField(help_text="Tasks the batch has now (deleted ones leave it).")
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Tasks per status.")
+    progress = serializers.IntegerField(help_text="0-100 over all its tasks; a finished task counts whole.")
+    finished = serializers.BooleanField()
+    tasks = TaskSummaryOutput(many=True)
+
+    def to_representation(self, pair):
+        batch, tasks = pair
+        tasks = list(tasks)
+        return {
+            "batch_id": batch.batch_id,
+            "kind": batch.kind,
+            "created_at": utc_text(batch.created_at),
+            "url": reverse("api:batch", args=[batch.batch_id]),
+            **selectors.batch_progress(tasks),
+            "tasks": TaskSummaryOutput(tasks, many=True).data,
+        }
+
+
+class BatchApi(APIView):
+    throttle_classes = [ApiThrottle]
+    write_budget = "generation"  # one request of the generation budget, however many tasks it makes
+
+    @extend_schema_serializer(component_name="BatchSweep")
+    class SweepSerializer(serializers.Serializer):
+        param = serializers.ChoiceField(choices=SWEEP_PARAMS)
+        values = serializers.ListField(
+            child=serializers.JSONField(), min_length=1, max_length=100,
+            help_text="seed: whole numbers; size: \"WIDTHxHEIGHT\" strings; model: model ids.",
+        )
+
+    @extend_schema_serializer(component_name="BatchCreate")
+    class InputSerializer(GenerateApi.InputSerializer):
+        prompt = StrictCharField(max_length=MAX_PROMPT_LENGTH, required=False)
+        prompts = serializers.ListField(
+            child=StrictCharField(max_length=MAX_PROMPT_LENGTH), required=False, min_length=1, max_length=100,
+            help_text="One task per prompt (instead of prompt).",
+        )
+        variations = StrictIntegerField(required=False, default=1, min_value=1, max_value=100,
+                                        help_text="Tasks per prompt, each with its own seed.")
+        sweep = serializers.DictField(required=False, help_text="One task per value of one parameter.")
+
+        def validate_sweep(self, value):
+            sweep = BatchApi.SweepSerializer(data=value)
+            sweep.is_valid(raise_exception=True)
+            return dict(sweep.validated_data)
+
+    @extend_schema(
+        operation_id="batch_create",
+        summary="Create a batch of generation tasks",
+        description="N variations of a prompt (different seeds), several prompts at once, or a sweep over one "
+        "parameter (seed, size or model); the three multiply. All the tasks are made, or none: a batch beyond "
+        "the batch size, the client's queued-task limit or the daily quota is refused whole. Each task is an "
+        "ordinary task with this batch's `batch_id`. The Idempotency-Key header works as for /generate.",
+        request=InputSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", {"type": "string", "maxLength": 200}, OpenApiParameter.HEADER)],
+        examples=[OpenApiExample("Four variations", request_only=True, value={"prompt": "a red kite", "variations": 4}),
+                  OpenApiExample("A size sweep", request_only=True, value={
+                      "prompt": "a harbour at dawn", "sweep": {"param": "size", "values": ["1024x1024", "1280x720"]}})],
+        responses={201: BatchOutput, **WRITE_ERROR_RESPONSES},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            planned = plan_batch(dict(serializer.validated_data))
+        except PlanError as err:
+            field, messages = next(iter(err.errors.items()))
+            said = messages[0] if field == "non_field_errors" else f"{field}: {messages[0]}"
+            raise ValidationFailed(said, details=err.errors) from None
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and len(key) > 200:
+            raise ValidationFailed(
+                _("The Idempotency-Key header is too long (at most 200 characters)."),
+                details={"Idempotency-Key": [_("At most 200 characters.")]},
+            )
+        batch, tasks, created = services.batch_create(
+            plans=planned.plans, kind=planned.kind, client_id=client_id(request), idempotency_key=key,
+            fingerprint=services.request_fingerprint(request.data), owner=request.user,
+        )
+        headers = {"Location": reverse("api:batch", args=[batch.batch_id])}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        tasks = selectors.batch_tasks(batch.batch_id)
+        return Response(BatchOutput((batch, tasks)).data, status=status.HTTP_201_CREATED, headers=headers)
+
+
+def batch_id_parameter() -> OpenApiParameter:
+    return OpenApiParameter("batch_id", str, OpenApiParameter.PATH, pattern=r"^batch_[0-9a-f]{32}$")
+
+
+class BatchDetailApi(APIView):
+    throttle_classes = [ApiThrottle]
+
+    @extend_schema(operation_id="batch_get", summary="A batch's progress and tasks",
+                   parameters=[batch_id_parameter()], responses={200: BatchOutput, **ERROR_RESPONSES})
+    def get(self, request, batch_id: str):
+        batch = selectors.batch_get(batch_id=batch_id, user=request.user)
+        tasks = selectors.batch_tasks(batch.batch_id, user=request.user)
+        return Response(BatchOutput((batch, tasks)).data)
+
+    @extend_schema(operation_id="batch_cancel", summary="Cancel a batch's unfinished tasks",
+                   description="Finished tasks stay as they are. Answers the batch in its new state.",
+                   parameters=[batch_id_parameter()], responses={202: BatchOutput, **WRITE_ERROR_RESPONSES})
+    def delete(self, request, batch_id: str):
+        batch = selectors.batch_get(batch_id=batch_id, user=request.user)
+        services.batch_cancel(batch_id=batch.batch_id, user=request.user)
+        tasks = selectors.batch_tasks(batch.batch_id, user=request.user)
+        return Response(BatchOutput((batch, tasks)).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- The queue --------------------------------------------------------------------------------------------
+
+
+class QueueApi(APIView):
+    throttle_classes = [ApiThrottle]
+
+    class FilterSerializer(serializers.Serializer):
+        everyone = StrictBooleanField(required=False, default=False,
+                                      help_text="Staff, in accounts mode: every user's tasks, not only yours.")
+
+    @extend_schema(
+        operation_id="queue",
+        summary="Unfinished tasks in the order they will run",
+        description="Running tasks first, then the waiting ones by `queue_position` (the fair rule's estimate), "
+        "each with `estimated_time`; at most 200. Yours in accounts mode (`everyone=true`: everyone's, for staff).",
+        parameters=[FilterSerializer],
+        responses={200: inline_serializer("Queue", {"tasks": TaskOutput(many=True)}), **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        unknown = sorted(set(request.query_params) - {"everyone", "format"})
+        if unknown:
+            raise ValidationFailed(_("Unknown query parameter: %(names)s") % {"names": ", ".join(unknown)},
+                                   details={name: [_("Unknown query parameter.")] for name in unknown})
+        wanted = self.FilterSerializer(data={k: v == "true" if v in ("true", "false") else v
+                                             for k, v in request.query_params.dict().items() if k != "format"})
+        wanted.is_valid(raise_exception=True)
+        everyone = wanted.validated_data["everyone"]
+        if everyone and request.user is not None and not request.user.is_staff:
+            raise PermissionDenied(_("Only staff can see everyone's queue."))
+        output = TaskOutput()
+        bodies = [output.body(task, [(image, sorted(tag.tag_name for tag in image.tags.all()))
+                                     for image in task.images.all()])
+                  for task in selectors.queue_list(user=request.user, everyone=everyone)]
+        # Running first (in the order they started), then the waiting by their place in the queue.
+        bodies.sort(key=lambda b: (b["queue_position"] if b["queue_position"] is not None else -1, b["created_at"]))
+        return Response({"tasks": bodies})
+
+
+class TaskFrontApi(APIView):
+    throttle_classes = [ApiThrottle]
+
+    @extend_schema(
+        operation_id="task_front",
+        summary="Move your waiting task ahead of your other waiting tasks",
+        description="It goes before your own other waiting tasks, not before anyone else's: the fair rule "
+        "between clients stands. 409 `task_not_waiting` once a worker has it or it has finished.",
+        request=None, parameters=[task_id_parameter()], responses={200: TaskOutput, **WRITE_ERROR_RESPONSES},
+    )
+    def post(self, request, task_id: str):
+        task = selectors.task_get(task_id=task_id, user=request.user)
+        if not services.task_move_ahead_of_own(task=task):
+            raise Conflict(_("Only a task that is waiting for a worker can be moved."), code="task_not_waiting")
+        task, images = selectors.task_snapshot(task_id=task_id, user=request.user)
+        return Response(TaskOutput().body(task, images))

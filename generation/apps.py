@@ -7,4 +7,5 @@ class GenerationConfig(AppConfig):
     verbose_name = _("Generation")
 
     def ready(self):
+        # In ready(), Django's way: the receivers connect once the models are loaded.
         from . import signals  # noqa: F401  (worker start-up hooks)

@@ -1,16 +1,18 @@
-"""Backups: a consistent copy of the SQLite database, made with SQLite's online backup API while the app
-keeps running, plus the image files it references, in one timestamped .tar.gz; and the restore of such an
-archive into an empty data directory.
+"""Backups: a consistent copy of the database, made while the app keeps running (SQLite's online backup API;
+on PostgreSQL, pg_dump of an exported snapshot), plus the image files it references, in one timestamped
+.tar.gz; and the restore of such an archive into an empty installation.
 
 Archive layout (format 1):
     manifest.json          format, creation time, app version, counts, file list with sizes and sha256
-    db.sqlite3             the database snapshot (rollback-journal mode, self-contained)
+    db.sqlite3             the SQLite database snapshot (rollback-journal mode, self-contained), or
+    db.pgdump              the PostgreSQL snapshot (pg_dump's custom format, restored with pg_restore)
     media/<path>           every original and thumbnail an image row of the snapshot references
 
 Files are taken from the snapshot's image rows, not from a directory listing, so the archive is exactly
 the snapshot's images (no debris of running tasks, no files of tasks deleted before the snapshot). A file
 deleted between the snapshot and its copy is reported as missing; `cleanup` removes such rows after a
-restore. PostgreSQL is not supported here: use pg_dump and copy the media directory.
+restore. On PostgreSQL the file list is read inside the very snapshot that pg_dump writes (REPEATABLE READ,
+pg_export_snapshot, pg_dump --snapshot), so the database and the files are one consistent pair there too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -31,8 +34,11 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
+from core.version import VERSION
+
 FORMAT = 1
 DB_NAME = "db.sqlite3"
+PG_DUMP_NAME = "db.pgdump"
 MANIFEST = "manifest.json"
 MEDIA = "media"
 
@@ -101,10 +107,7 @@ def snapshot_database(target: Path, *, progress: Progress = _no_progress) -> Non
     """Copy the live database into `target` with SQLite's online backup API (never a file copy: a copy of
     a WAL database taken while it is written can be torn)."""
     if connection.vendor != "sqlite":
-        raise BackupError(
-            f"backup supports SQLite only (this database is {connection.vendor}); "
-            "for PostgreSQL use pg_dump and copy the media directory"
-        )
+        raise BackupError(f"the online backup API is SQLite's (this database is {connection.vendor})")
     connection.ensure_connection()
     source = connection.connection
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,8 +131,6 @@ def backup_create(
     """Write a backup archive. `output` is a directory (a timestamped name is chosen) or a file name."""
     from django.conf import settings
 
-    from imagegen.api.system import VERSION
-
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     output = Path(output) if output else Path(settings.IMAGEGEN_BACKUP_DIR)
     if output.suffix != ".gz" and not output.name.endswith(".tar.gz"):
@@ -139,21 +140,28 @@ def backup_create(
         raise BackupError(f"{output} already exists")
 
     with tempfile.TemporaryDirectory(prefix="imagegen-backup-", dir=output.parent) as work:
-        db_copy = Path(work) / DB_NAME
-        snapshot_database(db_copy, progress=progress)
-        snapshot = sqlite3.connect(db_copy)
-        try:
-            tasks, images = _counts(snapshot)
-            rows = snapshot.execute("SELECT file_path, thumbnail_path FROM images ORDER BY id").fetchall()
-        finally:
-            snapshot.close()
+        if connection.vendor == "postgresql":
+            db_copy = Path(work) / PG_DUMP_NAME
+            tasks, images, rows = _pg_snapshot(db_copy, progress)
+        else:
+            db_copy = Path(work) / DB_NAME
+            snapshot_database(db_copy, progress=progress)
+            snapshot = sqlite3.connect(db_copy)
+            try:
+                tasks, images = _counts(snapshot)
+                rows = snapshot.execute("SELECT file_path, thumbnail_path FROM images ORDER BY id").fetchall()
+            finally:
+                snapshot.close()
         paths = sorted({p for row in rows for p in row if p}) if include_media else []
 
         files, missing, total_bytes = [], [], 0
         partial = output.with_name(output.name + ".partial")
         try:
+            # 0600 from its first byte: the archive holds the whole database (sessions, token digests).
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            partial.chmod(0o600)
             with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
-                tar.add(db_copy, arcname=DB_NAME)
+                tar.add(db_copy, arcname=db_copy.name)
                 for done, name in enumerate(paths, start=1):
                     try:
                         size = default_storage.size(name)
@@ -162,7 +170,7 @@ def backup_create(
                         missing.append(name)
                         continue
                     info = tarfile.TarInfo(f"{MEDIA}/{name}")
-                    info.size, info.mtime, info.mode = size, int(timezone.now().timestamp()), 0o644
+                    info.size, info.mtime, info.mode = size, int(timezone.now().timestamp()), 0o640
                     with handle:
                         reader = _HashingReader(handle)
                         tar.addfile(info, reader)  # streamed: never a whole image in memory
@@ -175,18 +183,81 @@ def backup_create(
                     "app": "imagegen",
                     "version": VERSION,
                     "created_at": timezone.now().isoformat(),
-                    "database": {"vendor": "sqlite", "sha256": _sha256_file(db_copy), "tasks": tasks, "images": images},
+                    "database": {"vendor": connection.vendor, "file": db_copy.name, "sha256": _sha256_file(db_copy), "tasks": tasks, "images": images},
                     "media": {"included": include_media, "files": files, "missing": missing},
                 }
                 data = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
                 info = tarfile.TarInfo(MANIFEST)
-                info.size, info.mtime, info.mode = len(data), int(timezone.now().timestamp()), 0o644
+                info.size, info.mtime, info.mode = len(data), int(timezone.now().timestamp()), 0o640
                 tar.addfile(info, io.BytesIO(data))
             os.replace(partial, output)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
     return BackupResult(path=output, tasks=tasks, images=images, files=len(files), bytes=total_bytes, missing=missing)
+
+
+def _pg_env() -> dict:
+    """pg_dump's and pg_restore's connection, from the configured database (the password in the environment,
+    never on a command line)."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = {**os.environ, "PGDATABASE": db["NAME"], "PGUSER": db.get("USER") or "", "PGHOST": db.get("HOST") or "",
+           "PGPORT": str(db.get("PORT") or "")}
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = db["PASSWORD"]
+    return {k: v for k, v in env.items() if v != ""}
+
+
+def _run_pg(args: list[str]) -> None:
+    if shutil.which(args[0]) is None:
+        raise BackupError(f"{args[0]} is not installed (PostgreSQL's client tools: apt-get install postgresql-client)")
+    done = subprocess.run(args, env=_pg_env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BackupError(f"{args[0]} failed: {done.stderr.strip()[-2000:]}")
+
+
+def _pg_snapshot(target: Path, progress: Progress) -> tuple[int, int, list[tuple]]:
+    """pg_dump of one exported snapshot, and the counts and image rows read in that same snapshot."""
+    from django.db import transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = cursor.fetchone()[0]
+        cursor.execute("SELECT COUNT(*) FROM tasks")
+        tasks = cursor.fetchone()[0]
+        cursor.execute("SELECT file_path, thumbnail_path FROM images ORDER BY id")
+        rows = cursor.fetchall()
+        images = len(rows)
+        progress("database", 0, 1)
+        # The snapshot lives as long as this transaction: pg_dump must finish inside it.
+        _run_pg(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+                 f"--file={target}"])
+        progress("database", 1, 1)
+    return tasks, images, rows
+
+
+def pg_database_is_empty() -> bool:
+    """No tasks and no users: a fresh installation (migrated or not)."""
+    tables = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        for table in ("tasks", "auth_user"):
+            if table in tables:
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {connection.ops.quote_name(table)})")
+                if cursor.fetchone()[0]:
+                    return False
+    return True
+
+
+def pg_restore(dump: Path) -> None:
+    """Replace the configured PostgreSQL database's objects with the dump's, in one transaction."""
+    from django.db import connections
+
+    connections.close_all()
+    _run_pg(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+             "--exit-on-error", "--dbname", _pg_env()["PGDATABASE"], str(dump)])
 
 
 # --- Restore --------------------------------------------------------------------------------------------
@@ -230,8 +301,15 @@ def backup_restore(
     (and originals against the database's own sha256)."""
     archive, db_path, media_root = Path(archive), Path(db_path), Path(media_root)
     manifest = read_manifest(archive)
+    postgres = manifest["database"].get("vendor") == "postgresql"
+    if postgres != (connection.vendor == "postgresql"):
+        raise BackupError(f"this backup holds a {manifest['database'].get('vendor')} database and this installation "
+                          f"uses {connection.vendor}")
     if not force:
-        if not _database_is_empty(db_path):
+        if postgres and not pg_database_is_empty():
+            raise BackupError("the PostgreSQL database already holds tasks or users; restore into a fresh "
+                              "installation or pass --force to replace them")
+        if not postgres and not _database_is_empty(db_path):
             raise BackupError(f"{db_path} already holds a database; restore into an empty data directory "
                               "or pass --force to replace it")
         if media_root.exists() and any(p.is_file() for p in media_root.rglob("*")):
@@ -240,10 +318,12 @@ def backup_restore(
     expected = {f["path"]: f for f in manifest["media"]["files"]}
     mismatched: list[str] = []
     restored_files = restored_bytes = 0
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    if not postgres:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
     media_root.mkdir(parents=True, exist_ok=True)
 
-    with tarfile.open(archive, "r:gz") as tar, tempfile.TemporaryDirectory(dir=db_path.parent) as work:
+    with tarfile.open(archive, "r:gz") as tar, \
+            tempfile.TemporaryDirectory(dir=None if postgres else db_path.parent) as work:
         members = tar.getmembers()
         total = sum(1 for m in members if m.name.startswith(f"{MEDIA}/"))
         done = 0
@@ -252,6 +332,14 @@ def backup_restore(
         for member in members:
             path = _safe_member_path(member.name)
             if not member.isfile():
+                continue
+            if member.name == PG_DUMP_NAME and postgres:
+                staged = Path(work) / PG_DUMP_NAME
+                with tar.extractfile(member) as src, open(staged, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                if _sha256_file(staged) != manifest["database"]["sha256"]:
+                    raise BackupError("the database in the archive does not match its checksum")
+                image_hashes = {}
                 continue
             if member.name == DB_NAME:
                 staged = Path(work) / DB_NAME
@@ -289,13 +377,23 @@ def backup_restore(
                 progress("image files", done, total)
 
         if image_hashes is None:
-            raise BackupError(f"{archive} holds no {DB_NAME}")
+            raise BackupError(f"{archive} holds no {PG_DUMP_NAME if postgres else DB_NAME}")
+        if postgres:
+            # The files are in place; the database goes in last, in one transaction.
+            pg_restore(Path(work) / PG_DUMP_NAME)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT COUNT(*) FROM tasks")
+                tasks = cursor.fetchone()[0]
+                cursor.execute("SELECT file_path, sha256 FROM images")
+                image_hashes = dict(cursor.fetchall())
+            images = len(image_hashes)
         for name, sha in image_hashes.items():
             f = expected.get(name)
             if f is not None and f["sha256"] != sha and name not in mismatched:
                 mismatched.append(name)
-        # Move the database into place last: until then the target stays empty.
-        for suffix in ("-wal", "-shm", "-journal"):
-            Path(str(db_path) + suffix).unlink(missing_ok=True)
-        os.replace(Path(work) / DB_NAME, db_path)
+        if not postgres:
+            # Move the database into place last: until then the target stays empty.
+            for suffix in ("-wal", "-shm", "-journal"):
+                Path(str(db_path) + suffix).unlink(missing_ok=True)
+            os.replace(Path(work) / DB_NAME, db_path)
     return RestoreResult(tasks=tasks, images=images, files=restored_files, bytes=restored_bytes, mismatched=mismatched)

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from .engines.base import Cancelled
 from .models import UpstreamSlot
 from .processes import owner_is_dead
 
@@ -65,8 +66,6 @@ def upstream_slot(*, holder: str, count: int, seconds: float, wait, cancelled):
         if slot is not None:
             break
         if cancelled():
-            from .engines.base import Cancelled
-
             raise Cancelled()
         wait()
         time.sleep(delay * random.uniform(0.5, 1.5))

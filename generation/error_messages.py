@@ -25,5 +25,25 @@ MESSAGES = {
 }
 
 
-def user_message(code: str):
-    return MESSAGES.get(code, MESSAGES["internal_error"]) if code else ""
+# While a task is still going, its error is the last attempt's, and another attempt is coming: saying it
+# "still could not run" would read as final (and in red) seconds before the task succeeds.
+WHILE_RETRYING = {
+    "quota_exceeded": _("The image service is busy (its rate or concurrency quota was reached); the task will be retried shortly."),
+    "worker_lost": MESSAGES["worker_lost"],
+}
+WHILE_RETRYING_DEFAULT = _("The last attempt did not succeed; the task will be retried shortly.")
+
+# Failures that the same request sent again cannot fix: the studio offers no "Try again" for them (the
+# settings can still be reused and changed).
+RETRY_CANNOT_HELP = ("content_rejected", "not_activated", "auth_failed", "invalid_request")
+
+_UNFINISHED = ("pending", "processing", "retrying")
+
+
+def user_message(code: str, status: str | None = None):
+    """The message for a task's error code; `status` an unfinished one gives the "will be retried" wording."""
+    if not code:
+        return ""
+    if status in _UNFINISHED:
+        return WHILE_RETRYING.get(code, WHILE_RETRYING_DEFAULT)
+    return MESSAGES.get(code, MESSAGES["internal_error"])

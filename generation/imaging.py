@@ -334,6 +334,18 @@ def embed_png_parameters(data: bytes, text: str) -> bytes:
     return b"".join(pieces) + tail
 
 
+def strip_png_text(data: bytes) -> bytes:
+    """The same PNG without its text chunks (tEXt, zTXt, iTXt): no prompt or other settings travel with it.
+    Anything that is not a PNG comes back as it is (JPEG and WebP results carry no parameters)."""
+    if not data.startswith(PNG_SIGNATURE):
+        return data
+    pieces = [data[: len(PNG_SIGNATURE)]]
+    for chunk in _png_chunks(data):
+        if chunk.type not in (b"tEXt", b"zTXt", b"iTXt"):
+            pieces.append(data[chunk.start : chunk.end])
+    return b"".join(pieces)
+
+
 def read_png_parameters(data: bytes) -> str | None:
     """The "parameters" text of a PNG (tEXt, zTXt or iTXt), or None if absent or not a PNG."""
     if not data.startswith(PNG_SIGNATURE):

@@ -27,9 +27,10 @@ from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from imagegen.errors import Conflict
+from core.errors import Conflict
+from imagegen.audit.services import audit_prune
 
-from . import imaging, selectors, services, storage
+from . import broker, imaging, selectors, services, storage, supervision
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
 
 log = logging.getLogger(__name__)
@@ -385,12 +386,14 @@ SCHEDULE_FUNC = "generation.maintenance.cleanup_scheduled"
 
 
 def cleanup_scheduled() -> str:
-    """Run by django-q2 once a day; does nothing unless IMAGEGEN_CLEANUP_SCHEDULE is on."""
+    """Run by django-q2 once a day: prunes the audit log past IMAGEGEN_AUDIT_RETENTION_DAYS, and cleans up
+    tasks and files only when IMAGEGEN_CLEANUP_SCHEDULE is on."""
+    pruned = f"; {audit_prune()} audit events past retention deleted"
     if not settings.IMAGEGEN_CLEANUP_SCHEDULE:
-        return "skipped: IMAGEGEN_CLEANUP_SCHEDULE is off"
+        return "skipped: IMAGEGEN_CLEANUP_SCHEDULE is off" + pruned
     policy = CleanupPolicy.from_settings()
     report = cleanup_apply(plan=cleanup_plan(policy=policy))
-    return report.summary()
+    return report.summary() + pruned
 
 
 # --- Queue report ---------------------------------------------------------------------------------------
@@ -398,17 +401,7 @@ def cleanup_scheduled() -> str:
 
 def workers_seen() -> dict:
     """Clusters and worker processes that reported to django-q2's stats cache recently."""
-    from django_q.brokers import get_broker
-    from django_q.status import Stat
-
-    broker = get_broker()
-    clusters = Stat.get_all(broker=broker)
-    return {
-        "queued_messages": broker.queue_size(),
-        "clusters": len(clusters),
-        "workers": sum(len(c.workers) for c in clusters),
-        "cluster_states": sorted({str(c.status) for c in clusters}),
-    }
+    return broker.queue_figures()
 
 
 def queue_status(*, now: datetime | None = None) -> dict:
@@ -430,4 +423,5 @@ def queue_status(*, now: datetime | None = None) -> dict:
         "completed_last_hour": finished_last_hour.filter(status=Status.COMPLETED).count(),
         "oldest_pending_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
         **workers_seen(),
+        "worker": supervision.worker_state(now=now).as_dict(),
     }

@@ -105,6 +105,12 @@ class GenerationTask(models.Model):
     lease_owner = models.CharField(max_length=120, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Staff moved it to the front of the queue (> 0): a worker takes waiting tasks with a higher priority
+    # first, before the fair rule (generation.services._next_claimable). Its owner moved it ahead of their
+    # own other tasks (< 0, the latest move lowest): that orders only the client's own tasks.
+    priority = models.SmallIntegerField(_("priority"), default=0)
+    # The batch it was submitted in (POST /api/v1/batches), or "": its public id, so a task's JSON needs no join.
+    batch_id = models.CharField(_("batch"), max_length=38, blank=True, default="")
 
     # Whose it is (accounts mode; NULL in open mode). PROTECT: a user with tasks is deactivated, not deleted,
     # so paid images and their files are never dropped by a cascade. The composite indexes below lead with
@@ -139,12 +145,17 @@ class GenerationTask(models.Model):
             # One user's lists (accounts mode), filtered by status or not; their quota counts.
             models.Index(fields=["owner", "-created_at", "-id"], name="idx_task_owner_created"),
             models.Index(fields=["owner", "status", "-created_at", "-id"], name="idx_task_owner_status"),
+            # The fair claim: when each client's latest task started.
+            models.Index(fields=["client_id", "-started_at"], name="idx_task_client_started"),
             # Recovery sweeps: expired leases among unfinished tasks.
             models.Index(fields=["status", "lease_expires_at"], name="idx_task_status_lease"),
             # Lists filtered by model; durations per model for estimates.
             models.Index(fields=["model", "status", "-completed_at"], name="idx_task_model_status_done"),
             # Lists filtered by model, newest first.
             models.Index(fields=["model", "-created_at", "-id"], name="idx_task_model_created"),
+            # A batch's tasks, in the order they were made.
+            models.Index(fields=["batch_id", "created_at", "id"], name="idx_task_batch",
+                         condition=~models.Q(batch_id="")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -171,6 +182,49 @@ class GenerationTask(models.Model):
     def file_prefix(self) -> str:
         """Where this task's files live in storage; everything below it belongs to this task."""
         return f"images/{self.task_id[:2]}/{self.task_id}"
+
+
+def new_batch_id() -> str:
+    return "batch_" + uuid.uuid4().hex
+
+
+BATCH_ID_PATTERN = r"^batch_[0-9a-f]{32}$"
+_BATCH_ID = re.compile(BATCH_ID_PATTERN.replace("$", r"\Z"))
+
+
+def is_batch_id(value) -> bool:
+    return isinstance(value, str) and _BATCH_ID.match(value) is not None
+
+
+class Batch(models.Model):
+    """One request that made several ordinary tasks (N variations, several prompts, or a sweep over one
+    parameter). The tasks carry its id; the row keeps who asked and the request's idempotency key."""
+
+    batch_id = models.CharField(max_length=38, unique=True, default=new_batch_id, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="generation_batches", verbose_name=_("owner"))
+    client_id = models.CharField(max_length=64, blank=True, default="")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    # What varies from task to task: variations | prompts | seed | size | model (several: joined by "+").
+    kind = models.CharField(max_length=40)
+    size = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "batches"
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client_id", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="uniq_batch_client_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} ({self.size} tasks)"
 
 
 class Image(models.Model):
@@ -239,3 +293,32 @@ class UpstreamSlot(models.Model):
 
     def __str__(self) -> str:
         return f"slot {self.slot}: {self.holder or 'free'}"
+
+
+class WorkerCluster(models.Model):
+    """One django-q2 cluster run by a supervisor (`manage.py serve`, the worker container), and the
+    heartbeat its worker processes write each time they take a queue message or finish one.
+
+    The supervisor creates the row and counts its restarts here; `/api/v1/health`, `queue_status` and
+    `/metrics` read it from any process or machine. See generation/supervision.py."""
+
+    cluster_key = models.CharField(max_length=120, unique=True)
+    host = models.CharField(max_length=255)
+    supervisor_pid = models.IntegerField(null=True, blank=True)
+    pid = models.IntegerField(null=True, blank=True)  # the current qcluster main process
+    started_at = models.DateTimeField()  # when the current cluster process was started
+    taken_at = models.DateTimeField(null=True, blank=True)  # a worker took a message
+    finished_at = models.DateTimeField(null=True, blank=True)  # a worker finished one
+    restarts = models.PositiveIntegerField(default=0)  # clusters replaced because they stalled
+    last_restart_at = models.DateTimeField(null=True, blank=True)
+    last_restart_reason = models.CharField(max_length=300, blank=True, default="")
+    stopped_at = models.DateTimeField(null=True, blank=True)  # the supervisor stopped (row kept for the counter)
+
+    class Meta:
+        db_table = "worker_clusters"
+        ordering = ["-started_at"]
+        verbose_name = _("worker cluster")
+        verbose_name_plural = _("worker clusters")
+
+    def __str__(self) -> str:
+        return self.cluster_key

@@ -12,6 +12,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Avg,
+    Min,
+    OuterRef,
+    Subquery,
     BooleanField,
     Count,
     DateTimeField,
@@ -23,13 +26,18 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from imagegen.accounts.access import owned_by
-from imagegen.errors import NotFound
+from core.access import owned_by
+from core.errors import NotFound
+from gallery.models import ImageTag
+from imagegen.accounts.models import Quota
 
-from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status, is_image_id, is_task_id
+from .catalogue import get_model
+from .engines import configured_engine_name
+from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, Status, is_batch_id, is_image_id, is_task_id
 
 # Recent durations per model, cached briefly per process: estimates need not be exact, lists must be fast.
 _DURATION_CACHE: dict[str, tuple[float, float]] = {}
@@ -37,9 +45,6 @@ _DURATION_TTL = 30.0
 
 
 def _default_duration(model: str) -> float:
-    from .catalogue import get_model
-    from .engines import configured_engine_name
-
     if configured_engine_name() == "preview":
         return settings.IMAGEGEN_PREVIEW_LATENCY + 1.0
     spec = get_model(model)
@@ -64,9 +69,80 @@ def expected_duration(model: str) -> int:
     return max(1, round(value))
 
 
-def queue_position(task: GenerationTask) -> int:
-    """How many unfinished tasks were created before this one (0 = next)."""
-    return GenerationTask.objects.filter(status__in=UNFINISHED, created_at__lt=task.created_at).count()
+# --- The queue and the fair rule (generation.services._claim_next; README, "Limits") -----------------
+
+
+def _free_lease(now) -> Q:
+    return Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+
+
+def waiting_tasks(now=None):
+    """Unfinished tasks no worker holds: the queue."""
+    now = now or timezone.now()
+    return GenerationTask.objects.filter(status__in=UNFINISHED).filter(_free_lease(now))
+
+
+def running_counts(now=None, clients=None) -> dict[str, int]:
+    now = now or timezone.now()
+    held = GenerationTask.objects.filter(status__in=UNFINISHED).exclude(lease_owner="").filter(lease_expires_at__gte=now)
+    if clients is not None:
+        held = held.filter(client_id__in=clients)
+    return {row["client_id"]: row["n"] for row in held.values("client_id").annotate(n=Count("id")).order_by()}
+
+
+def _running_caps(clients) -> dict[str, int]:
+    """The concurrent-task quota of each client that is a user (accounts mode)."""
+    owners = {int(c.split(":", 1)[1]): c for c in clients if c.startswith("user:") and c[5:].isdigit()}
+    if not owners:
+        return {}
+    caps = {c: settings.IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS for c in owners.values()}
+    for quota in Quota.objects.filter(user_id__in=owners):
+        caps[owners[quota.user_id]] = quota.concurrent_tasks_limit
+    return caps
+
+
+def fair_order(now=None) -> list[str]:
+    """The clients with waiting tasks, in the order the fair rule serves them (capped clients left out)."""
+    now = now or timezone.now()
+    # Each waiting client's oldest waiting task and its latest start (one index seek per client on
+    # idx_task_client_started, however many tasks the client ran before).
+    latest_start = (GenerationTask.objects.filter(client_id=OuterRef("client_id"), started_at__isnull=False)
+                    .order_by("-started_at").values("started_at")[:1])
+    rows = list(waiting_tasks(now).values("client_id").order_by()
+                .annotate(first=Min("created_at"), last=Subquery(latest_start)))
+    if not rows:
+        return []
+    heads = {row["client_id"]: row["first"] for row in rows}
+    last_start = {row["client_id"]: _from_db(row["last"], GenerationTask._meta.get_field("started_at")) for row in rows}
+    clients = list(heads)
+    running = running_counts(now, clients)
+    caps = _running_caps(clients)
+    never = datetime.min.replace(tzinfo=UTC)
+    eligible = [c for c in clients if running.get(c, 0) < caps.get(c, float("inf"))]
+    return sorted(eligible, key=lambda c: (running.get(c, 0), last_start.get(c) or never, heads[c]))
+
+
+def queue_position(task) -> int:
+    """About how many tasks will start before this waiting one (0 = next), by the fair rule: tasks staff
+    moved to the front, this client's own waiting tasks that go before it (k: moved ahead, or older), up to k from each other
+    client's waiting tasks (one per turn of the round), and the tasks running now that were created
+    before it (they hold the workers)."""
+    waiting = GenerationTask.objects.filter(status__in=UNFINISHED, lease_owner="").exclude(task_id=task.task_id)
+    running_before = GenerationTask.objects.filter(status__in=UNFINISHED, created_at__lt=task.created_at).exclude(
+        lease_owner="").count()
+    priority = getattr(task, "priority", 0) or 0
+    if priority > 0:
+        return running_before + waiting.filter(
+            Q(priority__gt=priority) | Q(priority=priority, created_at__lt=task.created_at)).count()
+    # Among the client's own, tasks it moved ahead (a lower, negative priority) come first, then the oldest.
+    ahead_of_own = Q(priority__lt=priority) | Q(priority=priority, created_at__lt=task.created_at)
+    rows = (waiting.values("client_id").order_by()
+            .annotate(n=Count("id", filter=Q(priority__lte=0)), front=Count("id", filter=Q(priority__gt=0)),
+                      before=Count("id", filter=Q(priority__lte=0) & ahead_of_own)))
+    rows = list(rows)
+    own = next((r["before"] for r in rows if r["client_id"] == task.client_id), 0)
+    others = sum(min(r["n"], own) for r in rows if r["client_id"] != task.client_id)
+    return running_before + sum(r["front"] for r in rows) + own + others
 
 
 def estimated_time(task: GenerationTask, *, ahead: int | None = None) -> int | None:
@@ -103,16 +179,14 @@ def task_get(*, task_id: str, user=None) -> GenerationTask:
 _SNAPSHOT_TASK_FIELDS = (
     "id", "task_id", "status", "stage", "progress", "prompt", "negative_prompt", "model", "engine", "width",
     "height", "num_images", "steps", "scale", "seed", "enhance_prompt", "use_sr", "ignored_params",
-    "error_code", "retry_count", "next_attempt_at", "lease_owner", "revised_prompt", "upstream_request_id",
-    "created_at", "started_at", "completed_at", "owner",
+    "error_code", "retry_count", "batch_id", "next_attempt_at", "lease_owner", "revised_prompt", "upstream_request_id",
+    "created_at", "started_at", "completed_at", "owner", "client_id", "priority",
 )
 _SNAPSHOT_IMAGE_FIELDS = ("image_id", "index", "width", "height", "file_size", "format", "sha256", "seed")
 
 
 @lru_cache(maxsize=1)
 def _snapshot_sql() -> str:
-    from gallery.models import ImageTag
-
     q = connection.ops.quote_name
 
     def col(model, name):
@@ -216,7 +290,32 @@ def task_list(*, filters: dict, user=None) -> QuerySet:
         qs = qs.filter(created_at__lt=filters["created_before"])
     if filters.get("q"):
         qs = qs.filter(prompt__icontains=filters["q"])
+    if filters.get("batch"):
+        qs = qs.filter(batch_id=filters["batch"])
     return _with_images(qs.order_by("-created_at", "-id"))
+
+
+def batch_get(*, batch_id: str, user=None) -> Batch:
+    """The batch, if it is `user`'s (accounts mode); another user's is "not found", like a missing one."""
+    batch = owned_by(Batch.objects.filter(batch_id=batch_id), user).first() if is_batch_id(batch_id) else None
+    if batch is None:
+        raise NotFound(_("Batch not found."))
+    return batch
+
+
+def batch_tasks(batch_id: str, *, user=None) -> QuerySet:
+    """A batch's tasks in the order they were made (those not deleted since)."""
+    return _with_images(owned_by(GenerationTask.objects.filter(batch_id=batch_id), user).order_by("created_at", "id"))
+
+
+def batch_progress(tasks: list[GenerationTask]) -> dict:
+    """How far a batch is: tasks per status, the share done (a finished task counts whole), finished or not."""
+    counts = {status.value: 0 for status in Status}
+    for task in tasks:
+        counts[task.status] += 1
+    done = sum(counts[s] for s in FINISHED)
+    share = sum(100 if t.status in FINISHED else t.progress for t in tasks) / len(tasks) if tasks else 100
+    return {"total": len(tasks), "counts": counts, "progress": int(share), "finished": done == len(tasks)}
 
 
 def queue_stats() -> dict:
@@ -245,3 +344,12 @@ def image_get(*, image_id: str, user=None) -> Image:
     if image is None:
         raise NotFound(_("Image not found."))
     return image
+
+
+def queue_list(*, user=None, everyone: bool = False) -> list[GenerationTask]:
+    """Unfinished tasks (`user`'s in accounts mode unless `everyone`), in the order they will run as far as
+    it is known: running ones first, then the waiting by their place in the queue (at most 200)."""
+    qs = GenerationTask.objects.filter(status__in=UNFINISHED)
+    if not everyone:
+        qs = owned_by(qs, user)
+    return list(_with_images(qs.order_by("created_at", "id"))[:200])

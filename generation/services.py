@@ -19,25 +19,24 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import Conflict, RateLimited
+from core.logs import current_task_id
+from core.metrics import record_upstream_error
 from imagegen.accounts.services import quota_check
-from imagegen.errors import Conflict, RateLimited
-from imagegen.logs import current_task_id
-from imagegen.metrics import record_upstream_error
 
-from . import concurrency, imaging, selectors, storage
+from . import broker, clock, concurrency, imaging, selectors, storage
 from .catalogue import SEED_MAX, GenerationPlan, get_model
 from .engines import get_engine
 from .engines.base import Cancelled, EngineError, EngineRequest, EngineResult, Retry
-from .models import FINISHED, UNFINISHED, GenerationTask, Image, Stage, Status
+from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, Stage, Status
 from .processes import new_owner, owner_is_dead
 
 log = logging.getLogger(__name__)
 
-RUN_FUNCTION = "generation.tasks.run_generation"
 
 
 # --- Submission -----------------------------------------------------------------------------------------
@@ -65,59 +64,108 @@ def task_create(
     transaction. In accounts mode `client_id` names the user too, so idempotency keys are per user."""
     with transaction.atomic():
         _lock_client(client_id)
-        if idempotency_key:
-            existing = GenerationTask.objects.filter(client_id=client_id, idempotency_key=idempotency_key).first()
-            if existing is not None:
-                if existing.request_fingerprint != fingerprint:
-                    raise Conflict(
-                        _("This Idempotency-Key was already used with a different request body."),
-                        code="idempotency_conflict",
-                    )
-                return existing, False
-        limit = settings.IMAGEGEN_MAX_UNFINISHED_PER_CLIENT
-        unfinished = GenerationTask.objects.filter(client_id=client_id, status__in=UNFINISHED).count()
-        if unfinished >= limit:
-            raise RateLimited(
-                _("Too many unfinished tasks (limit %(limit)d). Wait for some to finish.") % {"limit": limit},
-                retry_after=selectors.expected_duration(plan.model.id),
-                details={"limit": limit, "unfinished": unfinished},
-            )
-        if owner is not None:
-            quota_check(user=owner, num_images=plan.num_images,
-                        retry_after_busy=selectors.expected_duration(plan.model.id))
-        seed = plan.seed if plan.seed is not None and plan.seed >= 0 else random.randint(0, SEED_MAX)
-        task = GenerationTask.objects.create(
-            prompt=plan.prompt,
-            negative_prompt=plan.negative_prompt or "",
-            model=plan.model.id,
-            width=plan.width,
-            height=plan.height,
-            upstream_width=plan.upstream_width,
-            upstream_height=plan.upstream_height,
-            use_sr=plan.use_sr,
-            num_images=plan.num_images,
-            steps=plan.steps,
-            scale=plan.scale,
-            seed=seed,
-            enhance_prompt=plan.enhance_prompt,
-            ignored_params=list(plan.ignored),
-            engine=get_engine().name,
-            client_id=client_id,
-            owner=owner,
-            idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint,
-            enqueued_at=timezone.now(),
-        )
-        _enqueue(task, stamp=False)
+        existing = _replayed(GenerationTask, client_id, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, False
+        _check_room(client_id=client_id, owner=owner, plans=[plan])
+        task = _new_task(plan, client_id=client_id, owner=owner, idempotency_key=idempotency_key,
+                         fingerprint=fingerprint)
     log.info("task %s created model=%s size=%dx%d", task.task_id, task.model, task.width, task.height)
     return task, True
 
 
-def _enqueue(task: GenerationTask, *, stamp: bool = True) -> None:
-    from django_q.tasks import async_task
+def _replayed(model, client_id: str, idempotency_key: str | None, fingerprint: str):
+    """The task or batch this client already made under this Idempotency-Key, if any; a different body under
+    the same key is a conflict."""
+    if not idempotency_key:
+        return None
+    existing = model.objects.filter(client_id=client_id, idempotency_key=idempotency_key).first()
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise Conflict(_("This Idempotency-Key was already used with a different request body."),
+                       code="idempotency_conflict")
+    return existing
 
+
+def _check_room(*, client_id: str, owner, plans: list[GenerationPlan]) -> None:
+    """Refuse tasks beyond the client's queued-task limit or the owner's daily images (in the caller's
+    transaction, after _lock_client). A batch is checked whole: all of it fits, or none of it is made."""
+    limit = settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT
+    unfinished = GenerationTask.objects.filter(client_id=client_id, status__in=UNFINISHED).count()
+    if unfinished + len(plans) > limit:
+        if len(plans) == 1:
+            message = _("Too many unfinished tasks (limit %(limit)d). Wait for some to finish.") % {"limit": limit}
+        else:
+            message = _(
+                "This batch of %(size)d tasks does not fit: %(unfinished)d of your tasks are unfinished and the "
+                "limit is %(limit)d. Wait for some to finish, or send a smaller batch."
+            ) % {"size": len(plans), "unfinished": unfinished, "limit": limit}
+        raise RateLimited(
+            message,
+            retry_after=selectors.expected_duration(plans[0].model.id),
+            details={"limit": limit, "unfinished": unfinished, "requested": len(plans)},
+        )
+    if owner is not None:
+        quota_check(user=owner, num_images=sum(plan.num_images for plan in plans),
+                    retry_after_busy=selectors.expected_duration(plans[0].model.id))
+
+
+def _new_task(plan: GenerationPlan, *, client_id: str, owner, idempotency_key: str | None = None,
+              fingerprint: str = "", batch_id: str = "") -> GenerationTask:
+    seed = plan.seed if plan.seed is not None and plan.seed >= 0 else random.randint(0, SEED_MAX)
+    task = GenerationTask.objects.create(
+        prompt=plan.prompt,
+        negative_prompt=plan.negative_prompt or "",
+        model=plan.model.id,
+        width=plan.width,
+        height=plan.height,
+        upstream_width=plan.upstream_width,
+        upstream_height=plan.upstream_height,
+        use_sr=plan.use_sr,
+        num_images=plan.num_images,
+        steps=plan.steps,
+        scale=plan.scale,
+        seed=seed,
+        enhance_prompt=plan.enhance_prompt,
+        ignored_params=list(plan.ignored),
+        engine=get_engine().name,
+        client_id=client_id,
+        owner=owner,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        batch_id=batch_id,
+        enqueued_at=timezone.now(),
+    )
+    _enqueue(task, stamp=False)
+    return task
+
+
+def batch_create(
+    *, plans: list[GenerationPlan], kind: str, client_id: str, idempotency_key: str | None = None,
+    fingerprint: str = "", owner=None,
+) -> tuple[Batch, list[GenerationTask], bool]:
+    """Create a batch of ordinary tasks in one transaction: all of them, or (over a limit) none.
+    Returns (batch, its tasks in order, created); created is False for an idempotent replay."""
+    with transaction.atomic():
+        _lock_client(client_id)
+        existing = _replayed(Batch, client_id, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, list(selectors.batch_tasks(existing.batch_id)), False
+        _check_room(client_id=client_id, owner=owner, plans=plans)
+        batch = Batch.objects.create(owner=owner, client_id=client_id, idempotency_key=idempotency_key,
+                                     request_fingerprint=fingerprint, kind=kind, size=len(plans))
+        tasks = [_new_task(plan, client_id=client_id, owner=owner, batch_id=batch.batch_id) for plan in plans]
+    log.info("batch %s created: %d tasks (%s)", batch.batch_id, len(tasks), kind)
+    return batch, tasks, True
+
+
+def batch_cancel(*, batch_id: str, user=None) -> int:
+    """Cancel the batch's unfinished tasks; how many were cancelled."""
+    return sum(task_cancel(task=task) for task in selectors.batch_tasks(batch_id, user=user).filter(status__in=UNFINISHED))
+
+
+def _enqueue(task: GenerationTask, *, stamp: bool = True) -> None:
     def send():
-        async_task(RUN_FUNCTION, task.task_id, task_name=f"generate {task.task_id}", group="generation")
+        broker.run_enqueue(task_id=task.task_id)
 
     if stamp:
         GenerationTask.objects.filter(pk=task.pk).update(enqueued_at=timezone.now())
@@ -195,6 +243,14 @@ def task_delete(*, task: GenerationTask) -> None:
 
 
 # --- Execution ------------------------------------------------------------------------------------------
+
+
+def retry_delay(retry_count: int) -> float:
+    """Seconds before the next attempt after `retry_count` earlier retries (README: exponential backoff
+    from IMAGEGEN_RETRY_BASE_DELAY, capped at IMAGEGEN_RETRY_MAX_DELAY, with +/-25% jitter so that tasks
+    failed together do not come back together)."""
+    base = settings.IMAGEGEN_RETRY_BASE_DELAY * (2 ** min(retry_count, 10))
+    return min(settings.IMAGEGEN_RETRY_MAX_DELAY, base) * random.uniform(0.75, 1.25)
 
 
 class TaskRun:
@@ -299,13 +355,14 @@ class TaskRun:
     def sleep_until(self, when) -> bool:
         """Wait for a retry's time, keeping the lease; False if the task was cancelled meanwhile."""
         while True:
-            remaining = (when - timezone.now()).total_seconds()
+            remaining = (when - clock.now()).total_seconds()
             if remaining <= 0:
                 return not self.lost
-            self.extend(min(remaining, 5) + 5)
-            if self.lost:
+            # A write every step (not extend(), which skips writes while the lease is long enough): it is
+            # also the cancellation check, so a task cancelled meanwhile stops the wait at the next step.
+            if not self._update(lease_expires_at=self._lease_until(min(remaining, 5) + 5)):
                 return False
-            time.sleep(min(remaining, 1.0))
+            clock.sleep(min(remaining, 1.0))
 
     def execute(self) -> None:
         engine = get_engine()
@@ -466,11 +523,8 @@ class TaskRun:
         if not allowed:
             self._fail(err)
             return False
-        delay = err.delay
-        if delay is None:
-            base = settings.IMAGEGEN_RETRY_BASE_DELAY * (2 ** min(t.retry_count, 10))
-            delay = min(settings.IMAGEGEN_RETRY_MAX_DELAY, base) * random.uniform(0.75, 1.25)
-        next_at = timezone.now() + timedelta(seconds=delay)
+        delay = err.delay if err.delay is not None else retry_delay(t.retry_count)
+        next_at = clock.now() + timedelta(seconds=delay)
         fields = dict(
             stage=Stage.WAITING_RETRY,
             retry_count=F("retry_count") + 1,
@@ -509,7 +563,7 @@ class TaskRun:
         """Sleep until the retry time as a `retrying` task, then take it back to `processing`."""
         t = self.task
         while True:
-            remaining = (t.next_attempt_at - timezone.now()).total_seconds()
+            remaining = (t.next_attempt_at - clock.now()).total_seconds()
             if remaining <= 0:
                 break
             if not GenerationTask.objects.filter(pk=t.pk, lease_owner=self.owner, status=Status.RETRYING).update(
@@ -517,7 +571,7 @@ class TaskRun:
             ):
                 self.lost = True
                 return False
-            time.sleep(min(remaining, 1.0))
+            clock.sleep(min(remaining, 1.0))
         if not GenerationTask.objects.filter(pk=t.pk, lease_owner=self.owner, status=Status.RETRYING).update(
             status=Status.PROCESSING, next_attempt_at=None
         ):
@@ -566,8 +620,10 @@ def task_hand_back(*, task_id: str) -> None:
 
 
 def task_run(*, task_id: str) -> None:
-    """Run a task if nobody else is running it. Safe to call any number of times for the same id."""
-    task = _claim(task_id)
+    """Run the task the fair rule picks next (README, "Limits"), which need not be `task_id`: a queue
+    message means "a task is waiting", and every task has had one sent. Safe to call any number of times;
+    a message that finds nothing it may run does nothing."""
+    task = _claim_next(task_id)
     if task is None:
         return
     owner = task.lease_owner
@@ -577,6 +633,93 @@ def task_run(*, task_id: str) -> None:
         TaskRun(task, owner).execute()
     finally:
         current_task_id.reset(token)
+        _wake_capped(task)
+
+
+# --- Fair scheduling ------------------------------------------------------------------------------------
+# Which waiting task a worker takes is decided here, by queries on the task table, so the rule holds for
+# every broker and across machines. The rule (README, "Limits"):
+#   1. tasks staff moved to the front (priority > 0) first, the highest priority, then the oldest;
+#      (a negative priority is a task its owner moved ahead of their own other tasks: it orders them only)
+#   2. otherwise clients (users in accounts mode) whose running tasks are below their concurrent-task
+#      quota (accounts mode) are served in turn: the client with the fewest tasks running goes first, among
+#      equals the one whose latest task started longest ago (one that never ran goes first), then the one
+#      whose oldest waiting task is oldest; of that client's waiting tasks the worker takes the one its
+#      queue message names if that one waits, else the oldest.
+# So a batch of 50 from one client delays another client's single task by at most the tasks already
+# running when it arrived.
+
+
+def _next_claimable(now, preferred: str | None = None) -> GenerationTask | None:
+    waiting = selectors.waiting_tasks(now)
+    front = waiting.filter(priority__gt=0).order_by("-priority", "created_at", "id").first()
+    if front is not None:
+        return front
+    for client in selectors.fair_order(now)[:1]:
+        # Within the client's own tasks the order is theirs to choose: a task they moved to the front of
+        # their own (priority < 0, the latest move lowest), else the message's task if it waits.
+        moved = waiting.filter(client_id=client, priority__lt=0).order_by("priority", "created_at", "id").first()
+        if moved is not None:
+            return moved
+        if preferred:
+            own = waiting.filter(client_id=client, task_id=preferred).first()
+            if own is not None:
+                return own
+        return waiting.filter(client_id=client).order_by("created_at", "id").first()
+    return None
+
+
+def _claim_next(task_id: str) -> GenerationTask | None:
+    """Claim the task the fair rule picks; a lost race (another worker took it) picks again."""
+    for _attempt in range(10):
+        candidate = _next_claimable(timezone.now(), preferred=task_id)
+        if candidate is None:
+            return None
+        task = _claim(candidate.task_id)
+        if task is not None:
+            return task
+    return None
+
+
+def _wake_capped(task: GenerationTask) -> None:
+    """A task of a client at its running cap ended: the messages its waiting tasks had may have been spent
+    by workers that found nothing they were allowed to run, so send one for the next of them."""
+    if not task.client_id.startswith("user:"):
+        return
+    try:
+        waiting = selectors.waiting_tasks().filter(client_id=task.client_id).order_by("created_at", "id").first()
+        if waiting is not None:
+            with transaction.atomic():
+                _enqueue(waiting, stamp=False)
+    except Exception:  # bookkeeping: the recovery sweep enqueues forgotten tasks anyway
+        log.warning("could not enqueue the next task of %s", task.client_id, exc_info=True)
+
+
+def task_move_to_front(*, task: GenerationTask) -> bool:
+    """Staff: the task is the next one a worker takes (ahead of the fair rule). False if it is not waiting."""
+    top = max(selectors.waiting_tasks().aggregate(top=Max("priority"))["top"] or 0, 0)  # owners' moves are < 0
+    with transaction.atomic():
+        moved = selectors.waiting_tasks().filter(pk=task.pk).update(priority=top + 1)
+        if moved:
+            _enqueue(task)
+    task.refresh_from_db()
+    return bool(moved)
+
+
+def task_move_ahead_of_own(*, task: GenerationTask) -> bool:
+    """The owner's move: the task goes before the client's own other waiting tasks (not before anyone
+    else's: the fair rule between clients stands). False if it is not waiting."""
+    with transaction.atomic():
+        _lock_client(task.client_id)
+        own = selectors.waiting_tasks().filter(client_id=task.client_id)
+        lowest = own.aggregate(low=Min("priority"))["low"] or 0
+        if own.filter(pk=task.pk, priority__gt=0).exists():
+            return True  # staff moved it ahead of everyone already
+        moved = own.filter(pk=task.pk).update(priority=min(lowest, 0) - 1)
+        if moved:
+            _enqueue(task)
+    task.refresh_from_db()
+    return bool(moved)
 
 
 def _claim(task_id: str) -> GenerationTask | None:

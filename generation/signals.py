@@ -4,16 +4,30 @@ tasks whose worker process on this machine no longer exists, without waiting for
 import logging
 
 from django.dispatch import receiver
-from django_q.signals import post_spawn
+from django_q.signals import post_execute_in_worker, post_spawn, pre_execute
+
+from . import services, supervision
 
 log = logging.getLogger(__name__)
 
 
 @receiver(post_spawn)
 def recover_after_worker_start(sender, proc_name, **kwargs):
-    from . import services
-
     try:
         services.tasks_recover()
     except Exception:  # never keep a worker from starting
         log.exception("recovery at worker start failed")
+
+
+# The heartbeat of the stall signal (generation/supervision.py): written by the worker process itself
+# each time it takes a message and each time it finishes one.
+
+
+@receiver(pre_execute)
+def heartbeat_on_take(sender, func, task, **kwargs):
+    supervision.heartbeat(field="taken_at")
+
+
+@receiver(post_execute_in_worker)
+def heartbeat_on_finish(sender, func, task, **kwargs):
+    supervision.heartbeat(field="finished_at")

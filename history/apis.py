@@ -5,16 +5,17 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES
+from core.api.pagination import paginate
+from core.api.throttling import ApiThrottle
 from generation.apis import TaskFilterSerializer, TaskPage, TaskSummaryOutput, read_filters
-from imagegen.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, task_id_parameter
-from imagegen.api.pagination import paginate
-from imagegen.api.throttling import ReadThrottle
+from generation.openapi import task_id_parameter
 
 from . import selectors, services
 
 
 class HistoryListApi(APIView):
-    throttle_classes = [ReadThrottle]
+    throttle_classes = [ApiThrottle]
 
     @extend_schema(
         operation_id="history_list",
@@ -34,7 +35,7 @@ class HistoryListApi(APIView):
 
 
 class HistoryDeleteApi(APIView):
-    throttle_classes = [ReadThrottle]
+    throttle_classes = [ApiThrottle]
 
     @extend_schema(
         operation_id="history_delete",

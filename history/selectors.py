@@ -1,9 +1,9 @@
 from django.utils.translation import gettext as _
 
+from core.access import owned_by
+from core.errors import NotFound
 from generation import selectors as generation_selectors
 from generation.models import FINISHED, UNFINISHED, GenerationTask, is_task_id
-from imagegen.accounts.access import owned_by
-from imagegen.errors import NotFound
 
 
 def history_list(*, filters: dict, user=None):

@@ -51,3 +51,48 @@ class AuditLogAdmin(admin.ModelAdmin):
         return obj.get_change_message()
 
 from .accounts import admin as accounts_admin  # noqa: E402,F401  (quotas, tokens, the staff sign-in)
+
+
+# --- django-q2's schedules: only the product's own jobs ----------------------------------------------------
+# django-q2's admin would let staff schedule any importable callable (os.system included) to run on the
+# worker. Schedules here may only name the product's own scheduled jobs, and carry no hook.
+SCHEDULABLE_FUNCS = (
+    "generation.tasks.recover_tasks",
+    "generation.maintenance.cleanup_scheduled",
+)
+
+
+def _schedule_admin():
+    from django import forms
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext
+    from django_q.admin import ScheduleAdmin
+    from django_q.models import Schedule
+
+    class ScheduleForm(forms.ModelForm):
+        class Meta:
+            model = Schedule
+            fields = "__all__"
+
+        def clean_func(self):
+            func = (self.cleaned_data.get("func") or "").strip()
+            if func not in SCHEDULABLE_FUNCS:
+                raise ValidationError(gettext("Only the product's own jobs can be scheduled: %(funcs)s.")
+                                      % {"funcs": ", ".join(SCHEDULABLE_FUNCS)})
+            return func
+
+        def clean_hook(self):
+            if (self.cleaned_data.get("hook") or "").strip():
+                raise ValidationError(gettext("Schedules take no hook."))
+            return ""
+
+    class SafeScheduleAdmin(ScheduleAdmin):
+        form = ScheduleForm
+
+    admin.site.unregister(Schedule)
+    admin.site.register(Schedule, SafeScheduleAdmin)
+
+
+_schedule_admin()
+
+from .audit import admin as audit_admin  # noqa: E402,F401  (the access audit log)

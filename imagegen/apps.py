@@ -8,4 +8,6 @@ class ImagegenConfig(AppConfig):
     verbose_name = "imagegen"
 
     def ready(self):
+        # In ready(), Django's way: the receivers connect once the models are loaded.
         from .accounts import schema, signals  # noqa: F401  (OpenAPI auth schemes; a quota row for every new user)
+        from .audit import signals as audit_signals  # noqa: F401  (sign-ins into the audit log)

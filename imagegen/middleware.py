@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from imagegen.api.errors import error_response
+from core.api.errors import error_response
 
 
 class ApiRequestSizeMiddleware:

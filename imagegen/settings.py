@@ -13,15 +13,34 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
-
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from core.version import VERSION
+from imagegen import hardening
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+# Before anything is written: nothing under the data directory is readable by other users.
+hardening.restrict_umask()
+
+
+class _SecretFiles(environ.FileAwareMapping):
+    """Every setting NAME can come from the file named by NAME_FILE (Docker secrets); a trailing newline
+    in the file is not part of the value."""
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        return value.rstrip("\r\n") if self.env.get(key + "_FILE") else value
+
+
+class _Env(environ.Env):
+    ENVIRON = _SecretFiles()
+
+
+env = _Env()
 # A .env file beside manage.py is optional; the real environment wins over it.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+_Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DATA_DIR = Path(env.str("IMAGEGEN_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -33,20 +52,14 @@ def _secret_key() -> str:
     if configured:
         return configured
     key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        # O_EXCL: two processes starting together must not write two different keys.
-        try:
-            with open(key_file, "x", encoding="ascii") as fh:
-                fh.write(secrets.token_urlsafe(50))
-            key_file.chmod(0o600)
-        except FileExistsError:
-            pass
+    # Created 0600 in one step (O_EXCL: two processes starting together must not write two different keys).
+    hardening.write_private(key_file, secrets.token_urlsafe(50))
     return key_file.read_text(encoding="ascii").strip()
 
 
 SECRET_KEY = _secret_key()
 DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "imagegen.views.csrf_failure"
 
@@ -63,6 +76,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "django_ratelimit",
+    # two-factor sign-in: TOTP devices and recovery codes (static tokens); see imagegen/accounts/twofactor.py
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "imagegen",
     "generation",
     "history",
@@ -70,15 +87,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "imagegen.metrics.MetricsMiddleware",
+    "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "imagegen.networks.NetworkAllowlistMiddleware",
     "imagegen.middleware.ApiRequestSizeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "imagegen.accounts.middleware.SecondFactorMiddleware",
+    "imagegen.audit.middleware.AuditMiddleware",
     "imagegen.accounts.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -121,6 +142,9 @@ SQLITE_OPTIONS = {
     ),
 }
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
+# The password apart from the URL, e.g. from a Docker secret (DATABASE_PASSWORD_FILE).
+if env.str("DATABASE_PASSWORD", default=""):
+    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
     DATABASES["default"]["CONN_MAX_AGE"] = 60
@@ -130,8 +154,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Caches ---------------------------------------------------------------------------------------------
-# "default" holds the request-rate counters. The database cache is shared by every process but its
-# increments are not atomic (approximate under races); point CACHE_URL at Redis for exact counters.
+# "default" holds the request-rate counters (core/api/throttling.py). On the database cache they are
+# counted with core.cache.DatabaseCache, whose increment is atomic; Redis and local memory are
+# atomic already.
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="dbcache://imagegen_cache"),
     # django-q2 writes cluster stats every guard cycle; keep that churn out of the database.
@@ -141,17 +166,18 @@ CACHES = {
     },
 }
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    CACHES["default"]["BACKEND"] = "core.cache.DatabaseCache"
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 100_000
 CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "imagegen-local"}
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Where the request-rate counters live. Reads are counted on every poll: in the database cache each would
 # be a write, so there they are counted per web process ("local") unless set otherwise.
-_SHARED_CACHE_IS_DB = CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+_SHARED_CACHE_IS_DB = CACHES["default"]["BACKEND"] == "core.cache.DatabaseCache"
 IMAGEGEN_CREATE_RATE_CACHE = env.str("IMAGEGEN_CREATE_RATE_CACHE", default="default")
+IMAGEGEN_EDIT_RATE_CACHE = env.str("IMAGEGEN_EDIT_RATE_CACHE", default="default")
 IMAGEGEN_READ_RATE_CACHE = env.str("IMAGEGEN_READ_RATE_CACHE", default="local" if _SHARED_CACHE_IS_DB else "default")
-# The database cache is knowingly accepted as approximate (README, "Limits"); Django's Redis backend is
-# atomic but not on django-ratelimit's allow-list.
+# django_ratelimit's checks do not know that these caches count atomically (see above).
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Background work (django-q2) ------------------------------------------------------------------------
@@ -196,9 +222,20 @@ IMAGEGEN_LEASE_MARGIN = env.int("IMAGEGEN_LEASE_MARGIN", default=30)
 IMAGEGEN_MAX_ATTEMPTS = env.int("IMAGEGEN_MAX_ATTEMPTS", default=4)
 IMAGEGEN_RETRY_BASE_DELAY = env.float("IMAGEGEN_RETRY_BASE_DELAY", default=2.0)
 IMAGEGEN_RETRY_MAX_DELAY = env.float("IMAGEGEN_RETRY_MAX_DELAY", default=60.0)
+# VolcEngine internal errors (50500, 50501) are retried once after this fixed pause (protocol §4.4).
+IMAGEGEN_RETRY_INTERNAL_ERROR_DELAY = env.float("IMAGEGEN_RETRY_INTERNAL_ERROR_DELAY", default=5.0)
 # Pending tasks whose queue message was lost (a broker without persistence, a crash between commit and
 # enqueue) are enqueued again after this long.
 IMAGEGEN_REQUEUE_AFTER = env.int("IMAGEGEN_REQUEUE_AFTER", default=300)
+
+# Supervision of the worker cluster (generation/supervisor.py, run by `manage.py serve` and the worker
+# container). The cluster is stalled when a deliverable queue message has waited longer than
+# IMAGEGEN_STALL_SECONDS, none of its workers took a message for as long, and none of them is running a
+# task; the supervisor then replaces it. Chosen by measurement (BENCHMARKS.md, "Worker supervision").
+IMAGEGEN_STALL_SECONDS = env.float("IMAGEGEN_STALL_SECONDS", default=10.0)
+IMAGEGEN_SUPERVISOR_POLL = env.float("IMAGEGEN_SUPERVISOR_POLL", default=1.0)  # seconds between stall checks
+IMAGEGEN_RECOVERY_INTERVAL = env.float("IMAGEGEN_RECOVERY_INTERVAL", default=15.0)  # seconds between lease sweeps
+IMAGEGEN_CLUSTER_STOP_GRACE = env.float("IMAGEGEN_CLUSTER_STOP_GRACE", default=1.0)  # SIGTERM -> SIGKILL, stalled cluster
 
 # --- Engines --------------------------------------------------------------------------------------------
 IMAGEGEN_ENGINE = env.str("IMAGEGEN_ENGINE", default="auto")  # auto | volcengine | preview
@@ -220,12 +257,55 @@ IMAGEGEN_QUOTA_RETRIES = env.int("IMAGEGEN_QUOTA_RETRIES", default=30)
 IMAGEGEN_ACCESS = env.str("IMAGEGEN_ACCESS", default="open")
 if IMAGEGEN_ACCESS not in ("open", "accounts"):
     raise ImproperlyConfigured(f"IMAGEGEN_ACCESS must be open or accounts, not {IMAGEGEN_ACCESS!r}")
+# Open mode is a local studio: served beyond loopback (HOST, the address the servers bind, or a name in
+# ALLOWED_HOSTS) it must be asked for by name. `manage.py serve --host` checks its own address too.
+IMAGEGEN_ACCESS_EXPLICIT = bool(env.str("IMAGEGEN_ACCESS", default=""))
+try:
+    hardening.refuse_exposed_open_mode(access=IMAGEGEN_ACCESS, explicit=IMAGEGEN_ACCESS_EXPLICIT,
+                                       hosts=[env.str("HOST", default=""), *ALLOWED_HOSTS])
+except hardening.OpenModeExposed as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 # Per-user quotas (accounts mode); staff override them per user in the admin. The day is the UTC day.
 IMAGEGEN_DEFAULT_DAILY_IMAGES = env.int("IMAGEGEN_DEFAULT_DAILY_IMAGES", default=100)
+# The concurrent-task quota: a user's tasks that may run at once (the workers' fair claim holds the rest).
 IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS = env.int("IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS", default=4)
-# Failed sign-in attempts allowed per client address and, separately, per user name (django-ratelimit
-# rate syntax); more are refused until the window ends.
-IMAGEGEN_LOGIN_RATE = env.str("IMAGEGEN_LOGIN_RATE", default="10/15m")
+# Failed sign-in attempts allowed per client address and, separately, per user name (count/period, in
+# fixed windows: core/api/throttling.py); more are refused until the window ends.
+IMAGEGEN_LOGIN_RATE = env.str("IMAGEGEN_LOGIN_RATE", default="10/15m")  # as IMAGEGEN_DEFAULT_RATES
+# Failed second-factor codes (TOTP or recovery code) allowed per user and per client address, in fixed
+# windows like the sign-in limit; more are refused until the window ends.
+IMAGEGEN_OTP_RATE = env.str("IMAGEGEN_OTP_RATE", default="5/15m")
+# Two-factor sign-in is optional for users; with this, staff must have it (the Docker deployment sets it).
+IMAGEGEN_STAFF_2FA = env.bool("IMAGEGEN_STAFF_2FA", default=False)
+# Password-reset e-mails asked for per client address (an e-mail is only sent to a known, active user).
+IMAGEGEN_PASSWORD_RESET_RATE = env.str("IMAGEGEN_PASSWORD_RESET_RATE", default="5/h")
+OTP_TOTP_ISSUER = env.str("IMAGEGEN_OTP_ISSUER", default="imagegen")
+# A reset link works for this long (seconds), and only once (it depends on the password).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+# E-mail (password reset): SMTP when EMAIL_HOST is set, else the console backend (make run prints the
+# message in its terminal). EMAIL_HOST_PASSWORD can come from EMAIL_HOST_PASSWORD_FILE. Django 6.1's
+# MAILERS is built from these variables (its EMAIL_* settings are deprecated).
+_email_host = env.str("EMAIL_HOST", default="")
+_email_backend = env.str("EMAIL_BACKEND", default="smtp" if _email_host else "console")
+_email_backend = {"smtp": "django.core.mail.backends.smtp.EmailBackend",
+                  "console": "django.core.mail.backends.console.EmailBackend",
+                  "file": "django.core.mail.backends.filebased.EmailBackend"}.get(_email_backend, _email_backend)
+_email_options = {}
+if _email_backend.endswith("smtp.EmailBackend"):
+    _email_options = {"host": _email_host, "port": env.int("EMAIL_PORT", default=587),
+                      "username": env.str("EMAIL_HOST_USER", default=""),
+                      "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+                      "use_ssl": env.bool("EMAIL_USE_SSL", default=False),
+                      "timeout": env.int("EMAIL_TIMEOUT", default=10)}
+    _email_options["use_tls"] = env.bool("EMAIL_USE_TLS", default=not _email_options["use_ssl"])
+elif _email_backend.endswith("filebased.EmailBackend"):
+    _email_options = {"file_path": env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))}
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
+if not _email_host:
+    # Without an SMTP server the console backend is the intended one (reset mails go to the log), not a mistake.
+    SILENCED_SYSTEM_CHECKS += ["mail.E001"]
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="imagegen <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -236,21 +316,62 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The access audit log (staff console: Audit log; `manage.py audit_export`): events older than this are
+# deleted by the daily cleanup schedule (0 keeps them for ever).
+IMAGEGEN_AUDIT_RETENTION_DAYS = env.int("IMAGEGEN_AUDIT_RETENTION_DAYS", default=365)
+# Events are written in batches this often by each process (0: each at once, in the request).
+IMAGEGEN_AUDIT_FLUSH_SECONDS = env.float("IMAGEGEN_AUDIT_FLUSH_SECONDS", default=0.5)
+
+# Signed requests: the clock window (seconds either side) and where used nonces are kept (a shared cache).
+IMAGEGEN_SIGNATURE_WINDOW = env.int("IMAGEGEN_SIGNATURE_WINDOW", default=300)
+IMAGEGEN_NONCE_CACHE = env.str("IMAGEGEN_NONCE_CACHE", default="default")
+
 # --- Limits ---------------------------------------------------------------------------------------------
-IMAGEGEN_MAX_UNFINISHED_PER_CLIENT = env.int("IMAGEGEN_MAX_UNFINISHED_PER_CLIENT", default=10)
-IMAGEGEN_CREATE_RATE = env.str("IMAGEGEN_CREATE_RATE", default="30/m")
-IMAGEGEN_READ_RATE = env.str("IMAGEGEN_READ_RATE", default="600/m")
+# Tasks one client (one user in accounts mode) may have queued or running; more is a 429. Big enough for a
+# batch (50 variations of a prompt), small enough that a hostile client cannot fill the database.
+IMAGEGEN_MAX_QUEUED_PER_CLIENT = env.int(
+    "IMAGEGEN_MAX_QUEUED_PER_CLIENT", default=env.int("IMAGEGEN_MAX_UNFINISHED_PER_CLIENT", default=100)
+)
+IMAGEGEN_MAX_UNFINISHED_PER_CLIENT = IMAGEGEN_MAX_QUEUED_PER_CLIENT  # the old name
+# Tasks one batch (POST /api/v1/batches) may make; a batch is one request of the generation budget.
+IMAGEGEN_MAX_BATCH_TASKS = env.int("IMAGEGEN_MAX_BATCH_TASKS", default=50)
+# Request-rate budgets (README, "Limits"): count/period, period s, m, h or d with an optional multiplier.
+IMAGEGEN_DEFAULT_RATES = {
+    "IMAGEGEN_CREATE_RATE": "30/m",  # generation: POST /generate, generate over the socket, staff retries
+    "IMAGEGEN_EDIT_RATE": "300/m",  # edits: tags, bulk actions, cancel and delete, token management
+    "IMAGEGEN_READ_RATE": "600/m",  # reads: every GET, browser visits of API pages included
+    "IMAGEGEN_LOGIN_RATE": "10/15m",  # failed sign-ins per client address and per user name
+}
+IMAGEGEN_CREATE_RATE = env.str("IMAGEGEN_CREATE_RATE", default=IMAGEGEN_DEFAULT_RATES["IMAGEGEN_CREATE_RATE"])
+IMAGEGEN_EDIT_RATE = env.str("IMAGEGEN_EDIT_RATE", default=IMAGEGEN_DEFAULT_RATES["IMAGEGEN_EDIT_RATE"])
+IMAGEGEN_READ_RATE = env.str("IMAGEGEN_READ_RATE", default=IMAGEGEN_DEFAULT_RATES["IMAGEGEN_READ_RATE"])
 IMAGEGEN_MAX_BODY_BYTES = env.int("IMAGEGEN_MAX_BODY_BYTES", default=64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(IMAGEGEN_MAX_BODY_BYTES, 2_621_440)
 # How many reverse proxies sit in front of the app (nginx: 1). Decides which X-Forwarded-For entry is
 # the client; 0 trusts none of it.
 IMAGEGEN_NUM_PROXIES = env.int("IMAGEGEN_NUM_PROXIES", default=0)
+# IP allowlist: CIDRs (IPv4 and IPv6) that may use the API, pages, staff console and stream (empty: all),
+# and a stricter list for the staff console alone; the client address is read as above. Paths exempt from
+# both (health checks by default).
+IMAGEGEN_ALLOWED_NETWORKS = env.list("IMAGEGEN_ALLOWED_NETWORKS", default=[])
+IMAGEGEN_STAFF_ALLOWED_NETWORKS = env.list("IMAGEGEN_STAFF_ALLOWED_NETWORKS", default=[])
+IMAGEGEN_ALLOWLIST_EXEMPT = env.list("IMAGEGEN_ALLOWLIST_EXEMPT", default=["/api/v1/health"])
+for _net in IMAGEGEN_ALLOWED_NETWORKS + IMAGEGEN_STAFF_ALLOWED_NETWORKS:
+    try:
+        import ipaddress as _ipaddress
+
+        _ipaddress.ip_network(_net.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"IMAGEGEN_ALLOWED_NETWORKS / IMAGEGEN_STAFF_ALLOWED_NETWORKS: {_net!r} is not a network (CIDR)") from None
 
 # --- Files ----------------------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env.str("IMAGEGEN_MEDIA_DIR", default=str(DATA_DIR / "media")))
 MEDIA_URL = "/media/"
 STATIC_ROOT = Path(env.str("IMAGEGEN_STATIC_ROOT", default=str(DATA_DIR / "static")))
 STATIC_URL = "/static/"
+# Django's storage chmods what it saves (0644 by default): images are for the owner and the shared group.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -294,6 +415,9 @@ IMAGEGEN_CLEANUP_MAX_SIZE = env.str("IMAGEGEN_CLEANUP_MAX_SIZE", default="")  # 
 # before its image rows exist).
 IMAGEGEN_CLEANUP_GRACE_HOURS = env.float("IMAGEGEN_CLEANUP_GRACE_HOURS", default=24)
 IMAGEGEN_BACKUP_DIR = Path(env.str("IMAGEGEN_BACKUP_DIR", default=str(DATA_DIR / "backups")))
+# Files an older version left readable by everyone (0644 database, images, logs, backups) lose "other"'s
+# access at the first start of this one.
+hardening.tighten(*hardening.outermost(DATA_DIR, MEDIA_ROOT, IMAGEGEN_BACKUP_DIR))
 
 # --- Internationalisation -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -306,11 +430,11 @@ USE_TZ = True
 # --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "imagegen.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     # The bearer class comes first: DRF takes the 401's WWW-Authenticate from the first class.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "imagegen.accounts.auth.BearerTokenAuthentication",
-        "imagegen.api.csrf.BrowserCsrfCheck",
+        "core.api.csrf.BrowserCsrfCheck",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["imagegen.accounts.auth.SignedInIfRequired"],
     "UNAUTHENTICATED_USER": None,
@@ -318,13 +442,13 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["imagegen.api.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
     "NUM_PROXIES": IMAGEGEN_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "imagegen API",
     "DESCRIPTION": "Text-to-image generation through VolcEngine, as durable background tasks.",
-    "VERSION": "1.0.0",
+    "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -332,8 +456,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "imagegen.api.docs.add_image_file_paths",
+        "gallery.openapi.add_image_file_paths",
         "imagegen.streaming.schema.add_stream_paths",
+        "core.api.docs.add_signature_headers",
+        "core.api.docs.merge_blank_alternatives",
     ],
 }
 
@@ -357,7 +483,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-DEFAULT_EXCEPTION_REPORTER_FILTER = "imagegen.logs.SecretSafeReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.logs.SecretSafeReporterFilter"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IMAGEGEN_NUM_PROXIES else None
 # Served over https (by the app or by a proxy in front, which then sets X-Forwarded-Proto): cookies only
 # over https, HSTS, and plain-http requests redirected. Off by default: `make run` serves http on localhost.
@@ -373,19 +499,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("IMAGEGEN_HSTS_INCLUDE_SUBDOMAINS", de
 SECURE_HSTS_PRELOAD = env.bool("IMAGEGEN_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS += ["security.W005", "security.W021"]
 
-# --- Real-time stream (imagegen/streaming/: the WebSocket and server-sent events, a separate ASGI process) ---------
-# Where pages open the WebSocket: empty = the page's own origin (nginx routes the stream paths), "off" =
-# pages poll only. `manage.py serve` runs the stream on PORT+1 and sets IMAGEGEN_STREAM_PORT instead.
+# --- Real-time stream (imagegen/streaming/: the WebSocket and server-sent events, served by imagegen.asgi on the ---
+# same address as everything else). Where pages open the WebSocket: empty = the page's own origin, "off" = pages
+# poll only, or a full URL (wss://stream.example.com) for an operator who serves it elsewhere.
 IMAGEGEN_STREAM_URL = env.str("IMAGEGEN_STREAM_URL", default="")
-IMAGEGEN_STREAM_PORT = env.int("IMAGEGEN_STREAM_PORT", default=0)
 IMAGEGEN_STREAM_POLL = env.float("IMAGEGEN_STREAM_POLL", default=0.5)  # seconds between the watcher's reads
 IMAGEGEN_STREAM_HEARTBEAT = env.float("IMAGEGEN_STREAM_HEARTBEAT", default=15.0)
 IMAGEGEN_STREAM_SSE_LIFETIME = env.float("IMAGEGEN_STREAM_SSE_LIFETIME", default=300.0)
 IMAGEGEN_STREAM_SSE_RETRY = env.float("IMAGEGEN_STREAM_SSE_RETRY", default=1.0)
 IMAGEGEN_STREAM_MAX_SUBSCRIPTIONS = env.int("IMAGEGEN_STREAM_MAX_SUBSCRIPTIONS", default=100)
-if IMAGEGEN_STREAM_PORT:
-    SECURE_CSP["connect-src"] += [f"ws://*:{IMAGEGEN_STREAM_PORT}", f"wss://*:{IMAGEGEN_STREAM_PORT}"]
-elif IMAGEGEN_STREAM_URL.startswith(("ws://", "wss://", "http://", "https://")):
+if IMAGEGEN_STREAM_URL.startswith(("ws://", "wss://", "http://", "https://")):
     from urllib.parse import urlparse as _urlparse
 
     SECURE_CSP["connect-src"].append(f"{_urlparse(IMAGEGEN_STREAM_URL).scheme}://{_urlparse(IMAGEGEN_STREAM_URL).netloc}")
@@ -402,14 +525,17 @@ Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 LOG_DIR = DATA_DIR / "logs"
 LOG_DIR.mkdir(parents=True, exist_ok=True)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+Q_LOG_LEVEL = env.str("Q_LOG_LEVEL", default="INFO").upper()
+IMAGEGEN_ACCESS_LOG_ASSETS = env.bool("IMAGEGEN_ACCESS_LOG_ASSETS", default=False)
 IMAGEGEN_LOG_FORMAT = env.str("IMAGEGEN_LOG_FORMAT", default="plain")  # plain | json
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"task": {"()": "imagegen.logs.TaskContextFilter"}},
+    "filters": {"task": {"()": "core.logs.TaskContextFilter"},
+                "queue_chatter": {"()": "core.logs.QueueChatterFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
-        "json": {"()": "imagegen.logs.JsonFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": IMAGEGEN_LOG_FORMAT, "filters": ["task"]},
@@ -425,6 +551,14 @@ LOGGING = {
     },
     "root": {"handlers": ["console", "file"], "level": LOG_LEVEL},
     "loggers": {
-        "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING"), "propagate": True},
+        # django-q2's logger is "django-q". At INFO it writes a line per scheduled run, task and process start,
+        # which would fill the terminal of an idle `make run`: only the cluster's start and stop lines pass.
+        # Q_LOG_LEVEL=DEBUG shows everything; WARNING hides the start and stop lines too.
+        "django-q": {"level": Q_LOG_LEVEL, "propagate": True,
+                     "filters": [] if Q_LOG_LEVEL == "DEBUG" else ["queue_chatter"]},
+        # One line per request on the console (imagegen/audit/middleware.py); IMAGEGEN_ACCESS_LOG=WARNING hides them.
+        # Successful reads of image files and thumbnails are left out unless IMAGEGEN_ACCESS_LOG_ASSETS=true.
+        "imagegen.access": {"handlers": ["console"], "propagate": False,
+                            "level": env.str("IMAGEGEN_ACCESS_LOG", default="INFO")},
     },
 }

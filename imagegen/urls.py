@@ -6,13 +6,13 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from gallery import apis as gallery_apis
+from gallery import share_views
 from gallery import views as gallery_views
 from generation import apis as generation_apis
 from history import apis as history_apis
 from imagegen import views
 from imagegen.accounts import apis as account_apis
 from imagegen.accounts import views as account_views
-from imagegen.metrics import metrics_view
 from imagegen.api import system
 from imagegen.streaming import views as streaming_views
 
@@ -20,7 +20,11 @@ api_patterns = [
     path("generate", generation_apis.GenerateApi.as_view(), name="generate"),
     path("task/<str:task_id>", generation_apis.task_detail, name="task"),
     path("task/<str:task_id>/events", streaming_views.task_events, name="task-events"),
+    path("task/<str:task_id>/front", generation_apis.TaskFrontApi.as_view(), name="task-front"),
+    path("queue", generation_apis.QueueApi.as_view(), name="queue"),
     path("tasks", generation_apis.TaskListApi.as_view(), name="tasks"),
+    path("batches", generation_apis.BatchApi.as_view(), name="batches"),
+    path("batches/<str:batch_id>", generation_apis.BatchDetailApi.as_view(), name="batch"),
     path("history", history_apis.HistoryListApi.as_view(), name="history"),
     path("history/<str:item_id>", history_apis.HistoryDeleteApi.as_view(), name="history-item"),
     path("images", gallery_apis.ImageListApi.as_view(), name="images"),
@@ -30,9 +34,18 @@ api_patterns = [
     path("images/<str:image_id>/tags", gallery_apis.ImageTagsApi.as_view(), name="image-tags"),
     path("images/<str:image_id>/tags/<str:tag>", gallery_apis.ImageTagDeleteApi.as_view(), name="image-tag"),
     path("tags", gallery_apis.TagListApi.as_view(), name="tags"),
+    path("images/<str:image_id>/star", gallery_apis.ImageStarApi.as_view(), name="image-star"),
+    path("boards", gallery_apis.BoardListApi.as_view(), name="boards"),
+    path("shares", gallery_apis.ShareListApi.as_view(), name="shares"),
+    path("shares/<str:share_id>", gallery_apis.ShareDetailApi.as_view(), name="share"),
+    path("boards/<str:board_id>", gallery_apis.BoardDetailApi.as_view(), name="board"),
+    path("boards/<str:board_id>/images", gallery_apis.BoardImagesApi.as_view(), name="board-images"),
+    path("boards/<str:board_id>/images/<str:image_id>", gallery_apis.BoardImageDeleteApi.as_view(), name="board-image"),
     path("images/<str:image_id>/thumbnail", gallery_views.image_thumbnail, name="image-thumbnail"),
     path("models", generation_apis.ModelListApi.as_view(), name="models"),
     path("account", account_apis.AccountApi.as_view(), name="account"),
+    path("account/export", account_apis.AccountExportApi.as_view(), name="account-export"),
+    path("account/erase", account_apis.AccountEraseApi.as_view(), name="account-erase"),
     path("account/tokens", account_apis.TokenListApi.as_view(), name="tokens"),
     path("account/tokens/<str:token_id>", account_apis.TokenRevokeApi.as_view(), name="token"),
     path("system/info", system.SystemInfoApi.as_view(), name="system-info"),
@@ -44,16 +57,34 @@ api_patterns = [
 urlpatterns = [
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
-    path("metrics", metrics_view, name="metrics"),
+    path("metrics", views.metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("gallery", views.gallery, name="gallery"),
     path("history", views.history, name="history"),
+    path("queue", views.queue, name="queue"),
+    path("shares", views.shares, name="shares"),
+    path("s/<str:token>", share_views.share_page, name="share-page"),
+    path("s/<str:token>/<str:image_id>", share_views.share_file, name="share-file"),
+    path("s/<str:token>/<str:image_id>/thumbnail", share_views.share_file, {"thumbnail": True}, name="share-thumbnail"),
     path("login", account_views.LoginView.as_view(), name="login"),
+    path("login/two-factor", account_views.login_two_factor, name="login-two-factor"),
+    path("password-reset", account_views.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/sent", account_views.PasswordResetDoneView.as_view(), name="password-reset-done"),
+    path("password-reset/<uidb64>/<token>", account_views.PasswordResetConfirmView.as_view(),
+         name="password-reset-confirm"),
+    path("password-reset/done", account_views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
     # Django's LogoutView takes POST only: a link or an image cannot sign anyone out.
     path("logout", LogoutView.as_view(), name="logout"),
     path("account", account_views.account, name="account"),
     path("account/tokens", account_views.token_create, name="token-create"),
+    path("account/password", account_views.PasswordChangeView.as_view(), name="password-change"),
+    path("account/two-factor", account_views.two_factor, name="two-factor"),
+    path("account/two-factor/recovery-codes", account_views.recovery_codes_renew, name="recovery-codes"),
+    path("account/two-factor/off", account_views.two_factor_disable, name="two-factor-off"),
+    path("account/export", account_views.account_export, name="account-export"),
+    path("account/delete", account_views.account_delete, name="account-delete"),
+    path("account/sign-out-everywhere", account_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("account/tokens/<int:token_id>/revoke", account_views.token_revoke, name="token-revoke"),
     path("favicon.ico", views.favicon),
     path("", views.home, name="home"),

@@ -1,16 +1,27 @@
-"""Site-wide views: the three studio pages and the error handlers (JSON envelope under /api/, HTML
-elsewhere). The pages are server-rendered shells; their data comes from /api/v1 through static/js/app.js."""
+"""Site-wide views: the three studio pages, /metrics and the error handlers (JSON envelope under /api/,
+HTML elsewhere). The pages are server-rendered shells; their data comes from /api/v1 through
+static/js/app.js."""
 
+import ipaddress
+import os
+
+from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
+from core.access import accounts_mode
+from core.api.clients import client_ip
+from core.api.errors import error_response
 from generation.catalogue import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, all_models
+from generation.error_messages import RETRY_CANNOT_HELP
+from generation.metrics import TaskCollector
 from imagegen.accounts import selectors as account_selectors
-from imagegen.accounts.access import accounts_mode
 from imagegen.accounts.apis import QuotaOutput
-from imagegen.api.errors import error_response
 from imagegen.streaming.pages import stream_config
 
 
@@ -20,7 +31,9 @@ def _page_config() -> dict:
         "models": [m.to_dict() for m in all_models()],
         "maxPromptLength": MAX_PROMPT_LENGTH,
         "maxImages": MAX_NUM_IMAGES,
+        "maxBatch": settings.IMAGEGEN_MAX_BATCH_TASKS,
         "stream": stream_config(),
+        "retryCannotHelp": list(RETRY_CANNOT_HELP),
     }
 
 
@@ -43,8 +56,42 @@ def history(request):
     return render(request, "pages/history.html", {"config": _page_config(), "page": "history"})
 
 
+@ensure_csrf_cookie
+def queue(request):
+    config = {**_page_config(), "everyoneAllowed": bool(accounts_mode() and request.user.is_staff)}
+    return render(request, "pages/queue.html", {"config": config, "page": "queue"})
+
+
+@ensure_csrf_cookie
+def shares(request):
+    return render(request, "pages/shares.html", {"config": _page_config(), "page": "shares"})
+
+
 def favicon(request):
     return redirect(static("img/favicon.svg"), permanent=True)
+
+
+def _metrics_allowed(request) -> bool:
+    token = settings.IMAGEGEN_METRICS_TOKEN
+    if token:
+        return request.headers.get("Authorization", "") == f"Bearer {token}"
+    try:  # behind nginx every connection comes from 127.0.0.1: the proxy-aware address decides
+        address = ipaddress.ip_address(client_ip(request))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in settings.IMAGEGEN_METRICS_ALLOW)
+
+
+def metrics_view(request):
+    """Prometheus exposition: the counters every process writes (core/metrics.py) and the task and queue
+    figures read from the database (generation/metrics.py)."""
+    if not _metrics_allowed(request):
+        return HttpResponse("metrics are not available to this client\n", status=403, content_type="text/plain")
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    registry.register(TaskCollector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def _is_api(request) -> bool:

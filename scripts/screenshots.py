@@ -31,7 +31,7 @@ PROMPTS = [
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(Path(tmp) / "data", static=True, IMAGEGEN_PREVIEW_LATENCY="0.5")
+        stack = Stack(Path(tmp) / "data", static=True, IMAGEGEN_PREVIEW_LATENCY="0.5", IMAGEGEN_WORKERS="1")
         try:
             stack.start_web()
             stack.start_worker()
@@ -39,6 +39,10 @@ def main() -> None:
             stack.wait_for(lambda: all(stack.task(i)["status"] == "completed" for i in ids), timeout=120, what="images")
             tag_image = stack.task(ids[0])["images"][0]["image_id"]
             stack.request("POST", f"/api/v1/images/{tag_image}/tags", {"tags": ["winter", "animals"]})
+            stack.request("PUT", f"/api/v1/images/{tag_image}/star")
+            status, board = stack.request("POST", "/api/v1/boards", {"name": "Landscapes"})
+            stack.request("POST", f"/api/v1/boards/{board['board_id']}/images",
+                          {"image_ids": [stack.task(ids[2])["images"][0]["image_id"]]})
             with sync_playwright() as playwright:
                 browser = launch(playwright)
                 for name, viewport in (("desktop", {"width": 1366, "height": 900}), ("phone", {"width": 390, "height": 844})):
@@ -61,6 +65,11 @@ def main() -> None:
                         page.goto("/history")
                         page.wait_for_load_state("networkidle")
                         page.screenshot(path=OUT / f"history-{suffix}.png")
+                        # A batch waiting behind the running task, seen from the queue page.
+                        stack.request("POST", "/api/v1/batches", {"prompt": "a paper boat, variations", "variations": 3})
+                        page.goto("/queue")
+                        page.locator(".queue-row").first.wait_for()
+                        page.screenshot(path=OUT / f"queue-{suffix}.png")
                         context.close()
                 browser.close()
         finally:

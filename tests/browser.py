@@ -95,3 +95,31 @@ def watched_page(request, browser, base_url: str, **context_options):
     if not failed:
         assert watch.problems == [], "the browser reported problems:\n" + "\n".join(watch.problems)
         assert not any(d.startswith("alert") for d in watch.dialogs), watch.dialogs
+
+
+@pytest.fixture(scope="module")
+def browser(app):
+    """Chromium for the module; the module defines `app` (its Stack)."""
+    yield from open_browser()
+
+
+@pytest.fixture
+def watch(request, app, browser):
+    """A watched page on the module's `app`, desktop-sized, in English."""
+    yield from watched_page(request, browser, f"http://127.0.0.1:{app.port}")
+
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# The sizes and languages the page tests run in (issue 21: desktop and phone, English and Chinese).
+each_size = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+each_language = pytest.mark.parametrize("language", ["en", "zh-hans"])
+# Both sizes and both languages in two runs instead of four, where size and language do not interact.
+desktop_en_and_phone_zh = pytest.mark.parametrize("language, viewport", [("en", DESKTOP), ("zh-hans", PHONE)],
+                                                  ids=["desktop-en", "phone-zh"])
+
+
+def prepare(page, app, *, language: str = "en", viewport: dict = DESKTOP) -> None:
+    """The page at this size, with the site's language chosen (the switch's cookie)."""
+    page.set_viewport_size(viewport)
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": f"http://127.0.0.1:{app.port}"}])

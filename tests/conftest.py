@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from generation import services
 from generation.engines.base import EngineError, EngineResult
@@ -115,6 +117,39 @@ def scripted(monkeypatch, settings):
     return install
 
 
+class FakeClock:
+    """The task run's clock (generation/clock.py) in a test: sleeping moves time forward at once.
+
+    `now()` is the real time plus all the time slept so far, so a run waits out any retry delay without
+    sleeping. `on_sleep(n, seconds)`, when set, runs at the n-th sleep (1-based) before time moves: a test
+    acts there at a chosen moment of a wait (cancel the task, take it over)."""
+
+    def __init__(self):
+        self.offset = timedelta(0)
+        self.slept: list[float] = []
+        self.on_sleep = None
+
+    def now(self):
+        return timezone.now() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep(len(self.slept), seconds)
+        self.offset += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def fake_clock():
+    """Install a FakeClock for the task run; retry waits take no real time."""
+    from generation import clock
+
+    fake = FakeClock()
+    previous = clock.install(fake)
+    yield fake
+    clock.install(previous)
+
+
 __all__ = ["EngineError", "EngineResult", "SEED_EXAMPLE", "run", "files_under"]
 
 
@@ -149,9 +184,32 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+FAST_TEST_TIMEOUT = 120  # seconds; pytest.ini's `timeout` (600) bounds the slow kinds
+
+
+def pytest_collection_modifyitems(config, items):
+    """A fast test (neither processes, browser nor faults) that runs two minutes is hung: bound it tighter."""
+    slow = {"processes", "browser", "faults"}
+    for item in items:
+        if item.get_closest_marker("timeout") is None and not slow & {m.name for m in item.iter_markers()}:
+            item.add_marker(pytest.mark.timeout(FAST_TEST_TIMEOUT))
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Remember each phase's outcome on the test item, so fixtures can act on failures (screenshots)."""
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def default_rates(settings):
+    """The documented default request rates (settings_test raises them all), with empty counters."""
+    from django.core.cache import caches
+
+    for name, rate in settings.IMAGEGEN_DEFAULT_RATES.items():
+        setattr(settings, name, rate)
+    caches["default"].clear()
+    caches["local"].clear()
+    return settings.IMAGEGEN_DEFAULT_RATES

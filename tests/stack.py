@@ -1,5 +1,6 @@
-"""Real processes for tests about processes: the web server (gunicorn), the stream (uvicorn) and the worker
-(qcluster), each started the way `make run` starts them, against a data directory of the test's own."""
+"""Real processes for tests about processes: the web server (uvicorn serving imagegen.asgi: pages, API, WebSocket
+and event streams on one port) and the worker (qcluster), each started the way `make run` starts them, against a
+data directory of the test's own."""
 
 from __future__ import annotations
 
@@ -24,11 +25,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _group_running(pgid: int) -> bool:
+    """True while a process of group `pgid` is still running (a zombie has stopped: it only awaits reaping)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
 class Stack:
     def __init__(self, data_dir: Path, *, static: bool = False, **env):
         self.data_dir = Path(data_dir)
         self.port = free_port()
-        self.stream_port = free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("VOLC_", "DATABASE_URL", "CACHE_URL"))},
             "DJANGO_SETTINGS_MODULE": "imagegen.settings",
@@ -38,11 +50,12 @@ class Stack:
             "IMAGEGEN_BROKER_POLL": "0.1",
             "IMAGEGEN_REDELIVERY_SECONDS": "8",
             "IMAGEGEN_RETRY_BASE_DELAY": "0.2",
-            "IMAGEGEN_MAX_UNFINISHED_PER_CLIENT": "1000",
+            "IMAGEGEN_MAX_QUEUED_PER_CLIENT": "1000",
             "IMAGEGEN_CREATE_RATE": "10000/m",
+            "IMAGEGEN_EDIT_RATE": "100000/m",
             "IMAGEGEN_READ_RATE": "100000/m",
             "PYTHONUNBUFFERED": "1",
-            # Pages poll unless the test starts the stream (start_stream, before start_web).
+            # Pages poll, and the server refuses WebSockets, unless the test starts the stream (start_stream).
             "IMAGEGEN_STREAM_URL": "off",
             **{k: str(v) for k, v in env.items()},
         }
@@ -66,26 +79,34 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def start_web(self) -> None:
-        self._spawn(
-            "web",
-            [sys.executable, "-m", "gunicorn", "imagegen.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--worker-class", "gthread", "--workers", "2", "--threads", "4"],
-        )
-        self.wait_for(lambda: self._ping(), timeout=30, what="web server to answer")
+    def start_web(self, workers: int = 2) -> None:
+        """The web server as `make run` starts it (two uvicorn workers on self.port)."""
+        from imagegen.management.commands.serve import web_command
+
+        self.web_workers = workers
+        self._spawn("web", web_command(sys.executable, "127.0.0.1", self.port, workers))
+        self.wait_for(lambda: self._ping(), timeout=60, what="web server to answer")
 
     def start_stream(self) -> None:
-        """The WebSocket/SSE process, as `manage.py serve` starts it; pages served after this use it."""
-        from imagegen.management.commands.serve import stream_command
-
+        """Turn the stream on (the WebSocket and the pages' use of it): on the next start of the web server, or
+        now by restarting it if it runs."""
         self.env.pop("IMAGEGEN_STREAM_URL", None)
-        self.env["IMAGEGEN_STREAM_PORT"] = str(self.stream_port)
-        self._spawn("stream", stream_command(sys.executable, "127.0.0.1", self.stream_port))
-        self.wait_for(lambda: self._ping(self.stream_port), timeout=30, what="stream process to answer")
+        self._restart_web()
+
+    def stop_stream(self) -> None:
+        """Turn the stream off, as `manage.py serve --no-stream` runs: the server refuses WebSockets (pages
+        loaded before keep trying them, and poll). Restarts the web server if it runs."""
+        self.env["IMAGEGEN_STREAM_URL"] = "off"
+        self._restart_web()
+
+    def _restart_web(self) -> None:
+        if "web" in self.procs:
+            self.stop("web")
+            self.start_web(self.web_workers)
 
     @property
     def stream_url(self) -> str:
-        return f"ws://127.0.0.1:{self.stream_port}/api/v1/generate/stream"
+        return f"ws://127.0.0.1:{self.port}/api/v1/generate/stream"
 
     def start_worker(self) -> None:
         self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
@@ -107,14 +128,19 @@ class Stack:
         proc.wait()
 
     def kill_all(self) -> None:
-        """SIGKILL every process of the stack at once, as a power cut would."""
+        """SIGKILL every process of the stack at once, as a power cut would; returns once none is left
+        running (the workers too, not only each group's leader)."""
+        groups = []
         for name, proc in list(self.procs.items()):
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            groups.append(proc.pid)
             proc.wait()
             self.procs.pop(name)
+        self.wait_for(lambda: not any(_group_running(g) for g in groups), timeout=30, what="the killed processes to end",
+                      interval=0.02)
 
     def close(self) -> None:
         from .secrets_guard import guard

@@ -193,7 +193,7 @@ def test_pages_carry_only_the_users_own_figures(world):
     config = json.loads(response.content.decode().split('id="page-config" type="application/json">')[1]
                         .split("</script>")[0])
     assert config["quota"]["daily_images"]["used"] == 1
-    for page in ("/", "/gallery", "/history", "/account"):
+    for page in ("/", "/gallery", "/history", "/queue", "/account"):
         page_response = world.bob.client.get(page)
         assert page_response.status_code == 200
         assert b"alice" not in page_response.content
@@ -235,6 +235,6 @@ def test_limits_go_by_user_not_by_address(world, settings):
 
     cache.clear()
     settings.IMAGEGEN_CREATE_RATE = "100/m"
-    settings.IMAGEGEN_MAX_UNFINISHED_PER_CLIENT = 3  # Alice has 3 unfinished now
+    settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT = 3  # Alice has 3 unfinished now
     assert world.alice.post("generate", SEED_EXAMPLE).json()["error"] == "rate_limit_exceeded"
     assert world.bob.post("generate", SEED_EXAMPLE).status_code == 201

@@ -65,6 +65,21 @@ def test_only_failed_or_cancelled_tasks_are_retried(admin_client):
     assert GenerationTask.objects.get(pk=pending.pk).status == "pending"
 
 
+def test_retrying_from_a_list_filtered_by_status_counts_what_was_selected(admin_client):
+    failed, cancelled = make_tasks(1, status="failed") + make_tasks(1, status="cancelled")
+    # The action is posted to the filtered list; the retried tasks leave that filter as they go back to pending.
+    response = act(admin_client, f"{TASKS}?status__exact=failed", "retry_tasks", [failed.pk])
+    said = messages_of(response)
+    assert "1 task queued for another attempt." in said
+    assert not any("skipped" in m for m in said), said
+    response = act(admin_client, f"{TASKS}?status__exact=cancelled", "cancel_tasks", [cancelled.pk])
+    assert "1 task was skipped: it had already finished." in messages_of(response)
+    pending = make_tasks(1, status="pending")[0]
+    response = act(admin_client, f"{TASKS}?status__exact=pending", "cancel_tasks", [pending.pk])
+    said = messages_of(response)
+    assert "1 task cancelled." in said and not any("skipped" in m for m in said), said
+
+
 def test_cancelling_a_pending_task_stops_it_and_is_logged(admin_client, api, media):
     task_id = api.generate()
     task = GenerationTask.objects.get(task_id=task_id)

@@ -43,10 +43,11 @@ FUZZ = SchemathesisConfig.from_dict(
         },
         # A valid-looking request to these may still be refused, and rightly: their rules cannot be written
         # in JSON Schema (a model's size, steps and scale ranges depend on the model; a tag must have text
-        # left after Unicode normalisation). Every other check still runs on them.
+        # left after Unicode normalisation, and so must a board's name). Every other check still runs on them.
         "operations": [
             {
-                "include-operation-id": ["generate", "images_bulk", "image_tags_add", "image_tag_remove"],
+                "include-operation-id": ["generate", "batch_create", "images_bulk", "image_tags_add", "image_tag_remove",
+                                         "board_create", "board_rename"],
                 "checks": {"positive_data_acceptance": {"enabled": False}},
             }
         ],
@@ -55,14 +56,14 @@ FUZZ = SchemathesisConfig.from_dict(
 
 # Loaded at collection, from the schema the app serves (generating it touches no database).
 # (A WSGIHandler, not imagegen.wsgi: that would run django.setup() again and reset the logging.)
-# The event stream is the stream process's (ASGI); under WSGI it only redirects there, so it is left to its
-# own tests against the real process (tests/test_stream_*.py).
+# The event stream is served by imagegen.asgi's ASGI route (under bare WSGI it is a 503), so it is left to its
+# own tests against the real server (tests/test_stream_*.py).
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema", WSGIHandler(), config=FUZZ).exclude(operation_id="task_events")
 
 
 @pytest.fixture
 def world(db, media, settings):
-    settings.IMAGEGEN_MAX_UNFINISHED_PER_CLIENT = 1000
+    settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT = 1000
     api = Api()
     completed = api.generate(model="jimeng_t2i_v31", width=512, height=512, num_images=2, steps=None, scale=None,
                              negative_prompt="")

@@ -142,11 +142,3 @@ def test_something_that_is_not_a_backup_is_refused(tmp_path):
         tar.addfile(info, io.BytesIO(data))
     with pytest.raises(backups.BackupError, match="unsupported"):
         backups.read_manifest(bogus)
-
-
-def test_postgresql_is_refused_with_a_clear_message(monkeypatch, tmp_path):
-    monkeypatch.setattr(connection, "vendor", "postgresql")
-    with pytest.raises(CommandError, match="SQLite only.*pg_dump"):
-        call_command("backup", "--output", str(tmp_path), stdout=StringIO())
-    with pytest.raises(CommandError, match="SQLite only"):
-        call_command("restore", str(tmp_path / "x.tar.gz"), stdout=StringIO())

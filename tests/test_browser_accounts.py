@@ -84,7 +84,7 @@ def test_sign_in_see_the_quota_make_a_token_once_and_revoke_it(watch, app):
     status, body = app.request("GET", "/api/v1/account", headers=bearer)
     assert status == 401 and body["error"] == "authentication_failed"
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url(re.compile(r"/login$"))
     page.goto("/")
     page.wait_for_url(re.compile(r"/login\?next=/$"))

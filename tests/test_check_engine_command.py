@@ -39,8 +39,18 @@ def test_it_reports_every_model_usable_without_generating_anything(upstream):
 
 def test_it_names_a_model_that_is_not_activated(upstream):
     upstream.inject("50400", req_key="jimeng_t2i_v40")
-    with pytest.raises(CommandError, match="1 of"):
+    with pytest.raises(CommandError, match="1 of") as err:
         run_command()
+    assert "not activated" in str(err.value) and "activate them" in str(err.value)
+
+
+def test_it_does_not_ask_to_activate_a_model_that_met_a_rate_limit(upstream):
+    upstream.inject("50429", req_key="jimeng_t2i_v40")
+    with pytest.raises(CommandError) as err:
+        run_command()
+    message = str(err.value)
+    assert "1 of" in message and "could not be checked" in message and "again later" in message
+    assert "activate" not in message
 
 
 def test_it_stops_at_refused_credentials_without_printing_them(upstream, settings, capsys):

@@ -65,7 +65,7 @@ def test_a_file_of_prompts_is_a_batch(media, worker, tmp_path):
 
 
 def test_a_batch_larger_than_the_client_limit_goes_through_in_turns(media, worker, settings):
-    settings.IMAGEGEN_MAX_UNFINISHED_PER_CLIENT = 2
+    settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT = 2
     out, _err = generate("one", "two", "three", "four", "five")
     assert GenerationTask.objects.filter(status="completed").count() == 5
     assert len(out.split()) == 5

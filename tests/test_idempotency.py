@@ -33,6 +33,6 @@ def test_different_keys_create_different_tasks(api):
 
 
 def test_a_replay_is_not_refused_by_the_unfinished_limit(api, settings):
-    settings.IMAGEGEN_MAX_UNFINISHED_PER_CLIENT = 1
+    settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT = 1
     api.post("generate", SEED_EXAMPLE, **{"Idempotency-Key": "k"})
     assert api.post("generate", SEED_EXAMPLE, **{"Idempotency-Key": "k"}).status_code == 201

@@ -58,7 +58,7 @@ def test_json_logs_carry_the_task_id(api, media, caplog):
     import json
     import logging
 
-    from imagegen.logs import JsonFormatter, TaskContextFilter
+    from core.logs import JsonFormatter, TaskContextFilter
 
     caplog.set_level(logging.INFO)
     task_id = api.generate()

@@ -47,7 +47,6 @@ def unique(text: str) -> str:
 def generate(page, prompt: str, *, images: int | None = None) -> None:
     page.fill("#prompt", prompt)
     if images:
-        page.click("summary")
         page.fill("#num_images", str(images))
     page.click("button.primary")
 
@@ -153,6 +152,9 @@ def test_the_viewer_navigates_reuses_settings_and_downloads_the_original(watch, 
     assert page.locator("#model").input_value() == "high_aes_general_v20"
     assert page.locator("input[name=width]").input_value() == "768"
     assert page.locator("#seed").input_value() == "4243"
+    # The seed that was loaded is in sight, not folded under "More settings".
+    expect(page.locator("#seed")).to_be_visible()
+    expect(page.locator("#num_images")).to_be_visible()
 
 
 def test_a_tag_added_in_the_viewer_filters_the_gallery(watch, app):
@@ -191,12 +193,12 @@ def test_deleting_from_history_asks_first_then_removes_the_task(watch, app):
     task = finished_task(app, prompt)
     page.goto("/history")
     row = page.locator(".history-row", has=page.get_by_text(prompt, exact=True))
-    row.get_by_role("button", name="Delete").click()
+    row.get_by_role("button", name="Delete", exact=True).click()
     dialog = page.locator("dialog.confirm")
     dialog.get_by_role("button", name="Keep").click()
     assert row.is_visible()
-    row.get_by_role("button", name="Delete").click()
-    dialog.get_by_role("button", name="Delete").click()
+    row.get_by_role("button", name="Delete", exact=True).click()
+    dialog.get_by_role("button", name="Delete", exact=True).click()
     row.wait_for(state="detached")
     assert app.request("GET", f"/api/v1/task/{task['task_id']}")[0] == 404
     assert app.request("GET", task["images"][0]["url"])[0] == 404
@@ -252,7 +254,7 @@ def test_a_hostile_prompt_shows_as_text_everywhere(watch, app):
     generate(page, XSS)
     wait_done(page, XSS)
     assert card(page, XSS).locator(".task-prompt").inner_text() == XSS
-    for path in ("/", "/history", "/gallery"):
+    for path in ("/", "/history", "/gallery", "/queue"):
         page.goto(path)
         page.wait_for_timeout(500)
         assert page.locator("img[src='x']").count() == 0
@@ -269,7 +271,7 @@ def test_the_pages_fit_the_window_without_sideways_scrolling(browser, app, viewp
     finished_task(app, unique("a small screen test"))
     context = browser.new_context(viewport=viewport, base_url=f"http://127.0.0.1:{app.port}")
     page = context.new_page()
-    for path in ("/", "/gallery", "/history"):
+    for path in ("/", "/gallery", "/history", "/queue"):
         page.goto(path)
         page.wait_for_load_state("networkidle")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -285,3 +287,17 @@ def test_the_keyboard_alone_can_generate(watch):
     page.keyboard.type(prompt)
     page.keyboard.press("Control+Enter")
     card(page, prompt).wait_for()
+
+
+@pytest.mark.parametrize("language, back", [("en", "Back to the studio"), ("zh-hans", "返回工作室")])
+def test_the_api_docs_and_the_browsable_api_lead_back_to_the_studio(watch, app, language, back):
+    page = watch.page
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": f"http://127.0.0.1:{app.port}"}])
+    page.goto("/api/v1/docs")
+    page.locator(".swagger-ui .info").wait_for()  # Swagger UI ran under the page's CSP
+    page.get_by_role("link", name=re.compile(back)).click()
+    page.wait_for_url(re.compile(r"/$"))
+    page.locator("#prompt").wait_for()
+    page.goto("/api/v1/tasks")
+    page.get_by_role("link", name=re.compile(back)).click()
+    page.wait_for_url(re.compile(r"/$"))

@@ -63,7 +63,7 @@ def test_the_page_falls_back_to_polling_when_the_stream_goes_away_and_returns_to
     page = watch.page
     page.goto("/")
     page.locator('.studio[data-live="socket"]').wait_for()
-    app.stop("stream")
+    app.stop_stream()
     try:
         page.locator('.studio[data-live="polling"]').wait_for()
         prompt = unique("a tram in the rain")
@@ -79,7 +79,7 @@ def test_the_page_falls_back_to_polling_when_the_stream_goes_away_and_returns_to
 
 
 def test_a_page_whose_stream_never_answers_works_by_polling(watch, app):
-    app.stop("stream")
+    app.stop_stream()
     try:
         page = watch.page
         page.goto("/")

@@ -129,19 +129,23 @@ def test_the_admin_quota_list_shows_every_user_with_the_defaults(alice):
     assert "default (3)" in page and ">50<" in page
 
 
-def test_the_concurrent_task_quota_holds_and_frees_as_tasks_finish(alice):
+def test_the_concurrent_task_quota_limits_running_tasks_not_queued_ones(alice):
+    from generation import services
+    from generation.models import GenerationTask
+
     Quota.objects.filter(user=alice).update(max_concurrent_tasks=2, daily_images=100)
     api = signed_in(alice)
-    first = api.generate()
-    api.generate()
-    response = api.post("generate", SEED_EXAMPLE)
-    assert response.status_code == 429
-    body = response.json()
-    assert body["error"] == "quota_exceeded"
-    assert body["details"] == {"quota": "concurrent_tasks", "limit": 2, "used": 2}
-    assert int(response["Retry-After"]) >= 1
-    run(first)
-    assert api.post("generate", SEED_EXAMPLE).status_code == 201
+    ids = [api.generate() for _ in range(3)]  # all three are accepted: they queue
+    assert services._claim_next(ids[0]) is not None
+    assert services._claim_next(ids[1]) is not None
+    assert api.get("account").json()["quota"]["concurrent_tasks"] == {"limit": 2, "used": 2, "remaining": 0}
+    # A worker with the third task's message may not start it while two run.
+    assert services._claim_next(ids[2]) is None
+    assert GenerationTask.objects.get(task_id=ids[2]).lease_owner == ""
+    # One finishes: the third may start.
+    GenerationTask.objects.filter(task_id=ids[0]).update(status="completed", lease_owner="")
+    claimed = services._claim_next(ids[2])
+    assert claimed is not None and claimed.task_id == ids[2]
 
 
 def test_a_replayed_idempotent_request_uses_no_quota(alice):
@@ -161,7 +165,7 @@ def test_the_account_api_reports_limits_use_and_the_reset_time(alice):
         "is_staff": False,
         "quota": {
             "daily_images": {"limit": 3, "used": 2, "remaining": 1, "resets_at": next_utc_midnight()},
-            "concurrent_tasks": {"limit": 10, "used": 1, "remaining": 9},
+            "concurrent_tasks": {"limit": 10, "used": 0, "remaining": 10},  # queued, not running
         },
     }
 

@@ -134,3 +134,121 @@ def test_the_recovery_sweep_is_scheduled_every_minute(db):
 
     schedule = Schedule.objects.get(func="generation.tasks.recover_tasks")
     assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1 and schedule.repeats == -1
+
+
+def test_recovery_releases_exactly_the_lost_tasks_and_says_so(api, caplog):
+    # Three tasks: one lost on another machine (lease ran out), one held by a live lease, one lost message.
+    import logging
+
+    caplog.set_level(logging.INFO, logger="generation.services")
+    lost, held = api.generate(), api.generate()
+    GenerationTask.objects.filter(task_id=lost).update(
+        status="processing", stage="generating", lease_owner="other-host:1:aaaa", attempts=1,
+        lease_expires_at=timezone.now() - timedelta(seconds=1))
+    hold(held, "other-host:2:bbbb")
+    OrmQ.objects.all().delete()
+    caplog.clear()
+
+    assert services.tasks_recover() == 1
+    row = GenerationTask.objects.get(task_id=lost)
+    assert (row.status, row.stage, row.lease_owner, row.lease_expires_at) == ("retrying", "waiting_retry", "", None)
+    assert (row.error_code, row.error_message) == ("worker_lost", "the worker running this task stopped")
+    assert row.retry_count == 1
+    other = GenerationTask.objects.get(task_id=held)
+    assert (other.status, other.lease_owner, other.retry_count) == ("processing", "other-host:2:bbbb", 0)
+    assert OrmQ.objects.count() == 1
+    assert [r.getMessage() for r in caplog.records if r.name == "generation.services"] == [
+        f"task {lost}: its worker (other-host:1:aaaa) is gone; enqueued again"]
+
+
+def test_every_lost_task_is_recovered_in_one_sweep(api):
+    ids = [api.generate() for _ in range(3)]
+    for i, task_id in enumerate(ids):
+        GenerationTask.objects.filter(task_id=task_id).update(
+            status="processing", lease_owner=f"other-host:{i}:aaaa", lease_expires_at=None if i == 1 else
+            timezone.now() - timedelta(seconds=1))
+    # The middle one is held by a live lease: the sweep goes on past it.
+    GenerationTask.objects.filter(task_id=ids[1]).update(lease_expires_at=timezone.now() + timedelta(minutes=5))
+    assert services.tasks_recover() == 2
+    assert [GenerationTask.objects.get(task_id=t).status for t in ids] == ["retrying", "processing", "retrying"]
+
+
+def test_a_lease_without_an_expiry_is_lost(api):
+    task_id = api.generate()
+    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_owner="other-host:1:aaaa",
+                                                          lease_expires_at=None)
+    assert services.tasks_recover() == 1
+
+
+def test_a_task_taken_by_another_worker_during_the_sweep_is_left_alone(api, monkeypatch):
+    # The sweep read the row with the old owner; a new worker claims it before the sweep writes.
+    task_id = api.generate()
+    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_owner="other-host:1:aaaa",
+                                                          lease_expires_at=timezone.now() - timedelta(seconds=1))
+    import generation.services as module
+
+    real = module.owner_is_dead
+
+    def claimed_meanwhile(owner):
+        GenerationTask.objects.filter(task_id=task_id).update(
+            lease_owner="other-host:2:new", lease_expires_at=timezone.now() + timedelta(minutes=5))
+        return real(owner)
+
+    monkeypatch.setattr(module, "owner_is_dead", claimed_meanwhile)
+    # (owner_is_dead is not asked when the lease ran out; ask the sweep with a live-looking lease instead)
+    GenerationTask.objects.filter(task_id=task_id).update(lease_expires_at=timezone.now() + timedelta(minutes=5),
+                                                          lease_owner=f"{__import__('socket').gethostname()}:{dead_pid()}:x")
+    assert services.tasks_recover() == 0
+    row = GenerationTask.objects.get(task_id=task_id)
+    assert (row.status, row.lease_owner, row.retry_count) == ("processing", "other-host:2:new", 0)
+
+
+def test_a_task_finished_during_the_sweep_is_not_reopened(api, monkeypatch):
+    import socket
+
+    import generation.services as module
+
+    task_id = api.generate()
+    owner = f"{socket.gethostname()}:{dead_pid()}:x"
+    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_owner=owner,
+                                                          lease_expires_at=timezone.now() + timedelta(minutes=5))
+    real = module.owner_is_dead
+
+    def finished_meanwhile(who):
+        GenerationTask.objects.filter(task_id=task_id).update(status="completed", stage="done")
+        return real(who)
+
+    monkeypatch.setattr(module, "owner_is_dead", finished_meanwhile)
+    assert services.tasks_recover() == 0
+    assert GenerationTask.objects.get(task_id=task_id).status == "completed"
+
+
+def test_lost_messages_are_counted_and_logged_each(api, settings, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="generation.services")
+    ids = [api.generate() for _ in range(2)]
+    finished = api.generate()
+    OrmQ.objects.all().delete()
+    old = timezone.now() - timedelta(seconds=settings.IMAGEGEN_REQUEUE_AFTER + 1)
+    GenerationTask.objects.update(enqueued_at=old)
+    GenerationTask.objects.filter(task_id=finished).update(status="completed", stage="done")
+    caplog.clear()
+    assert services.tasks_recover() == 2
+    assert OrmQ.objects.count() == 2
+    assert sorted(r.getMessage() for r in caplog.records if r.name == "generation.services") == sorted(
+        f"task {t}: no worker took it for {settings.IMAGEGEN_REQUEUE_AFTER}s; enqueued again" for t in ids)
+
+
+def test_a_task_with_an_owner_is_not_a_lost_message(api, settings):
+    import os
+    import socket
+
+    task_id = api.generate()
+    OrmQ.objects.all().delete()
+    GenerationTask.objects.filter(task_id=task_id).update(
+        enqueued_at=timezone.now() - timedelta(seconds=settings.IMAGEGEN_REQUEUE_AFTER + 1),
+        status="processing", lease_owner=f"{socket.gethostname()}:{os.getpid()}:abcd",
+        lease_expires_at=timezone.now() + timedelta(minutes=5))
+    assert services.tasks_recover() == 0
+    assert OrmQ.objects.count() == 0

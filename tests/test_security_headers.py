@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 
 # Routes that are not pages a browser shows (actions, redirects, data).
-ACCOUNTS_ONLY = {"/account", "/login"}
-NOT_PAGES = {"account/tokens", "logout", "i18n/setlang/", "admin/logout/", "admin/jsi18n/", "admin/autocomplete/", "favicon.ico", "metrics", "jsi18n/"}
+ACCOUNTS_ONLY = {"/account", "/login", "/account/password", "/account/delete", "/account/two-factor", "/login/two-factor", "/password-reset", "/password-reset/sent", "/password-reset/done"}
+NOT_PAGES = {"account/tokens", "account/sign-out-everywhere", "account/export", "account/two-factor/recovery-codes", "account/two-factor/off", "logout", "i18n/setlang/", "admin/logout/", "admin/jsi18n/", "admin/autocomplete/", "favicon.ico", "metrics", "jsi18n/"}
 
 
 def page_paths() -> list[str]:
@@ -131,6 +131,7 @@ def production_env(tmp_path, **extra) -> dict:
         "CSRF_TRUSTED_ORIGINS": "https://imagegen.example.com",
         "IMAGEGEN_NUM_PROXIES": "1",
         "IMAGEGEN_HTTPS": "true",
+        "IMAGEGEN_ACCESS": "accounts",
         **extra,
     }
 

@@ -21,7 +21,7 @@ API_CALLS = [
     ("get", "images/zip?ids=img_x"), ("get", "images/img_x"), ("get", "images/img_x/thumbnail"),
     ("post", "generate"), ("post", "images/bulk"), ("post", "images/img_x/tags"), ("post", "account/tokens"),
     ("delete", "task/x"), ("delete", "history/x"), ("delete", "images/img_x"), ("delete", "images/img_x/tags/t"),
-    ("delete", "account/tokens/1"),
+    ("delete", "account/tokens/1"), ("get", "account/export"), ("post", "account/erase"),
 ]
 
 

@@ -74,7 +74,7 @@ def test_a_user_follows_their_own_task_and_another_user_learns_nothing_of_it(app
             bob.send({"type": "subscribe", "task_id": task_id})
             refused = bob.receive()
             assert refused["type"] == "error" and refused["error"] == "not_found" and refused["task_id"] == task_id
-        events = EventStream(app.stream_port, task_id, **bearer(app.bob))
+        events = EventStream(app.port, task_id, **bearer(app.bob))
         assert events.status == 404 and events.json()["error"] == "not_found"
         messages = alice.until(final)
     assert messages[-2]["type"] == "completed"
@@ -87,9 +87,9 @@ def test_a_user_follows_their_own_task_and_another_user_learns_nothing_of_it(app
 def test_the_event_stream_needs_a_token_or_session_and_serves_the_owner(app):
     status, created = app.request("POST", "/api/v1/generate", {"prompt": "alice's events"}, headers=bearer(app.alice))
     assert status == 201
-    anonymous = EventStream(app.stream_port, created["task_id"])
+    anonymous = EventStream(app.port, created["task_id"])
     assert anonymous.status == 401 and anonymous.json()["error"] == "not_authenticated"
-    owner = EventStream(app.stream_port, created["task_id"], **bearer(app.alice))
+    owner = EventStream(app.port, created["task_id"], **bearer(app.alice))
     assert owner.status == 200
     events = list(owner.events())
     assert events[-1]["event"] == "unsubscribed" and events[-2]["event"] == "completed"

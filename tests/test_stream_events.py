@@ -24,7 +24,7 @@ def read_all(app, task_id, **kwargs) -> list[dict]:
     seen: list[dict] = []
     last = kwargs.pop("last_event_id", None)
     for _ in range(100):
-        stream = EventStream(app.stream_port, task_id, last_event_id=last, **kwargs)
+        stream = EventStream(app.port, task_id, last_event_id=last, **kwargs)
         if stream.status == 204:
             return seen
         assert stream.status == 200 and stream.content_type.startswith("text/event-stream")
@@ -52,7 +52,7 @@ def test_an_event_stream_follows_a_task_through_to_its_final_state(app):
 
 def test_a_response_ends_after_its_lifetime_with_a_retry_hint(app):
     task_id = app.generate(prompt="a long one", num_images=4)
-    stream = EventStream(app.stream_port, task_id)
+    stream = EventStream(app.port, task_id)
     events = list(stream.events())
     stream.close()
     assert events[0] == {"retry": "500"}
@@ -69,7 +69,7 @@ def test_resuming_with_the_current_id_sends_no_duplicate_and_a_stale_id_gets_the
     final_id = first[0]["id"]
     assert first[0]["data"]["task"]["status"] == "completed"
     # The client has the final state: nothing more to send, and 204 stops an EventSource reconnecting.
-    stream = EventStream(app.stream_port, task_id, last_event_id=final_id)
+    stream = EventStream(app.port, task_id, last_event_id=final_id)
     assert stream.status == 204
     stale = read_all(app, task_id, last_event_id="0000000000000000")
     assert [e["event"] for e in stale] == ["snapshot", "unsubscribed"] and stale[0]["id"] == final_id
@@ -77,7 +77,7 @@ def test_resuming_with_the_current_id_sends_no_duplicate_and_a_stale_id_gets_the
 
 def test_a_client_reconnecting_mid_run_does_not_lose_the_final_state(app):
     task_id = app.generate(prompt="interrupted client", num_images=2)
-    stream = EventStream(app.stream_port, task_id)
+    stream = EventStream(app.port, task_id)
     first = next(e for e in stream.events() if e.get("event") == "snapshot")
     stream.close()  # the connection drops
     rest = read_all(app, task_id, last_event_id=first["id"])
@@ -86,6 +86,6 @@ def test_a_client_reconnecting_mid_run_does_not_lose_the_final_state(app):
 
 
 def test_an_unknown_task_is_a_404_in_the_error_envelope(app):
-    stream = EventStream(app.stream_port, "no-such-task", Accept_Language="zh-Hans")
+    stream = EventStream(app.port, "no-such-task", Accept_Language="zh-Hans")
     assert stream.status == 404
     assert stream.json() == {"error": "not_found", "message": "任务不存在", "details": None}

@@ -1,18 +1,10 @@
-"""The event stream asked of the WSGI server (which would hold a thread for the stream's whole life) sends
-the client to the stream process, or says that none runs."""
+"""The event stream asked of a bare WSGI server (which would hold a thread for the stream's whole life) says
+that no stream runs there, in the envelope; imagegen.asgi serves it on the main port instead."""
 
 from __future__ import annotations
 
 
-def test_the_wsgi_server_redirects_an_event_stream_to_the_stream_port(api, settings):
-    settings.IMAGEGEN_STREAM_PORT = 8124
-    response = api.client.get("/api/v1/task/abc/events?x=1", HTTP_HOST="localhost:8123")
-    assert response.status_code == 307
-    assert response["Location"] == "http://localhost:8124/api/v1/task/abc/events?x=1"
-
-
-def test_without_a_stream_process_the_answer_is_a_503_in_the_envelope(api_zh, settings):
-    settings.IMAGEGEN_STREAM_PORT = 0
+def test_it_answers_a_503_in_the_envelope_under_a_bare_wsgi_server(api_zh):
     response = api_zh.get("task/abc/events")
     assert response.status_code == 503
     body = response.json()

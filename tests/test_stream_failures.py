@@ -27,18 +27,20 @@ def test_a_rejected_prompt_ends_with_failed_and_its_error_in_each_sockets_langua
     try:
         stack.start_stream()
         stack.start_web()
-        stack.start_worker()
         upstream.inject("50411")
         task_id = stack.generate(prompt="something the service refuses", model=harness.SYNC_MODEL, width=512, height=512)
         with Socket(stack.stream_url) as english, Socket(stack.stream_url, Accept_Language="zh-Hans") as chinese:
             english.send({"type": "subscribe", "task_id": task_id})
             chinese.send({"type": "subscribe", "task_id": task_id})
+            # Both watch the pending task before any worker runs it: each sees the failure happen.
+            assert english.until(lambda m: m["type"] == "snapshot")[-1]["task"]["status"] == "pending"
+            assert chinese.until(lambda m: m["type"] == "snapshot")[-1]["task"]["status"] == "pending"
+            stack.start_worker()
             in_english, in_chinese = english.until(final)[-2], chinese.until(final)[-2]
     finally:
         stack.close()
-    # `failed` when the socket saw it happen, else the snapshot of the failed task.
+    assert in_english["type"] == in_chinese["type"] == "failed"
     assert in_english["task"]["status"] == in_chinese["task"]["status"] == "failed"
-    assert {in_english["type"], in_chinese["type"]} <= {"failed", "snapshot"}
     assert in_english["version"] == in_chinese["version"]
     assert in_english["task"]["error"]["code"] == "content_rejected"
     with translation.override("en"):

@@ -56,4 +56,4 @@ def test_five_hundred_idle_sockets_are_held_with_heartbeats_while_a_generation_r
     assert len(pings) == SOCKETS and min(pings) == 2
     assert done["messages"][-2]["type"] == "completed"
     assert done["read"] == 200
-    assert app.procs["stream"].poll() is None
+    assert app.procs["web"].poll() is None

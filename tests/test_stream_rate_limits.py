@@ -15,7 +15,8 @@ def test_subscriptions_and_event_streams_past_the_read_rate_are_refused_with_ret
     stack = Stack(tmp_path / "data", IMAGEGEN_READ_RATE="3/m")
     try:
         stack.start_stream()
-        stack.start_web()
+        # One web process: with the database cache, read counters are kept per process (README, "Limits").
+        stack.start_web(workers=1)
         with Socket(stack.stream_url) as ws:
             # Creating over the socket is limited by the creation rate, and following the new task is free.
             ws.send({"type": "generate", "request_id": "g", "body": {"prompt": "counted once"}})
@@ -30,7 +31,7 @@ def test_subscriptions_and_event_streams_past_the_read_rate_are_refused_with_ret
             refused = ws.receive()
             ws.send({"type": "unsubscribe", "task_id": task_id})
             still_open = ws.receive()
-        events = EventStream(stack.stream_port, task_id)
+        events = EventStream(stack.port, task_id)
         status, body, retry_after = events.status, events.json(), events.response.getheader("Retry-After")
     finally:
         stack.close()

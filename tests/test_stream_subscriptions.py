@@ -1,12 +1,13 @@
 """Subscribing over the WebSocket: a late subscriber to a finished task gets its final state and the
 subscription closes; a subscriber to a running task gets the snapshot, then the changes; a task deleted
-meanwhile, or one that never existed, is an error and the socket stays usable."""
+meanwhile (on the socket and on the event stream), or one that never existed, is an error and the socket
+stays usable."""
 
 from __future__ import annotations
 
 import pytest
 
-from .stream_client import Socket, final, stream_stack
+from .stream_client import EventStream, Socket, final, stream_stack
 
 pytestmark = pytest.mark.processes
 
@@ -36,7 +37,8 @@ def test_a_late_subscriber_to_a_finished_task_gets_its_final_state_and_the_subsc
 
 
 def test_a_subscriber_to_a_running_task_gets_the_snapshot_then_the_changes(app):
-    task_id = app.generate(prompt="in flight")
+    # Four images: several seconds of generating, so the subscription surely starts before the end.
+    task_id = app.generate(prompt="in flight", num_images=4)
     app.wait_for(lambda: app.task(task_id)["stage"] == "generating", timeout=30, what="the task to be generating")
     with Socket(app.stream_url) as ws:
         ws.send({"type": "subscribe", "task_id": task_id})
@@ -80,19 +82,42 @@ def test_a_task_cancelled_while_watched_ends_with_its_cancelled_state(app):
     assert closed["reason"] == "finished"
 
 
-def test_a_task_deleted_while_watched_is_reported_gone(app):
-    task_id = app.generate(prompt="to be deleted")
+def remove(app, task_id: str) -> None:
+    """The row goes in one step, as when staff delete the account it belongs to (its tasks go with it,
+    finished or not): no watcher can see a final state first, only that the task is gone."""
+    app.query("DELETE FROM tasks WHERE task_id = ?", [task_id])
+
+
+def test_a_task_removed_while_watched_is_reported_gone_and_the_subscription_ends(app):
+    task_id = app.generate(prompt="to be removed")
     with Socket(app.stream_url) as ws:
         ws.send({"type": "subscribe", "task_id": task_id})
         ws.until(lambda m: m["type"] == "snapshot")
-        assert app.request("DELETE", f"/api/v1/task/{task_id}")[0] == 202
-        app.wait_for(lambda: app.request("DELETE", f"/api/v1/task/{task_id}")[0] in (204, 404), timeout=30,
-                     what="the cancelled task to be deleted")
-        messages = ws.until(final)
-    # Either the watcher saw the cancelled state before the row went, or only that it went.
-    assert messages[-1]["reason"] in ("finished", "deleted")
-    if messages[-1]["reason"] == "deleted":
-        assert messages[-2]["type"] == "error" and messages[-2]["error"] == "not_found"
+        remove(app, task_id)
+        *before, gone, closed = ws.until(final)
+    assert all(m["type"] == "update" for m in before)
+    assert gone["type"] == "error" and gone["error"] == "not_found" and gone["task_id"] == task_id
+    assert gone["message"] == "Task not found."
+    assert closed == {"type": "unsubscribed", "task_id": task_id, "reason": "deleted"}
+
+
+def test_an_event_stream_reports_a_task_removed_meanwhile_as_gone(app):
+    task_id = app.generate(prompt="to be removed under the event stream")
+    stream = EventStream(app.port, task_id)
+    try:
+        assert stream.status == 200
+        events = stream.events()
+        first = next(e for e in events if "data" in e)
+        remove(app, task_id)
+        rest = [e for e in events if "data" in e and e["event"] != "ping"]
+    finally:
+        stream.close()
+    assert first["event"] == "snapshot"
+    *before, gone, closed = rest
+    assert all(e["event"] == "update" for e in before)
+    assert gone["event"] == "error" and gone["data"]["error"] == "not_found" and gone["data"]["task_id"] == task_id
+    assert closed["event"] == "unsubscribed" and closed["data"] == {"type": "unsubscribed", "task_id": task_id,
+                                                                    "reason": "deleted"}
 
 
 def test_unsubscribing_stops_the_messages_of_that_task(app):

@@ -75,3 +75,31 @@ def test_every_watcher_gets_the_final_state_once(reads):
         kinds = [queue.get_nowait().kind for _ in range(queue.qsize())]
         assert kinds == ["snapshot", "final"]
     assert GenerationTask.objects.get(task_id=task_id).status == Status.COMPLETED
+
+
+def test_a_waiting_task_hears_when_another_clients_task_joins_ahead_of_it_in_the_fair_order(reads):
+    alice, bob = Api(), Api()
+    alice.client.defaults["REMOTE_ADDR"] = "10.0.0.1"
+    bob.client.defaults["REMOTE_ADDR"] = "10.0.0.2"
+    alice.generate(prompt="alice first")
+    second = alice.generate(prompt="alice second")
+    queue = asyncio.Queue()
+    quiet, changed = ticks(reads, [queue], [second], change=lambda: bob.generate(prompt="bob's only one"))
+    assert quiet == ["task_fingerprints"]
+    assert changed == ["task_fingerprints", "task_state"]
+    snapshot, update = queue.get_nowait(), queue.get_nowait()
+    # Created later, Bob's task still goes before Alice's second: it is Bob's turn after Alice's first.
+    assert (snapshot.kind, update.kind) == ("snapshot", "update")
+    assert snapshot.state.body["queue_position"] == 1 and update.state.body["queue_position"] == 2
+
+
+def test_a_failed_tasks_version_does_not_depend_on_the_language_its_body_was_built_in():
+    from django.utils import translation
+
+    from imagegen.streaming.selectors import body_version
+
+    body = {"task_id": "t", "status": "failed", "error": {"code": "content_rejected", "message": "refused"}}
+    with translation.override("zh-hans"):
+        chinese = {**body, "error": {**body["error"], "message": "拒绝"}}
+    assert body_version(body) == body_version(chinese)
+    assert body_version(body) != body_version({**body, "error": {**body["error"], "code": "upstream_error"}})

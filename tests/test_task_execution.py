@@ -147,19 +147,40 @@ def test_a_finished_task_is_never_run_again(api, media, scripted):
 
 
 def test_cancelling_during_generation_discards_the_result(api, media, scripted):
-    def cancel_midway(request, progress):
-        GenerationTask.objects.filter(task_id=task_id).update(status="cancelled")
-        progress.stage("generating", fraction=0.5)
-        if progress.cancelled():
-            raise Cancelled()
-        raise AssertionError("the engine should have seen the cancellation")
+    seen = {}
 
-    scripted(cancel_midway)
+    def cancel_midway(request, progress):
+        services.task_cancel(task=GenerationTask.objects.get(task_id=task_id))
+        progress.stage("generating", fraction=0.5)
+        # Noted, not asserted here: the run's catch-all would swallow an AssertionError raised in the engine.
+        seen["cancelled"] = progress.cancelled()
+        if seen["cancelled"]:
+            raise Cancelled()
+        return engine._preview.generate(request, progress)
+
+    engine = scripted(cancel_midway)
     task_id = api.generate()
     run(task_id)
+    assert seen["cancelled"] is True, "the engine should have seen the cancellation"
     task = GenerationTask.objects.get(task_id=task_id)
-    assert task.status == "cancelled"
+    assert task.status == "cancelled" and task.error_code == "cancelled"
     assert task.images.count() == 0
+    assert files_under(media) == []
+
+
+def test_the_engine_s_own_cancellation_check_sees_a_cancellation(api, media, scripted):
+    seen = {}
+
+    def cancelled_before_any_report(request, progress):
+        services.task_cancel(task=GenerationTask.objects.get(task_id=task_id))
+        seen["cancelled"] = progress.cancelled()  # the first check of the run: no report came before it
+        return engine._preview.generate(request, progress)
+
+    engine = scripted(cancelled_before_any_report)
+    task_id = api.generate()
+    run(task_id)
+    assert seen["cancelled"] is True
+    assert GenerationTask.objects.get(task_id=task_id).status == "cancelled"
     assert files_under(media) == []
 
 

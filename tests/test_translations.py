@@ -295,7 +295,7 @@ def test_required_translations_format():
 
 # --- (e) every literal string in the code is in the catalogue ------------------------------------------------
 
-SKIPPED_DIRS = {ROOT / name for name in (".venv", "node_modules", "var", "static/vendor", "tests", "locale")}
+SKIPPED_DIRS = {ROOT / name for name in (".venv", "node_modules", "var", "static/vendor", "tests", "locale", "mutants")}
 
 # _("..."), gettext("..."), gettext_lazy("..."), gettext_noop("...") whose whole first argument is one string
 # literal on one line (the call itself may span lines).
@@ -333,7 +333,7 @@ def scan_source() -> dict[str, list[str]]:
     ngettext/pgettext/npgettext, other aliases of gettext, {% blocktranslate %}, filtered literals
     ({% translate "x"|upper %}), strings in .txt/.js files. Message context is ignored (only msgids are compared).
     A call in a comment or docstring is picked up too. Skipped directories: .venv, node_modules, var,
-    static/vendor, tests, locale and any hidden directory.
+    static/vendor, tests, locale, mutants (make mutants' copies) and any hidden directory.
     """
     found: dict[str, list[str]] = {}
 

@@ -388,15 +388,25 @@ def test_jimeng_v40_returns_two_images_unless_force_single(fake):
 
 
 def test_async_jobs_take_the_latency_even_when_polled_fast():
-    with FakeVolcEngine(latency=0.4, async_steps=0) as server:
+    latency = 1.0
+    with FakeVolcEngine(latency=latency, async_steps=0) as server:
         svc = client(server)
+        submitted = time.monotonic()  # the job's clock starts after this, when the server gets the request
         task_id = svc.cv_sync2async_submit_task({"req_key": V31, "prompt": "x", "width": 512,
                                                  "height": 512})["data"]["task_id"]
         poll = {"req_key": V31, "task_id": task_id}
-        assert svc.cv_sync2async_get_result(poll)["data"]["status"] == "in_queue"
-        assert svc.cv_sync2async_get_result(poll)["data"]["status"] == "generating"
-        time.sleep(0.45)
-        assert svc.cv_sync2async_get_result(poll)["data"]["status"] == "done"
+        seen = []  # (seconds since the submit was sent, when this poll was sent; status)
+        deadline = submitted + 30
+        while not seen or seen[-1][1] != "done":
+            assert time.monotonic() < deadline, seen
+            sent = time.monotonic() - submitted
+            seen.append((sent, svc.cv_sync2async_get_result(poll)["data"]["status"]))
+            time.sleep(0.02)
+    statuses = [status for _at, status in seen]
+    assert statuses[:2] == ["in_queue", "generating"], seen  # it answers polls from the first one on
+    assert set(statuses[2:-1]) <= {"generating"}, seen
+    # "done" never before the latency: the first done poll was sent at least `latency` after the submit.
+    assert seen[-1][0] >= latency, seen
 
 
 def test_a_task_cancelled_while_in_queue_is_gone(fake):
@@ -411,7 +421,8 @@ def test_a_task_cancelled_while_in_queue_is_gone(fake):
 # ---- concurrency ---------------------------------------------------------------------------------
 
 def test_max_concurrency_rejects_exactly_the_extra_cv_process_calls():
-    with FakeVolcEngine(latency=0.6, max_concurrency=2) as server:
+    with FakeVolcEngine(max_concurrency=2) as server:
+        server.gate = threading.Event()  # the accepted calls stay in flight until the rejections are in
         barrier = threading.Barrier(4)
         outcomes: list = []
 
@@ -426,8 +437,13 @@ def test_max_concurrency_rejects_exactly_the_extra_cv_process_calls():
         threads = [threading.Thread(target=one) for _ in range(4)]
         for t in threads:
             t.start()
+        deadline = time.monotonic() + 30
+        while len(outcomes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert outcomes == [50430, 50430]  # both extra calls refused while two were in flight
+        server.gate.set()
         for t in threads:
-            t.join(10)
+            t.join(30)
         assert sorted(outcomes) == [10000, 10000, 50430, 50430]
         assert server.peak_concurrency == 2
         assert sorted(r.status for r in server.calls("CVProcess")) == [200, 200, 429, 429]

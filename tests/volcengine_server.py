@@ -332,6 +332,9 @@ class FakeVolcEngine:
         self.latency = float(latency)
         self.async_steps = int(async_steps)
         self.max_concurrency = max_concurrency
+        # When set, a CVProcess call in flight waits for this event instead of `latency`: a test holds calls
+        # open for exactly as long as it needs (no timing window), then sets it.
+        self.gate: threading.Event | None = None
         self.verbose = verbose
         self._port = port
         self._lock = threading.RLock()
@@ -951,7 +954,9 @@ class _Handler(BaseHTTPRequestHandler):
             fault = fake._take_fault("CVProcess", req_key, IMAGE_FAULTS)
             if fault is not None:
                 rec.fault = fault.kind
-            if fake.latency > 0:
+            if fake.gate is not None:
+                fake.gate.wait(60)
+            elif fake.latency > 0:
                 fake._stop.wait(fake.latency)
             if fake._stop.is_set() and fake._httpd is None:
                 self.close_connection = True

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import Engine
+from .preview import PreviewEngine
+from .volcengine import VolcEngine
 
 _lock = threading.Lock()
 _engine: Engine | None = None
@@ -28,11 +30,7 @@ def configured_engine_name() -> str:
 
 def _build(name: str) -> Engine:
     if name == "preview":
-        from .preview import PreviewEngine
-
         return PreviewEngine(latency=settings.IMAGEGEN_PREVIEW_LATENCY)
-    from .volcengine import VolcEngine
-
     return VolcEngine.from_settings()
 
 

@@ -27,7 +27,7 @@ import requests
 from django.conf import settings
 
 from ..models import Stage
-from .base import EngineError, EngineRequest, EngineResult, Progress, Retry
+from .base import Cancelled, EngineError, EngineRequest, EngineResult, Progress, Retry
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def business_error(body: dict, *, upstream_task_id: str = "") -> EngineError:
     message = str(body.get("message") or "")
     request_id = str(body.get("request_id") or "")
     ours, retry = BUSINESS_CODES.get(code, ("upstream_error", Retry.NEVER))
-    delay = 5.0 if code in (50500, 50501) else None
+    delay = settings.IMAGEGEN_RETRY_INTERNAL_ERROR_DELAY if code in (50500, 50501) else None
     if code == 50430:
         delay = None  # backoff; the concurrency semaphore should make this rare
     return EngineError(
@@ -341,8 +341,6 @@ class VolcEngine:
         form = {"req_key": request.model, "task_id": task_id, "req_json": json.dumps({"return_url": False})}
         while True:
             if progress.cancelled():
-                from .base import Cancelled
-
                 raise Cancelled()
             progress.extend(interval + self.connect_timeout + self.read_timeout)
             hold(interval + self.connect_timeout + self.read_timeout)

@@ -55,11 +55,14 @@ class QuotaAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_display = ("name", "user", "prefix", "scopes", "expires_at", "signature_required", "created_at",
+                    "last_used_at", "revoked_at")
     list_select_related = ("user",)
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), ("expires_at", admin.EmptyFieldListFilter),
+                   "signing", "signature_required")
     search_fields = ("name", "user__username", "=prefix")
-    fields = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("name", "user", "prefix", "scopes", "expires_at", "signing", "signature_required", "created_at",
+              "last_used_at", "revoked_at")
     readonly_fields = fields
     actions = ["revoke_tokens"]
     show_full_result_count = False
@@ -81,3 +84,50 @@ class ApiTokenAdmin(admin.ModelAdmin):
             self.log_change(request, token, gettext_lazy("Revoked"))
         self.message_user(request, ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", len(tokens))
                           % {"n": len(tokens)}, messages.SUCCESS)
+
+
+# --- Users: a person's data, taken or erased by staff -------------------------------------------------------
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin  # noqa: E402
+from django.template.response import TemplateResponse  # noqa: E402
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Django's user admin, with two actions on a person's data: their archive (one user at a time) and
+    erasure with everything of theirs (after a confirmation page). Both are audited."""
+
+    actions = ["export_data", "erase_accounts"]
+
+    @admin.action(description=gettext_lazy("Download the data of the selected user"), permissions=["view"])
+    def export_data(self, request, queryset):
+        from .views import export_response
+
+        users = list(queryset[:2])
+        if len(users) != 1:
+            self.message_user(request, gettext_lazy("Choose exactly one user to download their data."),
+                              messages.WARNING)
+            return None
+        self.log_change(request, users[0], gettext_lazy("Data downloaded"))
+        return export_response(user=users[0], by=request.user)
+
+    @admin.action(description=gettext_lazy("Erase the selected users with everything of theirs"),
+                  permissions=["delete"])
+    def erase_accounts(self, request, queryset):
+        users = [user for user in queryset if user.pk != request.user.pk]
+        if request.POST.get("confirm_erase") == "yes":
+            for user in users:
+                services.user_erase(user=user, by=request.user)
+            self.message_user(request, ngettext("%(n)d user erased with everything of theirs.",
+                                                "%(n)d users erased with everything of theirs.", len(users))
+                              % {"n": len(users)}, messages.SUCCESS)
+            return None
+        context = {**self.admin_site.each_context(request), "title": gettext_lazy("Erase users"),
+                   "users": users, "opts": self.model._meta,
+                   "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
+        return TemplateResponse(request, "admin/accounts/erase_confirm.html", context)

@@ -13,7 +13,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from .access import accounts_mode
+from core.access import accounts_mode
 
 WWW_AUTHENTICATE = 'Bearer realm="imagegen"'
 MAX_TOKEN_LENGTH = 200
@@ -28,18 +28,54 @@ def bearer_token(request) -> str | None:
     return token.strip()
 
 
-def token_user(request):
+def required_scope(request) -> str:
+    """read for GET/HEAD/OPTIONS, generate for creating tasks, manage for every other change."""
+    from django.urls import reverse
+
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return "read"
+    if request.path == reverse("api:generate"):
+        return "generate"
+    return "manage"
+
+
+def token_user(request, *, scope: str | None = None):
     """The active user behind the request's bearer token, None without one; AuthenticationFailed for an
-    unknown, revoked or malformed token (never echoed back)."""
-    from .services import token_authenticate
+    unknown, revoked, expired or malformed token (never echoed back) or a missing or bad signature;
+    PermissionDenied when the token's scopes do not cover the request (`scope`, else what it does)."""
+    from . import signing
+    from .services import PREFIX_LENGTH, token_lookup
 
     raw = bearer_token(request)
     if raw is None:
         return None
-    user = token_authenticate(raw=raw) if raw and len(raw) <= MAX_TOKEN_LENGTH else None
-    if user is None:
+    token = token_lookup(raw=raw) if raw and len(raw) <= MAX_TOKEN_LENGTH else None
+    if token is None:
+        from .services import token_expired
+
+        if raw and len(raw) <= MAX_TOKEN_LENGTH and token_expired(raw=raw):
+            raise exceptions.AuthenticationFailed(_("The API token has expired."))
         raise exceptions.AuthenticationFailed(_("The API token is not valid: unknown, revoked or malformed."))
-    return user
+    # For the audit log: who, and by which token (its prefix only).
+    request.audit_user, request.audit_token_prefix = token.user, raw[:PREFIX_LENGTH]
+    request.api_token = token
+    if token.signing and (token.signature_required or signing.is_signed(request)) \
+            and not getattr(request, "signature_checked", False):
+        try:
+            signing.verify(request, token.digest)
+        except signing.SignatureRefused as refused:
+            raise exceptions.AuthenticationFailed(refused.message) from None
+        request.signature_checked = True
+    needed = scope or required_scope(request)
+    if needed not in token.scope_list:
+        raise exceptions.PermissionDenied(
+            _("This API token may not %(what)s (its scopes: %(scopes)s).")
+            % {"what": scope_action(needed), "scopes": ", ".join(token.scope_list)})
+    return token.user
+
+
+def scope_action(scope: str) -> str:
+    return {"read": _("read"), "generate": _("generate images"), "manage": _("change or delete")}[scope]
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -70,11 +106,12 @@ class SignedInIfRequired(BasePermission):
 
 
 class NotSignedIn(Exception):
-    """A plain (non-DRF) request in accounts mode without a usable token or session: a 401."""
+    """A plain (non-DRF) request in accounts mode without a usable token or session: a 401 (a 403 for a
+    token whose scopes do not cover the request)."""
 
-    def __init__(self, code: str, message):
+    def __init__(self, code: str, message, status: int = 401):
         super().__init__(code)
-        self.code, self.message = code, message
+        self.code, self.message, self.status = code, message, status
 
 
 def caller(request):
@@ -86,6 +123,8 @@ def caller(request):
         user = token_user(request)
     except exceptions.AuthenticationFailed as exc:
         raise NotSignedIn("authentication_failed", exc.detail) from None
+    except exceptions.PermissionDenied as exc:
+        raise NotSignedIn("permission_denied", exc.detail, status=403) from None
     if user is None and request.user.is_authenticated:
         user = request.user
     if user is None:
@@ -96,14 +135,15 @@ def caller(request):
 def api_user(view):
     """For the plain (non-DRF) views under /api/: resolves the caller like the DRF views do and passes it
     as `user` (None in open mode); a caller who is not signed in gets the 401 envelope."""
-    from imagegen.api.errors import error_response
+    from core.api.errors import error_response
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
             user = caller(request)
         except NotSignedIn as err:
-            return error_response(err.code, err.message, 401, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+            headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if err.status == 401 else {}
+            return error_response(err.code, err.message, err.status, headers=headers)
         return view(request, *args, user=user, **kwargs)
 
     return wrapper

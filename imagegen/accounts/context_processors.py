@@ -1,4 +1,4 @@
-from .access import accounts_mode
+from core.access import accounts_mode
 
 
 def access(request):

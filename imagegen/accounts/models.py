@@ -21,6 +21,14 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # What the token may do: read (GET), generate (POST /generate and the stream's generate), manage
+    # (every other change: deletions, tags, bulk actions). Space-separated.
+    scopes = models.CharField(_("scopes"), max_length=40, default="read generate manage")
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    # A signing token has a secret (derived from SECRET_KEY and the digest, so nothing more is stored) for
+    # HMAC-signed requests; with signature_required it refuses unsigned use.
+    signing = models.BooleanField(_("signing token"), default=False)
+    signature_required = models.BooleanField(_("signature required"), default=False)
 
     class Meta:
         db_table = "api_tokens"
@@ -33,12 +41,32 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+
+class UserSession(models.Model):
+    """Which sessions a user is signed in with (recorded at sign-in), so that "sign out everywhere" can
+    end them all without reading every session in the store."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "user_sessions"
 
 
 class Quota(models.Model):
     """A user's limits. Empty means the site default (IMAGEGEN_DEFAULT_DAILY_IMAGES,
-    IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS). The row is also what a task creation locks on PostgreSQL, so two
+    IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS: tasks running at once). The row is also what a task creation locks on PostgreSQL, so two
     requests of one user are counted one after the other."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
@@ -49,7 +77,7 @@ class Quota(models.Model):
     )
     max_concurrent_tasks = models.PositiveIntegerField(
         _("concurrent tasks"), null=True, blank=True,
-        help_text=_("Unfinished tasks this user may have at once. Empty: the site default."),
+        help_text=_("Tasks of this user that may run at once (more wait in the queue). Empty: the site default."),
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,7 +3,7 @@ in open mode no operation asks for credentials (so a client or a fuzzer sees the
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
-from .access import accounts_mode
+from core.access import accounts_mode
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -19,7 +19,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 class BrowserSessionScheme(OpenApiAuthenticationExtension):
-    target_class = "imagegen.api.csrf.BrowserCsrfCheck"
+    target_class = "core.api.csrf.BrowserCsrfCheck"
     name = "sessionAuth"
 
     def get_security_definition(self, auto_schema):

@@ -13,7 +13,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imagegen.errors import NotFound
+from core.errors import NotFound
 
 from .models import ApiToken, Quota
 
@@ -56,6 +56,13 @@ def images_counted(*, user, since: datetime) -> int:
     return counted.aggregate(n=Sum("num_images"))["n"] or 0
 
 
+def running_count(*, user) -> int:
+    """The user's tasks a worker holds now (what the concurrent-task quota limits)."""
+    from generation.models import UNFINISHED, GenerationTask
+
+    return GenerationTask.objects.filter(owner=user, status__in=UNFINISHED).exclude(lease_owner="").count()
+
+
 def unfinished_count(*, user) -> int:
     from generation.models import UNFINISHED, GenerationTask
 
@@ -67,7 +74,7 @@ def quota_usage(*, user, quota: Quota | None = None, now: datetime | None = None
     quota = quota or quota_of(user=user)
     start, resets_at = utc_day(now)
     used = images_counted(user=user, since=start)
-    unfinished = unfinished_count(user=user)
+    running = running_count(user=user)
     return {
         "daily_images": {
             "limit": quota.daily_images_limit,
@@ -77,7 +84,43 @@ def quota_usage(*, user, quota: Quota | None = None, now: datetime | None = None
         },
         "concurrent_tasks": {
             "limit": quota.concurrent_tasks_limit,
-            "used": unfinished,
-            "remaining": max(0, quota.concurrent_tasks_limit - unfinished),
+            "used": running,
+            "remaining": max(0, quota.concurrent_tasks_limit - running),
         },
     }
+
+
+# --- Two-factor sign-in -----------------------------------------------------------------------------------
+
+
+def totp_device(*, user, confirmed: bool = True):
+    """The user's authenticator (TOTP) device, confirmed or being enrolled; None when there is none."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("id").first()
+
+
+def two_factor_enabled(*, user) -> bool:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def two_factor_required(*, user) -> bool:
+    """Staff must sign in with a second factor when IMAGEGEN_STAFF_2FA is set."""
+    from django.conf import settings
+
+    return bool(settings.IMAGEGEN_STAFF_2FA and user.is_staff)
+
+
+def second_factor_needed(*, user) -> bool:
+    """A sign-in of this user asks for a second factor: they have one, or must have one (and enrol)."""
+    from core.access import accounts_mode
+
+    return accounts_mode() and (two_factor_required(user=user) or two_factor_enabled(user=user))
+
+
+def recovery_codes_left(*, user) -> int:
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()

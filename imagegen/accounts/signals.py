@@ -11,3 +11,24 @@ def give_new_users_a_quota(sender, instance, created, raw=False, **kwargs):
         from .models import Quota
 
         Quota.objects.get_or_create(user=instance)
+
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out  # noqa: E402
+
+
+@receiver(user_logged_in)
+def remember_the_session(sender, request, user, **kwargs):
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        from .models import UserSession
+
+        UserSession.objects.update_or_create(session_key=session.session_key, defaults={"user": user})
+
+
+@receiver(user_logged_out)
+def forget_the_session(sender, request, user, **kwargs):
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        from .models import UserSession
+
+        UserSession.objects.filter(session_key=session.session_key).delete()

@@ -8,6 +8,7 @@ import uuid
 
 import django
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -17,32 +18,27 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from generation import selectors
+from core.api.throttling import ApiThrottle
+from core.version import VERSION
+from generation import broker, selectors, supervision
 from generation.engines import configured_engine_name, get_engine
 from generation.models import Image
+from generation.services import UPSTREAM_TROUBLE_KEY
 from imagegen.accounts.auth import SignedInIfRequired, StaffInAccountsMode
-
-from .throttling import ReadThrottle
-
-VERSION = "1.0.0"
 
 
 def broker_info() -> dict:
-    from django_q.brokers import get_broker
-    from django_q.status import Stat
-
-    broker = get_broker()
-    clusters = Stat.get_all(broker=broker)
+    figures = broker.queue_figures()
     return {
         "type": "orm" if settings.IMAGEGEN_BROKER == "orm" else "redis",
-        "queued_messages": broker.queue_size(),
-        "clusters_seen": len(clusters),
-        "workers_seen": sum(len(c.workers) for c in clusters),
+        "queued_messages": figures["queued_messages"],
+        "clusters_seen": figures["clusters"],
+        "workers_seen": figures["workers"],
     }
 
 
 class SystemInfoApi(APIView):
-    throttle_classes = [ReadThrottle]
+    throttle_classes = [ApiThrottle]
     permission_classes = [SignedInIfRequired, StaffInAccountsMode]
 
     @extend_schema(
@@ -72,8 +68,11 @@ class SystemInfoApi(APIView):
                     "backend": default_storage.__class__.__name__,
                 },
                 "limits": {
-                    "max_unfinished_per_client": settings.IMAGEGEN_MAX_UNFINISHED_PER_CLIENT,
+                    "max_unfinished_per_client": settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT,
+                    "max_queued_per_client": settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT,
                     "create_rate": settings.IMAGEGEN_CREATE_RATE,
+                    "edit_rate": settings.IMAGEGEN_EDIT_RATE,
+                    "read_rate": settings.IMAGEGEN_READ_RATE,
                     "max_prompt_length": 800,
                 },
                 "runtime": {
@@ -102,15 +101,6 @@ def _database():
     return connection.vendor
 
 
-def _broker():
-    from django_q.brokers import get_broker
-
-    broker = get_broker()
-    if not broker.ping():
-        raise RuntimeError("broker did not answer")
-    return f"{broker.info()}, {broker.queue_size()} queued"
-
-
 def _storage():
     name = default_storage.save(f"health/{uuid.uuid4().hex}.probe", ContentFile(b"ok"))
     default_storage.delete(name)
@@ -127,10 +117,6 @@ def _engine():
 def _upstream():
     """Upstream errors the workers saw with no success since (one cache read; VolcEngine is never called
     from here: a probe on every health request would cost quota and hide behind its own timeouts)."""
-    from django.core.cache import cache
-
-    from generation.services import UPSTREAM_TROUBLE_KEY
-
     trouble = cache.get(UPSTREAM_TROUBLE_KEY)
     if trouble:
         now = time.time()
@@ -143,8 +129,29 @@ def _upstream():
     return "no upstream errors since the last success"
 
 
+def _worker() -> dict:
+    """The worker cluster's stall signal (generation/supervision.py) with its figures. A stalled cluster
+    is not ok, but it does not make the endpoint a 503: the web side still accepts and serves, the
+    supervisor replaces the cluster within seconds and the waiting tasks then run."""
+    started = time.perf_counter()
+    try:
+        state = supervision.worker_state()
+    except Exception as exc:
+        return {"ok": False, "detail": f"{type(exc).__name__}: {exc}", "ms": round((time.perf_counter() - started) * 1000, 1)}
+    figures = state.as_dict()
+    return {
+        "ok": state.ok,
+        "detail": state.describe(),
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+        **{k: figures[k] for k in ("queued", "oldest_waiting_seconds", "last_heartbeat_seconds", "running",
+                                   "restarts", "stalled", "recovering", "stall_seconds")},
+    }
+
+
 # Checks that make the endpoint answer 503. Upstream trouble is only reported: the app still takes tasks
-# (they wait and retry) and serves the gallery, so a load balancer must not take it out of service.
+# (they wait and retry) and serves the gallery, so a load balancer must not take it out of service. A
+# stalled worker cluster is reported the same way ("degraded"): taking the web out of service would not
+# bring the workers back (their supervisor does) and would stop users from even seeing their tasks.
 CRITICAL = ("database", "broker", "storage", "engine")
 
 
@@ -159,16 +166,18 @@ class HealthApi(APIView):
 
     @extend_schema(
         operation_id="health",
-        summary="Readiness of database, broker, storage and engine (200 or 503); upstream trouble is reported",
+        summary="Readiness of database, broker, storage and engine (200 or 503); upstream trouble and a stalled "
+        "worker cluster are reported (200, degraded)",
         responses={200: HEALTH, 503: HEALTH},
     )
     def get(self, request):
         checks = {
             "database": _check(_database),
-            "broker": _check(_broker),
+            "broker": _check(broker.broker_check),
             "storage": _check(_storage),
             "engine": _check(_engine),
             "upstream": _check(_upstream),
+            "worker": _worker(),
         }
         healthy = all(checks[name]["ok"] for name in CRITICAL)
         state = "unhealthy" if not healthy else "ok" if all(c["ok"] for c in checks.values()) else "degraded"

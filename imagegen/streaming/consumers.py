@@ -20,14 +20,16 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import Throttled
 
-from imagegen.accounts.auth import NotSignedIn
-from imagegen.api.throttling import ReadThrottle
-from imagegen.errors import ApplicationError
+from core.api.throttling import ReadThrottle
+from core.errors import ApplicationError, RateLimited, ValidationFailed
+from generation.apis import GenerateApi
+from imagegen.accounts.auth import NotSignedIn, caller, not_signed_in_message
+from imagegen.audit.services import audit_request
 
 from . import messages
 from .watcher import Event, get_watcher
@@ -78,32 +80,42 @@ def scope_request(scope, *, method: str = "GET", path: str = "", body: bytes = b
     return request
 
 
-def socket_user(scope):
+def socket_user(scope, *, recheck: bool = False):
     """Who opened the socket: None in open mode; in accounts mode the user of its bearer token or of its
-    session cookie (the Origin check has vouched for a browser's). NotSignedIn otherwise."""
+    session cookie (the Origin check has vouched for a browser's). NotSignedIn otherwise. A signing token's
+    signature is checked at the handshake (its nonce cannot be used again): `recheck` skips it.
+    The socket's token, if any, is left in SOCKET_TOKEN for its scopes."""
     from django.contrib.auth.middleware import AuthenticationMiddleware
     from django.contrib.sessions.middleware import SessionMiddleware
 
-    from imagegen.accounts.auth import caller
-
     sent = scope_headers(scope)
-    request = scope_request(scope, headers={name: sent[name] for name in ("cookie", "authorization") if name in sent})
+    names = ("cookie", "authorization", "x-imagegen-timestamp", "x-imagegen-nonce", "x-imagegen-signature")
+    request = scope_request(scope, headers={name: sent[name] for name in names if name in sent})
+    request.signature_checked = recheck
     SessionMiddleware(lambda r: None).process_request(request)
     AuthenticationMiddleware(lambda r: None).process_request(request)
-    return caller(request)
+    user = caller(request)
+    token = getattr(request, "api_token", None)
+    scope["imagegen_token_scopes"] = token.scope_list if token is not None else None
+    scope["imagegen_token_prefix"] = getattr(request, "audit_token_prefix", "")
+    return user
 
 
 def generate(scope, body, idempotency_key, language: str, user=None) -> tuple[int, dict]:
     """POST /api/v1/generate, run in-process through the very same view: same validation, services,
     throttling and error envelope."""
-    from generation.apis import GenerateApi
-
     headers = {"Idempotency-Key": str(idempotency_key)} if idempotency_key is not None else {}
     request = scope_request(scope, method="POST", path=reverse("api:generate"), body=json.dumps(body).encode(),
                             language=language, headers=headers, user=user)
     with translation.override(language):
         response = GenerateApi.as_view()(request)
         response.render()
+    # Audited like POST /api/v1/generate over HTTP (which the audit middleware records).
+    request.resolver_match = resolve(request.path)
+    request.audit_token_prefix = scope.get("imagegen_token_prefix", "")
+    if user is not None:
+        request.audit_user = user
+    audit_request(request, response)
     return response.status_code, json.loads(response.content)
 
 
@@ -120,6 +132,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         try:
             self.user = await database_sync_to_async(socket_user)(self.scope)
         except NotSignedIn as err:
+            self.closed = True
             await self.accept()
             with translation.override(self.language):
                 await self._send(messages.error_message(err.code, str(err.message)))
@@ -142,7 +155,29 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     # -- client → server
 
+    async def _still_signed_in(self) -> bool:
+        """Accounts mode: the socket's credentials are checked again (a revoked token, a signed-out session
+        or a deactivated user end the socket, as they end HTTP access). False after closing it with 4401."""
+        if self.user is None:
+            return True
+        try:
+            user = await database_sync_to_async(socket_user)(self.scope, recheck=True)
+        except NotSignedIn as err:
+            code, message = err.code, err.message
+        else:
+            if user is not None and user.pk == self.user.pk:
+                self.user = user  # fresh flags and limits
+                return True
+            code, message = "not_authenticated", not_signed_in_message()
+        with translation.override(self.language):
+            await self._send(messages.error_message(code, str(message)))
+        await self.close(code=4401)
+        self.closed = True
+        return False
+
     async def receive(self, text_data=None, bytes_data=None):
+        if self.closed or not await self._still_signed_in():
+            return
         with translation.override(self.language):
             try:
                 message = json.loads(text_data if text_data is not None else bytes_data)
@@ -170,16 +205,17 @@ class StreamConsumer(AsyncWebsocketConsumer):
                                                         **err.extra))
 
     def _task_id(self, message) -> str:
-        from imagegen.errors import ValidationFailed
-
         task_id = message.get("task_id")
         if not isinstance(task_id, str) or not task_id or len(task_id) > MAX_TASK_ID:
             raise ValidationFailed(_("task_id: a task id is required."), details={"task_id": [_("A task id is required.")]})
         return task_id
 
     async def _generate(self, message, request_id):
-        from imagegen.errors import ValidationFailed
-
+        scopes = self.scope.get("imagegen_token_scopes")
+        if scopes is not None and "generate" not in scopes:
+            raise ApplicationError(_("This API token may not %(what)s (its scopes: %(scopes)s).")
+                                   % {"what": _("generate images"), "scopes": ", ".join(scopes)},
+                                   code="permission_denied", status=403)
         body = message.get("body")
         if not isinstance(body, dict):
             raise ValidationFailed(_("The request body must be a JSON object."),
@@ -194,8 +230,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self._subscribe({"task_id": payload["task_id"]}, request_id, counted=False)
 
     async def _subscribe(self, message, request_id, counted: bool = True):
-        from imagegen.errors import RateLimited
-
         task_id = self._task_id(message)
         if task_id in self.tasks:
             return
@@ -231,6 +265,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             try:
                 event: Event = await asyncio.wait_for(self.queue.get(), timeout=heartbeat)
             except TimeoutError:
+                if not await self._still_signed_in():
+                    return
                 await self._send(messages.ping_message())
                 continue
             if event.kind != "snapshot" and event.task_id not in self.tasks:

@@ -16,7 +16,7 @@ import time
 
 from django.utils.translation import gettext as _
 
-from imagegen.api.errors import envelope
+from core.api.errors import envelope
 
 from .selectors import localized
 from .watcher import Event

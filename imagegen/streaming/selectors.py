@@ -46,8 +46,11 @@ def task_state(task_id: str, user=None) -> TaskState:
 
 def body_version(body: dict) -> str:
     # The same body gives the same version in every process, so an SSE client can resume on another one;
-    # estimated_time drifts with the duration statistics alone and is left out.
+    # estimated_time drifts with the duration statistics alone and is left out, and so is the error's message:
+    # it is in whatever language the process last had active (each socket gets its own, see localized()).
     stable = {k: v for k, v in body.items() if k != "estimated_time"}
+    if isinstance(stable.get("error"), dict):
+        stable["error"] = {k: v for k, v in stable["error"].items() if k != "message"}
     return hashlib.sha1(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -56,7 +59,7 @@ def localized(body: dict) -> dict:
     error = body.get("error")
     if not error:
         return body
-    return {**body, "error": {**error, "message": str(user_message(error["code"]))}}
+    return {**body, "error": {**error, "message": str(user_message(error["code"], body.get("status")))}}
 
 
 _FINGERPRINT_FIELDS = ("task_id", "status", "stage", "progress", "retry_count", "next_attempt_at", "error_code",
@@ -65,7 +68,7 @@ _FINGERPRINT_FIELDS = ("task_id", "status", "stage", "progress", "retry_count", 
 
 def task_fingerprints(task_ids: list[str]) -> dict[str, tuple]:
     """For each existing task of `task_ids`: the columns its body depends on, its image count and (pending
-    only) its queue position. One query, by the task_id index, however many clients watch these tasks."""
+    only) what its queue position depends on. One query, by the task_id index, however many clients watch these tasks."""
     if not task_ids:
         return {}
     q = connection.ops.quote_name
@@ -82,11 +85,18 @@ def task_fingerprints(task_ids: list[str]) -> dict[str, tuple]:
             f"SELECT {', '.join('t.' + col(f) for f in _FINGERPRINT_FIELDS)}, "
             f"(SELECT COUNT(*) FROM {images} i WHERE i.{q(Image._meta.get_field('task').column)} = t.{col('id')}), "
             f"CASE WHEN t.{col('status')} = %s THEN (SELECT COUNT(*) FROM {tasks} u "
-            f"WHERE u.{col('status')} IN ({unfinished}) AND u.{col('created_at')} < t.{col('created_at')}) END "
+            f"WHERE u.{col('status')} IN ({unfinished}) AND u.{col('created_at')} < t.{col('created_at')}) END, "
+            # The fair queue_position (generation.selectors.queue_position) also counts other clients' waiting
+            # tasks created after this one, and the tasks staff moved to the front.
+            f"CASE WHEN t.{col('status')} = %s THEN (SELECT COUNT(*) FROM {tasks} v "
+            f"WHERE v.{col('status')} IN ({unfinished}) AND v.{col('lease_owner')} = '' "
+            f"AND v.{col('client_id')} <> t.{col('client_id')}) END, "
+            f"CASE WHEN t.{col('status')} = %s THEN (SELECT COUNT(*) FROM {tasks} w "
+            f"WHERE w.{col('status')} IN ({unfinished}) AND w.{col('priority')} > 0) END "
             f"FROM {tasks} t WHERE t.{col('task_id')} IN ({', '.join('%s' for _ in chunk)})"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [Status.PENDING, *UNFINISHED, *chunk])
+            cursor.execute(sql, [*([Status.PENDING, *UNFINISHED] * 3), *chunk])
             for row in cursor.fetchall():
                 found[row[0]] = tuple(row[1:])
     return found

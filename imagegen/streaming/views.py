@@ -1,6 +1,6 @@
 """GET /api/v1/task/{task_id}/events: the task's stream as server-sent events, for clients that cannot
-use the WebSocket. Served by the stream process (imagegen.streaming.asgi); an async view, so a held stream costs
-no thread."""
+use the WebSocket. Served on the main address by imagegen.asgi's route to Django's ASGI handler; an async view, so a
+held stream costs no thread."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import Throttled
 
+from core.api.errors import error_response
+from core.errors import NotFound
 from imagegen.accounts.auth import WWW_AUTHENTICATE, NotSignedIn, caller
-from imagegen.api.errors import error_response
-from imagegen.errors import NotFound
 
 from . import messages
 from .consumers import read_allowed
@@ -37,7 +37,8 @@ async def task_events(request, task_id: str):
     try:
         user = await sync_to_async(caller)(request)
     except NotSignedIn as err:
-        return error_response(err.code, err.message, 401, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+        return error_response(err.code, err.message, err.status,
+                              headers={"WWW-Authenticate": WWW_AUTHENTICATE} if err.status == 401 else {})
     if user is not None:
         request.user = user  # a token's user: the read rate counts per user
     wait = await sync_to_async(read_allowed)(request)
@@ -102,13 +103,7 @@ async def _events(task_id: str, user, last_id: str, language: str):
 
 
 def _elsewhere(request):
-    """Under the WSGI server an event stream would hold a thread for its whole life (and Django would
-    buffer it): send the client to the stream process, or say that none runs."""
-    port = settings.IMAGEGEN_STREAM_PORT
-    if port:
-        host = request.get_host()
-        if not host.endswith("]"):
-            host = host.rsplit(":", 1)[0]
-        return HttpResponseRedirect(f"{request.scheme}://{host}:{port}{request.get_full_path()}", preserve_request=True)
+    """Under a bare WSGI server (not imagegen.asgi) an event stream would hold a thread for its whole life, and
+    Django would buffer it: say that no stream runs here."""
     return error_response("stream_unavailable",
                           _("Event streams are served by the stream process, which does not run here."), 503)

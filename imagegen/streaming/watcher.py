@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from imagegen.errors import NotFound
+from core.errors import NotFound
 
 from .selectors import TaskState, task_fingerprints, task_state
 

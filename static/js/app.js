@@ -7,6 +7,7 @@
   // Django's JavaScript catalogue (jsi18n) defines gettext and interpolate; the literal gettext("...")
   // calls are what makemessages collects into the djangojs catalogue.
   const gettext = window.gettext || ((s) => s);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
   const fmt = (s, values) => (window.interpolate ? window.interpolate(s, values, true) : s);
   const TERMINAL = ["completed", "failed", "cancelled"];
   const STORE_KEY = "imagegen.tasks";
@@ -52,11 +53,26 @@
     window.dispatchEvent(new CustomEvent("toast", { detail: message }));
   }
 
+  let configCache = null;
   function pageConfig() {
+    if (configCache) return configCache;
     const node = document.getElementById("page-config");
     const config = node ? JSON.parse(node.textContent) : { models: [] };
     for (const m of config.models) m.label = m.legacy ? fmt(gettext("%(name)s (legacy)"), { name: m.name }) : m.name;
+    configCache = config;
     return config;
+  }
+
+  /** A model's name as people know it ("Seedream 3.0"), not its id; an id no longer offered stays as it is. */
+  function modelName(id) {
+    const model = pageConfig().models.find((m) => m.id === id);
+    return model ? model.label : id;
+  }
+
+  /** Dates in the page's language (the language switch), not the browser's. */
+  function localDate(value) {
+    if (!value) return "";
+    return new Date(value).toLocaleString(document.documentElement.lang || undefined);
   }
 
   function thumbSize(w, h) {
@@ -80,6 +96,22 @@
     return n < 90 ? fmt(gettext("about %(n)s s left"), { n }) : fmt(gettext("about %(n)s min left"), { n: Math.round(n / 60) });
   }
 
+  /** A thumbnail's accessible name: which image of how many, and of what (every one read "Open image"). */
+  function openLabel(prompt, index, count) {
+    const short = (prompt || "").length > 80 ? prompt.slice(0, 79) + "…" : (prompt || "");
+    return count > 1
+      ? fmt(gettext("Open image %(n)s of %(count)s: %(prompt)s"), { n: index + 1, count, prompt: short })
+      : fmt(gettext("Open image: %(prompt)s"), { prompt: short });
+  }
+
+  /** What a screen reader (and a phone user scrolled elsewhere) hears when a task ends. */
+  function finishedMessage(task) {
+    const short = (task.prompt || "").length > 60 ? task.prompt.slice(0, 59) + "…" : (task.prompt || "");
+    if (task.status === "completed") return fmt(gettext("Finished: %(prompt)s"), { prompt: short });
+    if (task.status === "failed") return fmt(gettext("Failed: %(prompt)s"), { prompt: short });
+    return "";
+  }
+
   /** The fields the templates read, derived from an API task. */
   function decorateTask(task) {
     const unfinished = !TERMINAL.includes(task.status);
@@ -91,29 +123,38 @@
       parts.push(task.progress + "%");
       if (task.estimated_time) parts.push(seconds(task.estimated_time));
     }
-    const images = (task.images || []).map((img) => {
+    const count = (task.images || []).length;
+    const images = (task.images || []).map((img, i) => {
       const [tw, th] = thumbSize(img.width, img.height);
-      return { ...img, thumbWidth: tw, thumbHeight: th, task_id: task.task_id };
+      return { ...img, thumbWidth: tw, thumbHeight: th, task_id: task.task_id, openLabel: openLabel(task.prompt, i, count) };
     });
+    const code = task.error ? task.error.code : "";
+    const message = (task.error && task.error.message) || "";
     return {
       ...task,
       images,
       unfinished,
       finished: !unfinished,
-      retryable: task.status === "failed" || task.status === "cancelled",
+      // "Try again" only where sending the same request again can help (not for a model the account lacks).
+      retryable: task.status === "cancelled" || (task.status === "failed" && !(pageConfig().retryCannotHelp || []).includes(code)),
+      modelLabel: modelName(task.model),
       hasImages: images.length > 0,
       statusLabel: STATUS()[task.status] || task.status,
       stageLabel: STAGE()[task.stage] || task.stage,
       progressLabel: parts.join(" · "),
       sizeLabel: task.width + "×" + task.height,
-      errorMessage: task.status === "completed" ? "" : (task.error && task.error.message) || "",
-      openLabel: gettext("Open image"),
-      createdLabel: task.created_at ? new Date(task.created_at).toLocaleString() : "",
+      // Red only for a failure; a cancel is said by its badge; an attempt that failed while another is coming
+      // is a note, not an error.
+      errorMessage: task.status === "failed" ? message : "",
+      noteMessage: unfinished ? message : "",
+      createdLabel: localDate(task.created_at),
     };
   }
 
-  function reuseUrl(taskId, seed) {
-    return "/?reuse=" + encodeURIComponent(taskId) + (seed !== undefined && seed !== null ? "&seed=" + seed : "");
+  /** The studio filled from a task: everything (with this seed, if given), or `only` "prompt" or "seed". */
+  function reuseUrl(taskId, seed, only) {
+    return "/?reuse=" + encodeURIComponent(taskId) + (seed !== undefined && seed !== null ? "&seed=" + seed : "")
+      + (only ? "&only=" + only : "");
   }
 
   /** The image viewer shared by the three pages: a <dialog> with keyboard navigation and tag editing. */
@@ -140,12 +181,12 @@
           task = this.taskCache[image.task_id] = res.data;
         }
         const rows = [
-          [gettext("Model"), task.model], [gettext("Size"), image.width + "×" + image.height], [gettext("Seed"), image.seed],
+          [gettext("Model"), modelName(task.model)], [gettext("Size"), image.width + "×" + image.height], [gettext("Seed"), image.seed],
           [gettext("Steps"), task.steps], [gettext("Guidance scale"), task.scale], [gettext("Negative prompt"), task.negative_prompt],
           [gettext("Enhanced prompt"), task.revised_prompt], [gettext("Engine"), task.engine],
           [gettext("Ignored parameters"), (task.ignored_params || []).join(", ")],
           [gettext("File"), image.format.toUpperCase() + " · " + Math.round(image.file_size / 1024) + " KB"],
-          [gettext("Created"), new Date(task.created_at).toLocaleString()],
+          [gettext("Created"), localDate(task.created_at)],
         ].filter((r) => r[1] !== null && r[1] !== undefined && r[1] !== "");
         this.viewing = {
           ...image,
@@ -156,6 +197,9 @@
         };
       },
       findImage(imageId) { return null; },
+      get viewerCanStar() { return false; },
+      get viewerCanShare() { return false; },
+      get viewerStarLabel() { return this.viewing && this.viewing.starred ? gettext("Remove the star") : gettext("Star this image"); },
       get viewerPosition() { return this.viewIds.length > 1 ? (this.viewIndex + 1) + " / " + this.viewIds.length : ""; },
       get viewerAtStart() { return this.viewIndex <= 0; },
       get viewerAtEnd() { return this.viewIndex >= this.viewIds.length - 1; },
@@ -196,14 +240,20 @@
       },
       reuseViewed() { window.location.href = reuseUrl(this.viewing.task_id); },
       reuseViewedSeed() { window.location.href = reuseUrl(this.viewing.task_id, this.viewing.seed); },
+      reuseViewedPrompt() { window.location.href = reuseUrl(this.viewing.task_id, undefined, "prompt"); },
+      reuseViewedSeedOnly() { window.location.href = reuseUrl(this.viewing.task_id, this.viewing.seed, "seed"); },
       async deleteViewed() {
         if (!window.confirm(gettext("Delete this image for good?"))) return;
         const res = await api("DELETE", "images/" + this.viewing.image_id);
         if (!res.ok && res.status !== 204) { toast(res.data.message); return; }
         const gone = this.viewing.image_id;
-        this.closeViewer();
         this.imageDeleted(gone);
         toast(gettext("Image deleted."));
+        // The viewer stays open on the next image (or the one before, after the last); it closes with the last.
+        this.viewIds = this.viewIds.filter((id) => id !== gone);
+        if (!this.viewIds.length) { this.closeViewer(); return; }
+        this.viewIndex = Math.min(this.viewIndex, this.viewIds.length - 1);
+        await this.showViewed(this.viewIds[this.viewIndex]);
       },
       imageDeleted(imageId) {},
     };
@@ -232,7 +282,6 @@
       const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
       let base = scheme + "//" + window.location.host;
       if (settings.url) base = settings.url.replace(/^http/, "ws");
-      else if (settings.port) base = scheme + "//" + window.location.hostname + ":" + settings.port;
       return base.replace(/\/$/, "") + "/api/v1/generate/stream";
     }
     function send(message) {
@@ -281,11 +330,13 @@
   function generator() {
     return mix(viewerMixin(), taskImages(), {
       config: pageConfig(),
-      form: { prompt: "", negative_prompt: "", model: "", width: "", height: "", num_images: 1, steps: "", scale: "", seed: "", enhance_prompt: true },
+      form: { prompt: "", negative_prompt: "", model: "", width: "", height: "", num_images: 1, steps: "", scale: "", seed: "", enhance_prompt: true, variations: 1, per_line: false, sweep: "", sweep_values: "" },
+      sweptModels: [],
       errors: {},
       invalid: {},
       formError: "",
       submitting: false,
+      waitLeft: 0,
       tasks: [],
       ratio: "1:1",
       timer: null,
@@ -298,7 +349,7 @@
         const model = this.config.models.find((m) => m.default) || this.config.models[0];
         this.selectModel(model.id, true);
         const params = new URLSearchParams(window.location.search);
-        if (params.get("reuse")) await this.reuse(params.get("reuse"), params.get("seed"));
+        if (params.get("reuse")) await this.reuse(params.get("reuse"), params.get("seed"), params.get("only"));
         // Kept out of Alpine's reactive state (a WebSocket must not be proxied).
         const live = liveStream(this.config.stream, (task) => this.streamed(task), (up) => { this.liveMode = up ? "socket" : "polling"; });
         this.live = () => live;
@@ -318,6 +369,19 @@
           scale: !!(p.scale && p.scale.supported),
           enhance_prompt: !!(p.enhance_prompt && p.enhance_prompt.supported),
         };
+      },
+      // Over the generation budget: the button waits out Retry-After, counting down, then works again.
+      get blocked() { return this.submitting || this.waitLeft > 0; },
+      get waitText() {
+        return this.waitLeft > 0 ? fmt(gettext("Generation limit reached. You can generate again in %(n)s s."), { n: this.waitLeft }) : "";
+      },
+      waitFor(secondsToWait) {
+        const until = Date.now() + secondsToWait * 1000;
+        const tick = () => {
+          this.waitLeft = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+          if (this.waitLeft > 0) window.setTimeout(tick, Math.min(1000, until - Date.now()));
+        };
+        tick();
       },
       get promptCount() { return this.form.prompt.length + " / " + this.config.maxPromptLength; },
       // Accounts mode: what is left of the user's quota (from the page, then from GET /api/v1/account).
@@ -392,7 +456,7 @@
       onInput(event) {
         const el = event.target;
         this.form[el.name] = el.type === "checkbox" ? el.checked : el.value;
-        this.clearError(el.name);
+        this.clearError(el.name.startsWith("sweep") ? "sweep" : el.name);
       },
       onPromptKey(event) {
         if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); this.submit(); }
@@ -425,11 +489,59 @@
           const v = Number(this.form[name]);
           if (Number.isNaN(v) || v < p.min || v > p.max || (p.integer && !Number.isInteger(v))) errors[name] = fmt(gettext("Between %(min)s and %(max)s."), { min: p.min, max: p.max });
         }
+        const v = Number(this.form.variations);
+        if (!Number.isInteger(v) || v < 1 || this.taskCount > this.config.maxBatch) {
+          errors.variations = fmt(gettext("At most %(n)s tasks in one batch."), { n: this.config.maxBatch });
+        }
+        if (this.form.sweep && !this.sweepValues().length) errors.sweep = gettext("Give the values to sweep over.");
         if (this.form.seed !== "" && this.form.seed !== null) {
           const seed = Number(this.form.seed);
           if (!Number.isInteger(seed) || seed < -1 || seed > 2147483647) errors.seed = gettext("A whole number from -1 to 2147483647.");
         }
         return errors;
+      },
+      /** The prompts to send: the one prompt, or one per line when "One task per line" is on. */
+      prompts() {
+        const text = this.form.prompt.trim();
+        if (!this.form.per_line) return text ? [text] : [];
+        return text.split("\n").map((line) => line.trim()).filter(Boolean);
+      },
+      /** The values of the sweep: typed seeds or sizes, or the models ticked. */
+      sweepValues() {
+        if (this.form.sweep === "model") return this.sweptModels;
+        if (!this.form.sweep) return [];
+        const parts = String(this.form.sweep_values || "").split(/[,，\s]+/).filter(Boolean);
+        return this.form.sweep === "seed" ? parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p)) : parts;
+      },
+      get sweepTyped() { return this.form.sweep === "seed" || this.form.sweep === "size"; },
+      get sweepModels() { return this.form.sweep === "model"; },
+      get sweepPlaceholder() { return this.form.sweep === "size" ? "1024x1024, 1280x720" : "1, 2, 3"; },
+      onSweepModel(event) {
+        const id = event.target.value;
+        this.sweptModels = event.target.checked ? [...this.sweptModels, id] : this.sweptModels.filter((m) => m !== id);
+      },
+      get taskCount() {
+        return Math.max(1, this.prompts().length) * Math.max(1, Number(this.form.variations) || 1) * Math.max(1, this.sweepValues().length);
+      },
+      get isBatch() { return this.taskCount > 1 || this.sweepValues().length > 0; },
+      get batchLabel() {
+        const n = this.taskCount;
+        return n > 1 ? fmt(gettext("Makes %(n)s tasks as one batch."), { n }) : "";
+      },
+      batchBody() {
+        const body = this.body();
+        const prompts = this.prompts();
+        delete body.prompt;
+        if (prompts.length > 1) body.prompts = prompts; else body.prompt = prompts[0];
+        if (Number(this.form.variations) > 1) body.variations = Number(this.form.variations);
+        const values = this.sweepValues();
+        if (values.length) {
+          body.sweep = { param: this.form.sweep, values };
+          if (this.form.sweep === "model") delete body.model;
+          if (this.form.sweep === "size") { delete body.width; delete body.height; }
+          if (this.form.sweep === "seed") delete body.seed;
+        }
+        return body;
       },
       body() {
         const f = this.form;
@@ -446,28 +558,86 @@
         this.invalid = Object.fromEntries(Object.keys(errors).map((k) => [k, "true"]));
       },
       async submit() {
-        if (this.submitting) return;
+        if (this.blocked) return;
         this.formError = "";
         const errors = this.validate();
         if (Object.keys(errors).length) { this.showErrors(errors); return; }
         this.submitting = true;
-        const res = await api("POST", "generate", this.body());
+        const batch = this.isBatch;
+        const res = batch ? await api("POST", "batches", this.batchBody()) : await api("POST", "generate", this.body());
         this.submitting = false;
         if (res.status === 201 || res.status === 429) this.refreshQuota();
+        if (res.status === 201 && batch) {
+          this.showErrors({});
+          // Its tasks are ordinary tasks: each gets its card, newest (the last made) on top.
+          for (const task of res.data.tasks) this.adopt(task);
+          this.showNewTask(res.data.tasks[res.data.tasks.length - 1].task_id,
+            fmt(gettext("Started a batch of %(n)s tasks."), { n: res.data.total }));
+          return;
+        }
         if (res.status === 201) {
           this.showErrors({});
           await this.track(res.data.task_id);
+          this.showNewTask(res.data.task_id);
           return;
         }
         const data = res.data || {};
+        if (res.status === 429 && data.error === "rate_limit_exceeded" && data.retry_after) {
+          this.waitFor(data.retry_after);
+          return;
+        }
         if (res.status === 400 && data.details && typeof data.details === "object") {
           const fieldErrors = {};
-          for (const [field, messages] of Object.entries(data.details)) fieldErrors[field] = Array.isArray(messages) ? messages[0] : String(messages);
+          for (const [field, messages] of Object.entries(data.details)) {
+            const name = field.startsWith("sweep") || /^(seed|size|model)=/.test(field) ? "sweep" : field;
+            fieldErrors[name] = fieldErrors[name] || (Array.isArray(messages) ? messages[0] : String(messages));
+          }
           this.showErrors(fieldErrors);
         }
         this.formError = data.message || gettext("The request failed.");
       },
 
+      /** On a phone the new card lands below the form: bring it into view and say it started. */
+      showNewTask(taskId, said) {
+        toast(said || gettext("Started: it is at the top of Your generations."));
+        this.$nextTick(() => {
+          const card = document.querySelector('.task-card[data-task="' + CSS.escape(taskId) + '"]');
+          if (!card) return;
+          const box = card.getBoundingClientRect();
+          if (box.top >= 0 && box.bottom <= window.innerHeight) return;
+          const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+          card.scrollIntoView({ block: "center", behavior: still ? "auto" : "smooth" });
+        });
+      },
+      /** The unfinished batches among the cards: progress over their tasks here, cancel, the gallery. */
+      get batches() {
+        const groups = {};
+        for (const t of this.tasks) if (t.batch_id) (groups[t.batch_id] = groups[t.batch_id] || []).push(t);
+        return Object.entries(groups).filter(([, tasks]) => tasks.some((t) => t.unfinished)).map(([id, tasks]) => {
+          const done = tasks.filter((t) => t.finished).length;
+          const share = Math.round(tasks.reduce((sum, t) => sum + (t.finished ? 100 : t.progress), 0) / tasks.length);
+          return { id, label: fmt(gettext("Batch: %(done)s of %(n)s done"), { done, n: tasks.length }) + " · " + share + "%",
+                   share, galleryUrl: "/gallery?batch=" + encodeURIComponent(id) };
+        });
+      },
+      async cancelBatch(batchId) {
+        const res = await api("DELETE", "batches/" + encodeURIComponent(batchId));
+        if (!res.ok) { toast(res.data.message); return; }
+        for (const task of res.data.tasks) {
+          const index = this.tasks.findIndex((x) => x.task_id === task.task_id);
+          if (index >= 0) this.tasks[index] = decorateTask({ ...this.tasks[index], ...task });
+        }
+        this.refreshQuota();
+      },
+      /** Replaces a card with a newer state of its task, and says so when the task has just ended. */
+      updateTask(index, task) {
+        const was = this.tasks[index];
+        this.tasks[index] = decorateTask(task);
+        if (was.unfinished && TERMINAL.includes(task.status)) {
+          const said = finishedMessage(task);
+          if (said) toast(said);
+        }
+      },
       remembered() {
         try { return JSON.parse(window.localStorage.getItem(STORE_KEY) || "[]"); } catch (e) { return []; }
       },
@@ -485,15 +655,17 @@
       },
       async track(taskId) {
         const res = await api("GET", "task/" + encodeURIComponent(taskId));
-        if (res.ok) {
-          this.tasks = [decorateTask(res.data), ...this.tasks.filter((x) => x.task_id !== taskId)];
-          this.remember();
-          if (this.live && !TERMINAL.includes(res.data.status)) this.live().watch(taskId);
-        }
+        if (res.ok) this.adopt(res.data);
+      },
+      /** A card for a task the page has the JSON of, on top, followed live until it ends. */
+      adopt(task) {
+        this.tasks = [decorateTask(task), ...this.tasks.filter((x) => x.task_id !== task.task_id)];
+        this.remember();
+        if (this.live && !TERMINAL.includes(task.status)) this.live().watch(task.task_id);
       },
       streamed(task) {
         const index = this.tasks.findIndex((x) => x.task_id === task.task_id);
-        if (index >= 0) this.tasks[index] = decorateTask(task);
+        if (index >= 0) this.updateTask(index, task);
       },
       async poll() {
         if (this.liveMode === "socket") return;  // the stream brings every change
@@ -504,7 +676,7 @@
         for (const res of results) {
           if (!res.ok) continue;
           const index = this.tasks.findIndex((x) => x.task_id === res.data.task_id);
-          if (index >= 0) this.tasks[index] = decorateTask(res.data);
+          if (index >= 0) this.updateTask(index, res.data);
           finished = finished || TERMINAL.includes(res.data.status);
         }
         // A finished task frees a concurrent slot (and a failed one gives its images back).
@@ -522,14 +694,16 @@
         this.fill(task, task.seed);
         await this.submit();
       },
-      async reuse(taskId, seed) {
+      async reuse(taskId, seed, only) {
         let task = this.tasks.find((x) => x.task_id === taskId);
         if (!task) {
           const res = await api("GET", "task/" + encodeURIComponent(taskId));
           if (!res.ok) { toast(res.data.message); return; }
           task = res.data;
         }
-        this.fill(task, seed);
+        if (only === "prompt") this.form.prompt = task.prompt;
+        else if (only === "seed") this.form.seed = seed !== undefined && seed !== null && seed !== "" ? Number(seed) : task.seed;
+        else this.fill(task, seed);
         window.scrollTo({ top: 0, behavior: "smooth" });
         const prompt = document.getElementById("prompt");
         if (prompt) prompt.focus();
@@ -547,6 +721,60 @@
         if (task.scale !== null && task.scale !== undefined) this.form.scale = task.scale;
         if (task.enhance_prompt !== null && task.enhance_prompt !== undefined) this.form.enhance_prompt = task.enhance_prompt;
         this.form.seed = seed !== undefined && seed !== null && seed !== "" ? Number(seed) : "";
+      },
+      // -- settings from a picture (dropped on the form, or chosen with the button)
+      found: null,
+      dragging: false,
+      onDragOver(event) {
+        if (event.dataTransfer && [...event.dataTransfer.types].includes("Files")) { event.preventDefault(); this.dragging = true; }
+      },
+      onDragLeave() { this.dragging = false; },
+      async onDrop(event) {
+        this.dragging = false;
+        const file = event.dataTransfer && event.dataTransfer.files[0];
+        if (!file) return;
+        event.preventDefault();
+        await this.readPicture(file);
+      },
+      async onPicture(event) {
+        const file = event.target.files[0];
+        event.target.value = "";
+        if (file) await this.readPicture(file);
+      },
+      async readPicture(file) {
+        let found = null;
+        try { found = await settingsFromPicture(file); } catch (e) { found = null; }
+        if (!found || !found.prompt) {
+          this.found = null;
+          toast(gettext("No settings found in this picture: only PNG files from this app, AUTOMATIC1111 or ComfyUI carry them."));
+          return;
+        }
+        const known = found.model && this.config.models.find((m) => m.id === found.model || (m.aliases || []).includes(found.model));
+        found.modelId = known ? known.id : "";
+        const parts = [found.source];
+        if (found.seed !== undefined) parts.push(fmt(gettext("seed %(seed)s"), { seed: found.seed }));
+        if (found.width) parts.push(found.width + "×" + found.height);
+        if (found.steps !== undefined) parts.push(fmt(gettext("%(n)s steps"), { n: found.steps }));
+        if (known) parts.push(known.label || known.id);
+        found.summary = parts.join(" · ");
+        this.found = found;
+      },
+      get foundHasSeed() { return !!this.found && this.found.seed !== undefined; },
+      useFound(what) {
+        const f = this.found;
+        if (!f) return;
+        if (what === "all") {
+          if (f.modelId) this.selectModel(f.modelId, true);
+          if (f.width && f.height) { this.form.width = f.width; this.form.height = f.height; }
+          if (f.steps !== undefined && this.supports.steps) this.form.steps = f.steps;
+          if (f.scale !== undefined && this.supports.scale) this.form.scale = f.scale;
+          this.form.negative_prompt = f.negative_prompt || "";
+        }
+        if (what === "all" || what === "prompt") this.form.prompt = f.prompt;
+        if ((what === "all" || what === "seed") && f.seed !== undefined) this.form.seed = f.seed;
+        this.found = null;
+        this.showErrors(this.validate());
+        toast(gettext("Settings filled in from the picture."));
       },
       clearFinished() {
         this.tasks = this.tasks.filter((x) => x.unfinished);
@@ -595,6 +823,18 @@
     return Object.fromEntries([...data.entries()].filter(([, v]) => v !== ""));
   }
 
+  /** The filters named in the address, so a reload or a shared link shows the same list. */
+  function filtersFromUrl(keys) {
+    const params = new URLSearchParams(window.location.search);
+    return Object.fromEntries(keys.filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
+  }
+
+  function keepFiltersInUrl(filters) {
+    const url = new URL(window.location.href);
+    url.search = new URLSearchParams(filters).toString();
+    window.history.replaceState(null, "", url);
+  }
+
   function filterQuery(filters) {
     return Object.entries(filters).map(([k, v]) => "&" + encodeURIComponent(k) + "=" + encodeURIComponent(v)).join("");
   }
@@ -608,12 +848,13 @@
       filters: {},
       selecting: false,
       selected: [],
+      lastPicked: null,
 
       async init() {
-        const params = new URLSearchParams(window.location.search);
-        for (const key of ["q", "tag", "model"]) if (params.get(key)) this.filters[key] = params.get(key);
+        this.filters = filtersFromUrl(["q", "tag", "model", "batch", "board", "starred"]);
         for (const m of this.config.models) m.selected = m.id === this.filters.model;
         this.loadTags();
+        this.loadBoards();
         await this.loadMore();
         this.startScrolling();
       },
@@ -621,7 +862,7 @@
       received(rows) {
         for (const img of rows) {
           const [tw, th] = thumbSize(img.width, img.height);
-          this.images.push({ ...img, thumbWidth: tw, thumbHeight: th, selected: this.selected.includes(img.image_id), openLabel: gettext("Open image") });
+          this.images.push({ ...img, thumbWidth: tw, thumbHeight: th, selected: this.selected.includes(img.image_id), openLabel: openLabel(img.prompt, 0, 1) });
         }
       },
       async reload() {
@@ -634,31 +875,140 @@
         const res = await api("GET", "tags");
         if (res.ok) this.tags = res.data;
       },
+      // -- boards and stars: a board or "Starred" is a filter kept in the address, like the others
+      boards: [],
+      newBoardOpen: false,
+      async loadBoards() {
+        const res = await api("GET", "boards");
+        if (res.ok) this.boards = res.data.map((b) => ({ ...b, label: b.name + " (" + b.count + ")" }));
+      },
+      get boardFilter() { return this.filters.board || (this.filters.starred ? "starred" : ""); },
+      boardMark(which) { return this.boardFilter === which ? "true" : null; },
+      get currentBoard() { return this.boards.find((b) => b.board_id === this.filters.board) || null; },
+      showBoard(which) {
+        const { board, starred, ...rest } = this.filters;
+        this.filters = which === "starred" ? { ...rest, starred: "true" } : which ? { ...rest, board: which } : rest;
+        keepFiltersInUrl(this.filters);
+        this.reload();
+      },
+      async createBoard(event) {
+        const input = event.target.elements.name;
+        const res = await api("POST", "boards", { name: input.value });
+        if (!res.ok) { toast(res.data.message); return; }
+        input.value = "";
+        this.newBoardOpen = false;
+        await this.loadBoards();
+        toast(fmt(gettext("Board %(name)s made."), { name: res.data.name }));
+      },
+      async renameBoard() {
+        const board = this.currentBoard;
+        const name = board && window.prompt(gettext("New name for the board"), board.name);
+        if (!name) return;
+        const res = await api("PATCH", "boards/" + board.board_id, { name });
+        if (!res.ok) { toast(res.data.message); return; }
+        await this.loadBoards();
+      },
+      async deleteBoard() {
+        const board = this.currentBoard;
+        if (!board || !window.confirm(fmt(gettext("Delete the board %(name)s? Its images stay in the gallery."), { name: board.name }))) return;
+        const res = await api("DELETE", "boards/" + board.board_id);
+        if (!res.ok && res.status !== 204) { toast(res.data.message); return; }
+        this.showBoard("");
+        await this.loadBoards();
+      },
+      async addSelectedToBoard(event) {
+        const boardId = event.target.elements.board.value;
+        if (!boardId) return;
+        if (!this.selected.length) { toast(gettext("Select some images first.")); return; }
+        const res = await api("POST", "boards/" + boardId + "/images", { image_ids: this.selected });
+        if (!res.ok) { toast(res.data.message); return; }
+        toast(fmt(gettext("Added %(n)s images to %(name)s."), { n: res.data.added, name: res.data.board.name }));
+        await this.loadBoards();
+      },
+      async removeFromBoard(imageId) {
+        const res = await api("DELETE", "boards/" + this.filters.board + "/images/" + imageId);
+        if (!res.ok) { toast(res.data.message); return; }
+        this.images = this.images.filter((img) => img.image_id !== imageId);
+        await this.loadBoards();
+      },
+      starLabel(img) { return img.starred ? gettext("Remove the star") : gettext("Star this image"); },
+      async toggleStar(img) {
+        const res = await api(img.starred ? "DELETE" : "PUT", "images/" + img.image_id + "/star");
+        if (!res.ok) { toast(res.data.message); return; }
+        img.starred = res.data.starred;
+        if (this.viewing && this.viewing.image_id === img.image_id) this.viewing.starred = img.starred;
+        if (!img.starred && this.filters.starred) this.images = this.images.filter((x) => x.image_id !== img.image_id);
+      },
+      get viewerCanStar() { return !!this.viewing; },
+      get viewerCanShare() { return !!this.viewing; },
+      // -- share links: the dialog for the image in the viewer, or the board shown
+      shareTarget: null,
+      sharedUrl: "",
+      shareViewed() { this.openShare("image", this.viewing.image_id); },
+      shareBoard() { if (this.currentBoard) this.openShare("board", this.currentBoard.board_id); },
+      openShare(kind, id) {
+        this.shareTarget = { kind, id };
+        this.sharedUrl = "";
+        this.$refs.share.showModal();
+      },
+      async makeShare(event) {
+        const form = event.target;
+        const days = form.elements.expires.value;
+        const res = await api("POST", "shares", { kind: this.shareTarget.kind, target_id: this.shareTarget.id,
+          show_prompt: form.elements.show_prompt.checked, expires_in_days: days ? Number(days) : null });
+        if (!res.ok) { toast(res.data.message); return; }
+        this.sharedUrl = window.location.origin + res.data.url;
+        try { await navigator.clipboard.writeText(this.sharedUrl); toast(gettext("Link made and copied.")); }
+        catch (e) { toast(gettext("Link made.")); }
+      },
+      closeShare() { this.$refs.share.close(); },
+      get hasSharedUrl() { return !!this.sharedUrl; },
+      toggleViewedStar() { const img = this.findImage(this.viewing.image_id); if (img) this.toggleStar(img); },
+      clearBatch() {
+        const { batch, ...rest } = this.filters;
+        this.filters = rest;
+        keepFiltersInUrl(this.filters);
+        this.reload();
+      },
       get tagOptions() {
         return this.tags.map((x) => ({ ...x, label: x.tag_name + " (" + x.count + ")", selected: x.tag_name === this.filters.tag }));
       },
       get isEmpty() { return !this.loading && this.images.length === 0; },
       applyFilters(event) {
         const form = event.target.form || event.target;
-        this.filters = readFilters(form);
-        const url = new URL(window.location.href);
-        url.search = new URLSearchParams(this.filters).toString();
-        window.history.replaceState(null, "", url);
+        const kept = Object.fromEntries(["batch", "board", "starred"].filter((k) => this.filters[k]).map((k) => [k, this.filters[k]]));
+        this.filters = { ...readFilters(form), ...kept };
+        keepFiltersInUrl(this.filters);
         this.reload();
       },
-      activate(imageId) {
+      activate(imageId, event) {
         if (!this.selecting) { this.openImage(imageId); return; }
-        this.selected = this.selected.includes(imageId) ? this.selected.filter((x) => x !== imageId) : [...this.selected, imageId];
-        for (const img of this.images) img.selected = this.selected.includes(img.image_id);
+        const ids = this.images.map((img) => img.image_id);
+        if (event && event.shiftKey && this.lastPicked && ids.includes(this.lastPicked)) {
+          // Shift-click: everything between the last image picked and this one takes the state of that pick.
+          const [a, b] = [ids.indexOf(this.lastPicked), ids.indexOf(imageId)].sort((x, y) => x - y);
+          const range = ids.slice(a, b + 1);
+          const on = this.selected.includes(this.lastPicked);
+          this.selected = on ? [...new Set([...this.selected, ...range])] : this.selected.filter((x) => !range.includes(x));
+        } else {
+          this.selected = this.selected.includes(imageId) ? this.selected.filter((x) => x !== imageId) : [...this.selected, imageId];
+        }
+        this.lastPicked = imageId;
+        this.markSelected();
       },
+      markSelected() { for (const img of this.images) img.selected = this.selected.includes(img.image_id); },
+      selectAll() { this.selected = this.images.map((img) => img.image_id); this.markSelected(); },
+      selectNone() { this.selected = []; this.markSelected(); },
+      get allSelected() { return this.images.length > 0 && this.selected.length === this.images.length; },
       get notSelecting() { return !this.selecting; },
       get hasSelection() { return this.selected.length > 0; },
       get noSelection() { return this.selected.length === 0; },
-      get selectionLabel() { return fmt(gettext("%(n)s selected — click images to select"), { n: this.selected.length }); },
+      get selectionLabel() { return fmt(gettext("%(n)s selected — click images to select them, shift-click for a range"), { n: this.selected.length }); },
       get zipUrl() { return "/api/v1/images/zip?ids=" + this.selected.join(","); },
       startSelecting() { this.selecting = true; },
       stopSelecting() {
         this.selecting = false;
+        this.lastPicked = null;
         this.selected = [];
         for (const img of this.images) img.selected = false;
       },
@@ -703,6 +1053,8 @@
       pendingDelete: null,
 
       async init() {
+        this.filters = filtersFromUrl(["q", "status", "model", "since"]);
+        for (const m of this.config.models) m.selected = m.id === this.filters.model;
         await this.loadMore();
         this.startScrolling();
       },
@@ -721,6 +1073,7 @@
       get isEmpty() { return !this.loading && this.tasks.length === 0; },
       applyFilters(event) {
         this.filters = readFilters(event.target.form || event.target);
+        keepFiltersInUrl(this.filters);
         this.reload();
       },
       reuse(taskId) { window.location.href = reuseUrl(taskId); },
@@ -746,6 +1099,202 @@
     });
   }
 
+  // -- Settings from a picture: PNG text chunks as AUTOMATIC1111 ("parameters", which this app writes too)
+  // and ComfyUI ("prompt", its graph as JSON) leave them. Read in the browser: the picture is never sent.
+
+  async function inflate(bytes) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  /** The text chunks of a PNG as {keyword: text}, or null when the bytes are not a PNG. */
+  async function pngTexts(buffer) {
+    const bytes = new Uint8Array(buffer);
+    const signature = [137, 80, 78, 71, 13, 10, 26, 10];
+    if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b)) return null;
+    const view = new DataView(buffer);
+    const latin1 = new TextDecoder("latin1");
+    const utf8 = new TextDecoder("utf-8");
+    const texts = {};
+    let at = 8;
+    while (at + 12 <= bytes.length) {
+      const length = view.getUint32(at);
+      const type = latin1.decode(bytes.subarray(at + 4, at + 8));
+      const data = bytes.subarray(at + 8, Math.min(at + 8 + length, bytes.length));
+      at += 12 + length;
+      if (type === "IEND") break;
+      if (!["tEXt", "zTXt", "iTXt"].includes(type)) continue;
+      const zero = data.indexOf(0);
+      if (zero < 0) continue;
+      const keyword = latin1.decode(data.subarray(0, zero));
+      try {
+        if (type === "tEXt") texts[keyword] = latin1.decode(data.subarray(zero + 1));
+        else if (type === "zTXt") texts[keyword] = latin1.decode(await inflate(data.subarray(zero + 2)));
+        else {
+          const compressed = data[zero + 1] === 1;
+          let rest = data.subarray(zero + 3);
+          rest = rest.subarray(rest.indexOf(0) + 1);  // language tag
+          rest = rest.subarray(rest.indexOf(0) + 1);  // translated keyword
+          texts[keyword] = utf8.decode(compressed ? await inflate(rest) : rest);
+        }
+      } catch (e) { /* a damaged chunk: the others may still say something */ }
+    }
+    return texts;
+  }
+
+  /** AUTOMATIC1111's infotext: the prompt, "Negative prompt: …", then "Key: value, Key: value". */
+  function parseA1111(text) {
+    const lines = text.trim().split("\n");
+    const pairs = {};
+    const pattern = /\s*([\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)/g;
+    // The last line holds the parameters when there is more than one line and it names one of them.
+    const hasParameters = lines.length > 1 && /(^|, )(Steps|Seed|Size|Model|CFG scale): /.test(lines[lines.length - 1]);
+    const last = hasParameters ? lines.pop() : "";
+    for (const match of last.matchAll(pattern)) {
+      let value = match[2].trim();
+      if (value.startsWith('"')) { try { value = JSON.parse(value); } catch (e) { /* keep as written */ } }
+      pairs[match[1].trim()] = value;
+    }
+    const negativeAt = lines.findIndex((line) => line.startsWith("Negative prompt:"));
+    const prompt = (negativeAt >= 0 ? lines.slice(0, negativeAt) : lines).join("\n").trim();
+    const negative = negativeAt >= 0 ? lines.slice(negativeAt).join("\n").replace(/^Negative prompt:\s*/, "").trim() : "";
+    const found = { prompt, negative_prompt: negative };
+    if (/^-?\d+$/.test(pairs.Seed || "")) found.seed = Number(pairs.Seed);
+    if (/^\d+$/.test(pairs.Steps || "")) found.steps = Number(pairs.Steps);
+    if (/^\d+(\.\d+)?$/.test(pairs["CFG scale"] || "")) found.scale = Number(pairs["CFG scale"]);
+    const size = /^(\d+)x(\d+)$/.exec(pairs.Size || "");
+    if (size) { found.width = Number(size[1]); found.height = Number(size[2]); }
+    if (pairs.Model) found.model = pairs.Model;
+    return found;
+  }
+
+  /** ComfyUI's "prompt" graph: the sampler's seed, steps and CFG, the texts wired to it, the latent size. */
+  function parseComfy(text) {
+    const graph = JSON.parse(text);
+    const nodes = Object.values(graph || {});
+    const sampler = nodes.find((n) => n && /KSampler/.test(n.class_type || ""));
+    if (!sampler) return null;
+    const input = sampler.inputs || {};
+    const textOf = (link) => {
+      const node = Array.isArray(link) ? graph[link[0]] : null;
+      return node && node.inputs && typeof node.inputs.text === "string" ? node.inputs.text : "";
+    };
+    const found = { prompt: textOf(input.positive).trim(), negative_prompt: textOf(input.negative).trim() };
+    const seed = input.seed !== undefined ? input.seed : input.noise_seed;
+    if (Number.isInteger(seed)) found.seed = seed;
+    if (Number.isInteger(input.steps)) found.steps = input.steps;
+    if (typeof input.cfg === "number") found.scale = input.cfg;
+    const latent = nodes.find((n) => n && /EmptyLatentImage/.test(n.class_type || ""));
+    if (latent && Number.isInteger(latent.inputs.width)) { found.width = latent.inputs.width; found.height = latent.inputs.height; }
+    return found;
+  }
+
+  /** The settings a picture carries, or null. */
+  async function settingsFromPicture(file) {
+    const texts = await pngTexts(await file.arrayBuffer());
+    if (!texts) return null;
+    if (texts.parameters) return { ...parseA1111(texts.parameters), source: "A1111" };
+    if (texts.prompt) { try { const found = parseComfy(texts.prompt); if (found) return { ...found, source: "ComfyUI" }; } catch (e) { /* not JSON */ } }
+    return null;
+  }
+
+  /** The queue page: every unfinished task of this client (user; staff: everyone's) from any device, in
+   * the order they will run, re-read every 2 s while the page is visible; and the recently finished. */
+  function queue() {
+    return {
+      config: pageConfig(),
+      open: [],
+      recent: [],
+      everyone: false,
+      timer: null,
+      async init() {
+        this.everyone = this.config.everyoneAllowed && new URLSearchParams(window.location.search).get("everyone") === "true";
+        await this.load();
+        this.timer = window.setInterval(() => { if (!document.hidden) this.load(); }, 2000);
+      },
+      destroy() { window.clearInterval(this.timer); },
+      async load() {
+        const [open, recent] = await Promise.all([
+          api("GET", "queue" + (this.everyone ? "?everyone=true" : "")),
+          api("GET", "tasks?status=completed,failed,cancelled&page_size=10"),
+        ]);
+        if (open.ok) {
+          const finishedHere = this.open.filter((t) => !open.data.tasks.some((x) => x.task_id === t.task_id));
+          for (const t of finishedHere) toast(fmt(gettext("Left the queue: %(prompt)s"), { prompt: t.prompt.slice(0, 60) }));
+          this.open = open.data.tasks.map((task) => this.decorate(task));
+        }
+        if (recent.ok) this.recent = recent.data.results.map((task) => ({ ...decorateTask(task), reuseUrl: reuseUrl(task.task_id) }));
+      },
+      decorate(task) {
+        const t = decorateTask(task);
+        const waiting = task.status === "pending" && task.queue_position !== null && task.queue_position !== undefined;
+        t.placeLabel = waiting ? (task.queue_position === 0 ? gettext("Next") : "#" + (task.queue_position + 1)) : gettext("Running");
+        t.movable = waiting && !this.everyone;
+        return t;
+      },
+      get noOpen() { return this.open.length === 0; },
+      get openTitle() { return fmt(gettext("Running and waiting (%(n)s)"), { n: this.open.length }); },
+      toggleEveryone(event) {
+        this.everyone = event.target.checked;
+        keepFiltersInUrl(this.everyone ? { everyone: "true" } : {});
+        this.load();
+      },
+      async cancel(taskId) {
+        const res = await api("DELETE", "task/" + encodeURIComponent(taskId));
+        if (!res.ok) { toast(res.data.message); return; }
+        await this.load();
+      },
+      async moveUp(taskId) {
+        const res = await api("POST", "task/" + encodeURIComponent(taskId) + "/front");
+        if (!res.ok) { toast(res.data.message); return; }
+        await this.load();
+      },
+      async retry(taskId) {
+        const task = this.recent.find((t) => t.task_id === taskId);
+        const body = { prompt: task.prompt, model: task.model, width: task.width, height: task.height, num_images: task.num_images };
+        for (const name of ["negative_prompt", "steps", "scale", "seed", "enhance_prompt"]) {
+          if (task[name] !== null && task[name] !== undefined && task[name] !== "") body[name] = task[name];
+        }
+        const res = await api("POST", "generate", body);
+        if (!res.ok) { toast(res.data.message); return; }
+        toast(gettext("Started: it is in the queue."));
+        await this.load();
+      },
+    };
+  }
+
+  /** The share links page: each link with its state and views, copy and revoke. */
+  function shares() {
+    return {
+      links: [],
+      async init() { await this.load(); },
+      async load() {
+        const res = await api("GET", "shares");
+        if (!res.ok) { toast(res.data.message); return; }
+        const kinds = { image: gettext("an image"), task: gettext("a generation"), board: gettext("a board") };
+        this.links = res.data.map((l) => ({
+          ...l,
+          fullUrl: window.location.origin + l.url,
+          stateLabel: l.revoked_at ? gettext("Revoked") : (l.live ? gettext("Live") : gettext("Expired")),
+          whatLabel: (kinds[l.kind] || l.kind) + (l.show_prompt ? "" : " · " + gettext("prompt hidden"))
+            + (l.expires_at ? " · " + fmt(gettext("until %(date)s"), { date: localDate(l.expires_at) }) : ""),
+          viewsLabel: fmt(ngettext("%(n)s view", "%(n)s views", l.views), { n: l.views }),
+        }));
+      },
+      get noLinks() { return this.links.length === 0; },
+      async copy(link) {
+        try { await navigator.clipboard.writeText(link.fullUrl); toast(gettext("Link copied.")); }
+        catch (e) { toast(gettext("Copying is not allowed here; select the text instead.")); }
+      },
+      async revoke(shareId) {
+        const res = await api("DELETE", "shares/" + shareId);
+        if (!res.ok) { toast(res.data.message); return; }
+        toast(gettext("Revoked: the link no longer works."));
+        await this.load();
+      },
+    };
+  }
+
   function toaster() {
     return {
       visible: false,
@@ -766,5 +1315,7 @@
     window.Alpine.data("gallery", gallery);
     window.Alpine.data("history", history);
     window.Alpine.data("toaster", toaster);
+    window.Alpine.data("queue", queue);
+    window.Alpine.data("shares", shares);
   });
 })();

@@ -30,6 +30,11 @@ def stop_worker(stack: Stack) -> float:
     return took
 
 
+def taken_messages(stack: Stack) -> int:
+    """Queue messages a cluster holds: django-q2's ORM broker locks a message it takes until its timeout."""
+    return stack.query("SELECT count(*) FROM django_q_ormq WHERE lock > strftime('%Y-%m-%d %H:%M:%f', 'now')")[0][0]
+
+
 def test_a_graceful_stop_finishes_running_tasks_hands_back_the_rest_and_exits_in_time(tmp_path):
     stack = Stack(tmp_path / "data", IMAGEGEN_PREVIEW_LATENCY=LATENCY, IMAGEGEN_TASK_TIMEOUT=TIMEOUT,
                   IMAGEGEN_WORKERS=2)
@@ -40,7 +45,8 @@ def test_a_graceful_stop_finishes_running_tasks_hands_back_the_rest_and_exits_in
         running = stack.wait_for(
             lambda: (r := [t for t, s in stack.statuses().items() if s == "processing"]) and len(r) == 2 and r,
             timeout=30, what="both workers to be busy")
-        time.sleep(1)  # the cluster has now also taken the next messages off the queue
+        # The cluster has also taken the next messages off the queue (locked in the ORM broker), not started.
+        stack.wait_for(lambda: taken_messages(stack) >= 3, timeout=30, what="the cluster to take queued messages")
 
         took = stop_worker(stack)
         print(f"the cluster exited {took:.1f}s after SIGTERM")

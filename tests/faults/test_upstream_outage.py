@@ -3,11 +3,13 @@ answering 50500 — and then back. Tasks wait and retry within the policy and al
 /api/v1/health reports the trouble all along (as "degraded", still HTTP 200) and is "ok" again after.
 
 Time is scaled down (the issue's 30 s of refused connections are 12 s here) together with the policy: a
-read timeout of 2 s and retry delays of 2-3 s (IMAGEGEN_RETRY_BASE_DELAY=2, IMAGEGEN_RETRY_MAX_DELAY=3,
-±25 % jitter), with IMAGEGEN_MAX_ATTEMPTS=12 so that the whole outage fits the attempt budget. The slow and
-50500 windows are shorter than the time between two calls of one task after such a failure (read timeout
-+ delay ≥ 4.25 s; the fixed 5 s delay after a 50500), because the policy retries those ambiguous failures
-only once in a row: inside these windows no task may fail, so none does."""
+read timeout of 3 s, retry delays of 2-3 s (IMAGEGEN_RETRY_BASE_DELAY=2, IMAGEGEN_RETRY_MAX_DELAY=3,
+±25 % jitter) and 10 s after a 50500 (IMAGEGEN_RETRY_INTERNAL_ERROR_DELAY), with IMAGEGEN_MAX_ATTEMPTS=12
+so that the whole outage fits the attempt budget. The policy retries the ambiguous failures (a read
+timeout, a 50500) only once in a row, so each act must end before any task calls twice inside it: the
+acts end on conditions, not on the clock — the slow act as soon as every task has made its (timing-out)
+call, the 50500 act as soon as every task has had its 50500. A task's next call comes at least 3 + 2.25 s
+after a timeout and 10 s after a 50500, more than the spread of the tasks' calls in either act."""
 
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ pytestmark = harness.MARKS
 
 TASKS = 4
 MAX_ATTEMPTS = 12
-REFUSED, SLOW, INTERNAL = 12.0, 4.0, 4.5  # seconds of each act
-READ_TIMEOUT = 2
+REFUSED = 12.0  # seconds of refused connections, at least
+READ_TIMEOUT = 3
+INTERNAL_ERROR_DELAY = 10
 
 
 @pytest.fixture
@@ -63,32 +66,40 @@ def test_an_upstream_outage_makes_tasks_wait_and_health_report_it(tmp_path, upst
         IMAGEGEN_MAX_ATTEMPTS=MAX_ATTEMPTS,
         IMAGEGEN_RETRY_BASE_DELAY=2,
         IMAGEGEN_RETRY_MAX_DELAY=3,
+        IMAGEGEN_RETRY_INTERNAL_ERROR_DELAY=INTERNAL_ERROR_DELAY,
     )
     probe = HealthProbe(stack)
     try:
         stack.start_web()
         stack.start_worker()
         probe.start()
-        time.sleep(1)
+        stack.wait_for(lambda: probe.samples and probe.samples[-1][2] == "ok", timeout=30, what="health to be ok")
 
-        # Act 1: connection refused.
+        # Act 1: connection refused, for REFUSED seconds at least and until every task has been refused.
         upstream.stop()
         refused_at = time.monotonic()
         ids = [stack.generate(prompt=f"outage {i}", model=SYNC_MODEL, width=512, height=512) for i in range(TASKS)]
-        time.sleep(REFUSED)
+        prompts = {task_id: harness.tasks(stack)[task_id]["prompt"] for task_id in ids}
+        stack.wait_for(
+            lambda: time.monotonic() - refused_at >= REFUSED
+            and all(row["error_code"] == "upstream_unreachable" for row in harness.tasks(stack).values()),
+            timeout=REFUSED + 60, what="every task to be refused")
         assert all(row["status"] in ("processing", "retrying") for row in harness.tasks(stack).values())
 
         # Act 2: it accepts connections again but answers later than the read timeout.
         upstream.latency = READ_TIMEOUT * 2
         upstream.start()
         slow_at = time.monotonic()
-        time.sleep(SLOW)
+        stack.wait_for(lambda: all(prompt_calls(upstream, p, "CVProcess") for p in prompts.values()),
+                       timeout=30, what="every task to call the slow service once", interval=0.02)
 
         # Act 3: it answers at once, with 50500 "Internal Error".
         upstream.latency = 0.2
         upstream.inject("50500", times=10_000, action="CVProcess")
         internal_at = time.monotonic()
-        time.sleep(INTERNAL)
+        stack.wait_for(
+            lambda: all(any(c.code == 50500 for c in prompt_calls(upstream, p, "CVProcess")) for p in prompts.values()),
+            timeout=60, what="every task to get a 50500", interval=0.02)
 
         # Back.
         upstream.clear_faults()

@@ -1,5 +1,6 @@
-"""manage.py backup: a consistent copy of the database (SQLite's online backup API, safe while the app
-runs) and the image files, in one timestamped .tar.gz. Restore it with `manage.py restore`."""
+"""manage.py backup: a consistent copy of the database (SQLite's online backup API, or pg_dump of one
+PostgreSQL snapshot; safe while the app runs) and the image files, in one timestamped .tar.gz. Restore it with
+`manage.py restore`."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from generation.maintenance import format_size
 
 class Command(BaseCommand):
     help = (
-        "Back up the SQLite database (online backup API, not a file copy) and the image files referenced by "
-        "it into a timestamped .tar.gz (default: <data dir>/backups/, IMAGEGEN_BACKUP_DIR). SQLite only: "
-        "for PostgreSQL use pg_dump and copy the media directory."
+        "Back up the database (SQLite: the online backup API, not a file copy; PostgreSQL: pg_dump of one "
+        "snapshot) and the image files referenced by it into a timestamped .tar.gz (default: "
+        "<data dir>/backups/, IMAGEGEN_BACKUP_DIR)."
     )
 
     def add_arguments(self, parser):

@@ -1,10 +1,17 @@
 """Verify the configured engine: credentials and, for VolcEngine, each catalogue model's activation, with
 one free call per model. Never prints a secret key."""
 
+import time
+
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from generation import imaging
 from generation.catalogue import all_models, get_model
 from generation.engines import configured_engine_name, get_engine
+from generation.engines.base import EngineRequest
+from generation.engines.preview import PreviewEngine
+from generation.engines.volcengine import probe_model
 
 
 def mask(key: str) -> str:
@@ -47,15 +54,11 @@ class Command(BaseCommand):
             ))
             self._check_preview_render()
             return
-        from django.conf import settings
-
-        from generation.engines.volcengine import probe_model
-
         self.stdout.write(f"access key: {mask(settings.VOLC_ACCESSKEY)}")
         models = [get_model(m) for m in opts["model"]] if opts["model"] else all_models()
         if any(m is None for m in models):
             raise CommandError("unknown model; see GET /api/v1/models for the ids")
-        failures = 0
+        failures = {"not_activated": 0, "error": 0}
         width = max(len(m.id) for m in models)
         for model in models:
             state, detail = probe_model(engine, model.id)
@@ -63,26 +66,26 @@ class Command(BaseCommand):
             if state == "ok":
                 self.stdout.write(self.style.SUCCESS(line))
                 continue
-            failures += 1
+            failures["not_activated" if state == "not_activated" else "error"] += 1
             self.stdout.write(self.style.ERROR(f"{line}  — {detail}"))
             if state == "auth_failed":
                 raise CommandError("the credentials were refused; check VOLC_ACCESSKEY / VOLC_SECRETKEY "
                                    "(and the machine's clock)")
-        if failures:
-            raise CommandError(
-                f"{failures} of {len(models)} models are not usable: activate them in the VolcEngine console "
-                "(视觉智能 / 即梦AI) or pick another model"
-            )
+        # Advice only where it fits: activating a model does nothing for a rate limit or a server error.
+        problems = []
+        if failures["not_activated"]:
+            problems.append(f"{failures['not_activated']} of {len(models)} models are not activated for this account: "
+                            "activate them in the VolcEngine console (视觉智能 / 即梦AI) or pick another model")
+        if failures["error"]:
+            problems.append(f"{failures['error']} of {len(models)} models could not be checked (the service answered "
+                            "with another error, shown above: a rate limit, a refusal or a server error); "
+                            "run check_engine again later")
+        if problems:
+            raise CommandError("; ".join(problems))
         self.stdout.write(self.style.SUCCESS(f"all {len(models)} models usable"))
 
     def _check_preview_render(self):
         """Render one small preview image and its thumbnail: Pillow, PNG and WebP work on this machine."""
-        import time
-
-        from generation import imaging
-        from generation.engines.base import EngineRequest
-        from generation.engines.preview import PreviewEngine
-
         started = time.perf_counter()
         request = EngineRequest(
             model="jimeng_t2i_v31", action="async", prompt="check_engine", negative_prompt=None, width=256,

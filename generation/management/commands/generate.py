@@ -15,10 +15,10 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
+from core.errors import QuotaExceeded, RateLimited
 from generation import maintenance, services
 from generation.catalogue import MAX_NUM_IMAGES, PlanError, plan_generation
 from generation.models import FINISHED, GenerationTask, Status
-from imagegen.errors import QuotaExceeded, RateLimited
 
 sleep = time.sleep  # the wait loop's pause; tests replace it with "a worker runs the queue"
 

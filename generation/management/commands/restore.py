@@ -17,8 +17,8 @@ from generation.maintenance import format_size
 
 class Command(BaseCommand):
     help = (
-        "Restore a backup archive into the configured data directory (its SQLite database and media "
-        "directory must be empty unless --force), check every file's sha256, then apply migrations. "
+        "Restore a backup archive into the configured installation (its database, SQLite or PostgreSQL, and its "
+        "media directory must be empty unless --force), check every file's sha256, then apply migrations. "
         "Stop the web server and worker first."
     )
     requires_system_checks: list = []
@@ -30,9 +30,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-migrate", action="store_true", help="Do not run migrate afterwards.")
 
     def handle(self, *args, **opts):
-        if connection.vendor != "sqlite":
-            raise CommandError(f"restore supports SQLite only (this database is {connection.vendor}); "
-                               "for PostgreSQL restore your pg_dump with pg_restore")
         archive = Path(opts["archive"])
         if not archive.is_file():
             raise CommandError(f"{archive}: no such file")
@@ -44,8 +41,9 @@ class Command(BaseCommand):
             raise CommandError(str(err)) from err
         self.stdout.write(f"backup of {manifest['created_at']}: {manifest['database']['tasks']} tasks, "
                           f"{manifest['database']['images']} images, {len(manifest['media']['files'])} files")
-        self.stdout.write(f"restoring into {db_path} and {media_root}…")
-        connections.close_all()  # the database file is about to be replaced
+        where = connection.settings_dict["NAME"] if connection.vendor == "postgresql" else db_path
+        self.stdout.write(f"restoring into {where} and {media_root}…")
+        connections.close_all()  # the database is about to be replaced
 
         def progress(what, done, total):
             if done == total or done % max(1, total // 10) == 0:

@@ -8,8 +8,8 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import ApplicationError
 from imagegen.accounts import services
-from imagegen.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -23,7 +23,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--email", default="")
-        parser.add_argument("--staff", action="store_true", help="May use the admin (/admin/), with all permissions.")
+        parser.add_argument("--staff", action="store_true",
+                            help="May use the staff console (/admin/): tasks, images, tags, quotas, tokens and the "
+                                 "audit log (the Operators group); not users or job schedules.")
+        parser.add_argument("--superuser", action="store_true",
+                            help="Staff with every permission: users, groups and job schedules too.")
         parser.add_argument("--password-stdin", action="store_true", help="Read the password from standard input.")
         parser.add_argument("--daily-images", type=int, help="Images this user may request per UTC day.")
         parser.add_argument("--max-concurrent-tasks", type=int, help="Unfinished tasks this user may have at once.")
@@ -50,15 +54,15 @@ class Command(BaseCommand):
         password = self._password(opts)
         try:
             user = services.user_create(
-                username=opts["username"], password=password, email=opts["email"], is_staff=opts["staff"],
-                is_superuser=opts["staff"], daily_images=opts["daily_images"],
+                username=opts["username"], password=password, email=opts["email"], is_staff=opts["staff"] or opts["superuser"],
+                is_superuser=opts["superuser"], daily_images=opts["daily_images"],
                 max_concurrent_tasks=opts["max_concurrent_tasks"],
             )
         except ValidationError as err:
             raise CommandError("refused: " + " ".join(err.messages)) from None
         except ApplicationError as err:
             raise CommandError(str(err.message)) from None
-        self.stdout.write(f"user {user.get_username()} created" + (" (staff)" if user.is_staff else ""))
+        self.stdout.write(f"user {user.get_username()} created" + (" (superuser)" if user.is_superuser else " (staff)" if user.is_staff else ""))
         if opts["adopt_unowned"]:
             count = services.unowned_adopt(user=user)
             self.stdout.write(f"{count} tasks without an owner now belong to {user.get_username()}")

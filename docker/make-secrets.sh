@@ -1,0 +1,17 @@
+#!/bin/sh
+# Creates docker/secrets/ (or $IMAGEGEN_SECRETS_DIR) with a random SECRET_KEY and database password, and empty VolcEngine key files
+# to fill in. Existing files are kept. The files are readable by the containers' imagegen group (gid
+# 10001) and nobody else.
+set -eu
+dir="${IMAGEGEN_SECRETS_DIR:-$(dirname "$0")/secrets}"
+mkdir -p "$dir"
+chmod 0750 "$dir"
+umask 027
+for name in secret_key postgres_password; do
+  [ -s "$dir/$name" ] || head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > "$dir/$name"
+done
+for name in volc_accesskey volc_secretkey; do
+  [ -e "$dir/$name" ] || : > "$dir/$name"
+done
+chgrp 10001 "$dir" "$dir"/* 2>/dev/null || echo "make-secrets: run as root (or chgrp 10001 docker/secrets/*) so the containers can read them"
+echo "make-secrets: secrets in $dir; write the VolcEngine keys into volc_accesskey and volc_secretkey"

@@ -1,0 +1,55 @@
+"""Task and queue figures for /metrics, read from the database at scrape time, so every web node reports
+the same truth."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+from django.utils import timezone
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from generation import supervision
+from generation.models import GenerationTask, Status
+
+
+class TaskCollector:
+    """Task and queue figures straight from the database at scrape time."""
+
+    def collect(self):
+        by_state = GaugeMetricFamily("imagegen_tasks", "Tasks by state", labels=["state"])
+        counts = dict(GenerationTask.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+        for status in Status:
+            by_state.add_metric([status.value], counts.get(status.value, 0))
+        yield by_state
+        yield GaugeMetricFamily(
+            "imagegen_queue_length", "Tasks waiting to run (pending or retrying)",
+            value=counts.get(Status.PENDING, 0) + counts.get(Status.RETRYING, 0),
+        )
+        since = timezone.now() - timezone.timedelta(hours=1)
+        recent = dict(
+            GenerationTask.objects.filter(completed_at__gte=since, status__in=[Status.COMPLETED, Status.FAILED])
+            .values_list("status").annotate(n=Count("id")).values_list("status", "n")
+        )
+        finished = recent.get(Status.COMPLETED, 0) + recent.get(Status.FAILED, 0)
+        yield GaugeMetricFamily(
+            "imagegen_success_ratio", "Completed / finished tasks over the last hour (1 when none finished)",
+            value=recent.get(Status.COMPLETED, 0) / finished if finished else 1.0,
+        )
+        oldest = GenerationTask.objects.filter(status=Status.PENDING).order_by("created_at").values_list("created_at", flat=True).first()
+        yield GaugeMetricFamily(
+            "imagegen_oldest_pending_seconds", "Age of the oldest pending task",
+            value=(timezone.now() - oldest).total_seconds() if oldest else 0.0,
+        )
+        state = supervision.worker_state()
+        yield GaugeMetricFamily(
+            "imagegen_queue_oldest_waiting_seconds",
+            "Age of the oldest deliverable broker message (0 when none waits)",
+            value=state.oldest_waiting_seconds or 0.0,
+        )
+        yield GaugeMetricFamily(
+            "imagegen_worker_stalled", "1 while work waits and no worker takes it, or a replaced cluster has not taken any yet",
+            value=0.0 if state.ok else 1.0,
+        )
+        yield CounterMetricFamily(
+            "imagegen_worker_cluster_restarts", "Worker clusters replaced by their supervisor",
+            value=state.restarts,
+        )

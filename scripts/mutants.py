@@ -1,0 +1,91 @@
+"""`make mutants`: mutation testing of the core with mutmut, one target at a time, and its score.
+
+Each target is a set of mutmut mutant names (a module, or the functions of a module that a target
+covers); mutmut mutates the modules listed in setup.cfg ([mutmut] only_mutate), runs the fast test files
+listed there against every mutant (only the tests that reach the mutated function) and records an exit
+code per mutant under mutants/. This prints, per target: mutants, killed, survived, excluded as
+equivalent (EQUIVALENT below, each with its reason in TESTING.md) and the score
+
+    killed / (mutants - excluded)
+
+and lists every survivor that is not excluded. Exit status 1 when a target scores under 90 % or excludes
+more than 5 % of its mutants.
+
+    .venv/bin/python scripts/mutants.py [TARGET ...] [--max-children N] [--report-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTMUT = [sys.executable, "-m", "mutmut"]
+
+# name: (mutant-name patterns, meta file). "The task run" is the whole of generation/services.py.
+TARGETS = {
+    "task-run": (["generation.services.*"], "generation/services.py.meta"),
+    "planning": (["generation.catalogue.*"], "generation/catalogue.py.meta"),
+    "quotas": (["imagegen.accounts.services.x_quota_check*"], "imagegen/accounts/services.py.meta"),
+    "rate-limits": (["core.api.throttling.*"], "core/api/throttling.py.meta"),
+    "upstream-slots": (["generation.concurrency.*"], "generation/concurrency.py.meta"),
+}
+
+# Mutants that change no behaviour a caller can see; TESTING.md gives the reason for each.
+EQUIVALENT: dict[str, str] = {}
+
+KILLED = {1, 3}
+MIN_SCORE, MAX_EXCLUDED = 0.90, 0.05
+
+
+def score(target: str) -> tuple[dict, list[str]]:
+    patterns, meta = TARGETS[target]
+    codes = json.loads((ROOT / "mutants" / meta).read_text())["exit_code_by_key"]
+    names = sorted(n for n in codes if any(fnmatch.fnmatch(n, p) for p in patterns))
+    excluded = [n for n in names if n in EQUIVALENT]
+    killed = [n for n in names if codes[n] in KILLED and n not in EQUIVALENT]
+    open_ = [n for n in names if codes[n] not in KILLED and n not in EQUIVALENT]
+    counted = len(names) - len(excluded)
+    result = {
+        "mutants": len(names),
+        "killed": len(killed),
+        "not killed": len(open_),
+        "excluded": len(excluded),
+        "score": len(killed) / counted if counted else 0.0,
+        "unchecked": sum(1 for n in names if codes[n] is None),
+    }
+    return result, [f"{n} (exit {codes[n]})" for n in open_]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("targets", nargs="*", default=list(TARGETS))
+    parser.add_argument("--max-children", type=int, default=int(os.environ.get("MUTANTS_CHILDREN", "1")))
+    parser.add_argument("--report-only", action="store_true", help="score the last run without running")
+    args = parser.parse_args()
+    failed = False
+    for target in args.targets:
+        patterns, _meta = TARGETS[target]
+        if not args.report_only:
+            print(f"== {target}: mutmut run {' '.join(patterns)}", flush=True)
+            subprocess.run([*MUTMUT, "run", "--max-children", str(args.max_children), *patterns], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, check=False)
+        result, survivors = score(target)
+        ok = result["score"] >= MIN_SCORE and result["excluded"] <= MAX_EXCLUDED * result["mutants"]
+        failed |= not ok
+        print(f"{target}: {result['killed']}/{result['mutants'] - result['excluded']} killed = "
+              f"{100 * result['score']:.1f} % ({result['mutants']} mutants, {result['excluded']} excluded as "
+              f"equivalent, {result['not killed']} not killed, {result['unchecked']} unchecked)"
+              f"{'' if ok else '  << below 90 % or too many excluded'}")
+        for name in survivors:
+            print(f"    not killed: {name}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

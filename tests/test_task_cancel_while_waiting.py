@@ -1,0 +1,73 @@
+"""A task cancelled while its worker waits to retry it stays cancelled: the worker never runs it again.
+
+The wait is on the fake clock, so the test cancels at a chosen moment of it: in the middle (the next
+lease extension notices) or at its very end (the resume itself must notice)."""
+
+from datetime import timedelta
+
+import pytest
+
+from generation import services
+from generation.engines.base import EngineError, Retry
+from generation.models import GenerationTask
+
+from .conftest import files_under, run
+
+pytestmark = pytest.mark.django_db
+
+
+def transient():
+    return EngineError("upstream_unreachable", "connection refused", retry=Retry.BACKOFF)
+
+
+lease_at_cancel = []
+
+
+def cancel_at_sleep(fake_clock, task_id, *, at: int, end_wait: bool):
+    def act(n, seconds):
+        if n == at:
+            services.task_cancel(task=GenerationTask.objects.get(task_id=task_id))
+            lease_at_cancel.append(GenerationTask.objects.get(task_id=task_id).lease_expires_at)
+            if end_wait:
+                fake_clock.offset += timedelta(seconds=3600)  # the wait is over
+
+    fake_clock.on_sleep = act
+
+
+@pytest.mark.parametrize("end_wait", [False, True], ids=["in-the-middle-of-the-wait", "at-the-end-of-the-wait"])
+def test_it_is_not_resumed(api, media, scripted, settings, fake_clock, end_wait):
+    engine = scripted(transient(), "ok")
+    settings.IMAGEGEN_RETRY_BASE_DELAY, settings.IMAGEGEN_RETRY_MAX_DELAY = 4.0, 60.0  # several one-second sleeps
+    task_id = api.generate()
+    lease_at_cancel.clear()
+    cancel_at_sleep(fake_clock, task_id, at=1, end_wait=end_wait)
+    run(task_id)
+
+    task = GenerationTask.objects.get(task_id=task_id)
+    assert len(engine.calls) == 1
+    assert task.status == "cancelled" and task.error_code == "cancelled"
+    assert task.images.count() == 0 and files_under(media) == []
+    if end_wait:
+        assert len(fake_clock.slept) >= 1
+    else:
+        # noticed at the next lease extension: the worker stops waiting at once instead of sitting out the delay
+        assert len(fake_clock.slept) == 1
+        assert task.lease_expires_at is None or task.lease_expires_at <= lease_at_cancel[0]
+
+
+@pytest.mark.parametrize("end_wait", [False, True], ids=["in-the-middle-of-the-wait", "at-the-end-of-the-wait"])
+def test_a_restarted_run_does_not_wait_for_a_cancelled_task(api, media, scripted, settings, fake_clock, end_wait):
+    # A task picked up after a restart with a retry time still ahead waits in sleep_until.
+    engine = scripted("ok")
+    task_id = api.generate()
+    GenerationTask.objects.filter(task_id=task_id).update(
+        status="retrying", next_attempt_at=fake_clock.now() + timedelta(seconds=5)
+    )
+    cancel_at_sleep(fake_clock, task_id, at=1, end_wait=end_wait)
+    run(task_id)
+    assert engine.calls == []
+    assert GenerationTask.objects.get(task_id=task_id).status == "cancelled"
+    if not end_wait:
+        # The lease extension after the first one-second sleep finds the task cancelled: the worker stops
+        # there instead of sitting out the four seconds left of the wait.
+        assert fake_clock.slept == [1.0]

@@ -1,0 +1,150 @@
+"""A run waits for one of the shared upstream slots (VOLC_MAX_CONCURRENCY) at the `queued_upstream` stage,
+keeping its own lease alive while it waits, holds the slot under its own name for the call plus the lease
+margin, and gives up waiting when its task is cancelled."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from generation import concurrency, services
+from generation.engines.base import Cancelled
+from generation.models import GenerationTask, UpstreamSlot
+
+from .conftest import run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OTHER = "elsewhere:1:aaaa"
+CALL_SECONDS = 600
+
+
+def wait_until(predicate, what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def in_thread(fn):
+    errors = []
+
+    def body():
+        try:
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def test_a_run_waits_for_a_free_slot_keeping_its_lease_then_holds_it_in_its_own_name(api, media, scripted, settings):
+    settings.VOLC_MAX_CONCURRENCY = 1
+    settings.IMAGEGEN_LEASE_MARGIN = 30
+    concurrency.try_acquire(holder=OTHER, count=1, seconds=600)
+    seen = {}
+
+    def call(request, progress):
+        with progress.upstream_slot(CALL_SECONDS):
+            slot = UpstreamSlot.objects.get(slot=0)
+            seen.update(holder=slot.holder, expires_in=(slot.expires_at - timezone.now()).total_seconds(),
+                        owner=GenerationTask.objects.get(task_id=task_id).lease_owner)
+            return engine._preview.generate(request, progress)
+
+    engine = scripted(call)
+    task_id = api.generate()
+
+    def the_other_holder():
+        # While it waits the task shows `queued_upstream` and its lease covers the promised call.
+        def waiting():
+            row = GenerationTask.objects.get(task_id=task_id)
+            return (row.stage == "queued_upstream" and row.lease_expires_at is not None
+                    and row.lease_expires_at > timezone.now() + timedelta(seconds=CALL_SECONDS))
+        wait_until(waiting, "the run to wait at queued_upstream with its lease extended")
+        seen["progress_while_waiting"] = GenerationTask.objects.get(task_id=task_id).progress
+        concurrency.release(slot=0, holder=OTHER)
+
+    thread, errors = in_thread(the_other_holder)
+    run(task_id)
+    thread.join(30)
+    assert errors == []
+    assert GenerationTask.objects.get(task_id=task_id).status == "completed"
+    assert seen["progress_while_waiting"] == 5
+    assert seen["holder"] == seen["owner"]
+    assert CALL_SECONDS + 25 <= seen["expires_in"] <= CALL_SECONDS + 30
+    assert UpstreamSlot.objects.get(slot=0).holder == ""  # released after the call
+
+
+def test_with_no_concurrency_configured_one_slot_is_used(api, media, scripted, settings):
+    settings.VOLC_MAX_CONCURRENCY = 0
+    seen = {}
+
+    def call(request, progress):
+        with progress.upstream_slot(5):
+            seen["held"] = list(UpstreamSlot.objects.exclude(holder="").values_list("slot", flat=True))
+            return engine._preview.generate(request, progress)
+
+    engine = scripted(call)
+    task_id = api.generate()
+    run(task_id)
+    assert seen["held"] == [0] and UpstreamSlot.objects.count() == 1
+
+
+def test_two_slots_let_a_second_run_in_without_waiting(api, media, scripted, settings):
+    settings.VOLC_MAX_CONCURRENCY = 2
+    concurrency.try_acquire(holder=OTHER, count=2, seconds=600)
+    seen = {}
+
+    def call(request, progress):
+        with progress.upstream_slot(5):
+            seen["held"] = sorted(UpstreamSlot.objects.exclude(holder="").values_list("holder", flat=True))
+            return engine._preview.generate(request, progress)
+
+    engine = scripted(call)
+    task_id = api.generate()
+    run(task_id)
+    assert len(seen["held"]) == 2 and OTHER in seen["held"]
+
+
+def test_a_run_cancelled_while_waiting_for_a_slot_stops_waiting(api, media, scripted, settings, monkeypatch):
+    settings.VOLC_MAX_CONCURRENCY = 1
+    concurrency.try_acquire(holder=OTHER, count=1, seconds=600)
+    seen = {}
+
+    def call(request, progress):
+        try:
+            with progress.upstream_slot(CALL_SECONDS):
+                seen["got the slot"] = True
+        except Cancelled:
+            seen["cancelled"] = True
+            raise
+        return engine._preview.generate(request, progress)
+
+    engine = scripted(call)
+    task_id = api.generate()
+    # Cancel while the run waits for a slot: at its first lease extension of the wait, from the same thread
+    # (a second thread polling the in-memory test database can meet "table is locked" on either side).
+    waits = []
+    extend = services.TaskRun.extend
+
+    def extend_then_cancel(run_, seconds):
+        extend(run_, seconds)
+        waits.append(GenerationTask.objects.get(task_id=task_id).stage)
+        if len(waits) == 1:
+            services.task_cancel(task=GenerationTask.objects.get(task_id=task_id))
+
+    monkeypatch.setattr(services.TaskRun, "extend", extend_then_cancel)
+    run(task_id)
+    assert waits and waits[0] == "queued_upstream"
+    assert seen == {"cancelled": True}
+    assert GenerationTask.objects.get(task_id=task_id).status == "cancelled"
