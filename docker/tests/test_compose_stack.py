@@ -5,13 +5,17 @@ app image at the end (the stand-in images stay cached, as the debootstrapped bas
 
 It proves, in order: every service healthy through its compose healthcheck; over HTTPS with the generated
 certificate the pages, the API in accounts mode with a token made inside the web container, the WebSocket and
-the event stream following a task, the admin sign-in and the static files' cache headers; a task done end to
-end by the workers; a worker container SIGKILLed mid-task comes back by its restart policy and the task
-completes exactly once; `down` + `up` keeps tasks, images and users; the web container runs as a non-root user
-on a read-only root filesystem; a backup of the running stack restores everything into emptied volumes."""
+the event stream following a task, staff sign-in with a second factor (enrolled on the way) into the admin,
+and the static files' cache headers; a task done end to end by the workers; a worker container SIGKILLed
+mid-task comes back by its restart policy and the task completes exactly once; `down` + `up` keeps tasks, images
+and users; the web container runs as a non-root user on a read-only root filesystem; a backup of the running
+stack restores everything into emptied volumes."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -19,6 +23,7 @@ import re
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -297,18 +302,57 @@ def test_the_websocket_and_the_event_stream_follow_a_task_on_the_one_origin(stac
     assert events[-2:] == ["completed", "unsubscribed"], events
 
 
-def test_the_admin_signs_in_over_https(stack):
+def totp(key_base32: str) -> str:
+    """The code an authenticator app shows now for a base32 key (RFC 6238: SHA-1, 30 s, 6 digits)."""
+    counter = struct.pack(">Q", int(time.time()) // 30)
+    digest = hmac.new(base64.b32decode(key_base32), counter, hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def form_errors(raw: bytes) -> list[str]:
+    return [" ".join(e.split()) for e in re.findall(r'class="(?:errornote|errorlist)[^"]*"[^>]*>(.*?)</', raw.decode(), re.S)]
+
+
+def test_staff_sign_in_over_https_with_a_second_factor_and_reach_the_admin(stack):
+    """The deployment sets IMAGEGEN_STAFF_2FA: the console's own sign-in refuses a password alone and points
+    to the site's, where staff enrol an authenticator app while signing in, then reach the console."""
     _, client, _ = stack
     origin = f"https://localhost:{client.port}"
-    status, _, raw = client.request("GET", "/admin/login/")
-    assert status == 200
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', raw.decode()).group(1)
-    status, headers, _ = client.request("POST", "/admin/login/?next=/admin/", headers={"Origin": origin, "Referer": f"{origin}/admin/login/"},
+    token, client.token = client.token, ""  # a browser: cookies only
+    try:
+        status, _, raw = client.request("GET", "/admin/login/")
+        assert status == 200
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', raw.decode()).group(1)
+        status, _, raw = client.request("POST", "/admin/login/?next=/admin/",
+                                        headers={"Origin": origin, "Referer": f"{origin}/admin/login/"},
                                         form={"csrfmiddlewaretoken": csrf, "username": "admin", "password": PASSWORD,
                                               "next": "/admin/"})
-    assert status == 302 and headers["Location"] == "/admin/"
-    status, _, raw = client.request("GET", "/admin/")
-    assert status == 200 and b'action="/admin/logout/"' in raw
+        assert status == 200 and any("/login" in e for e in form_errors(raw)), (status, form_errors(raw))
+
+        status, _, raw = client.request("GET", "/login?next=/admin/")
+        assert status == 200
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', raw.decode()).group(1)
+        status, headers, raw = client.request("POST", "/login", headers={"Origin": origin, "Referer": f"{origin}/login"},
+                                              form={"csrfmiddlewaretoken": csrf, "username": "admin",
+                                                    "password": PASSWORD, "next": "/admin/"})
+        assert status == 302 and headers["Location"] == "/login/two-factor", (status, form_errors(raw))
+        status, _, raw = client.request("GET", "/admin/")
+        assert status == 302  # the password alone signs nobody in
+        status, _, raw = client.request("GET", "/login/two-factor")
+        page = raw.decode()
+        assert status == 200 and "otpauth://totp/" in page
+        key = re.search(r'id="totp-key">([A-Z2-7]+)<', page).group(1)
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        status, _, raw = client.request("POST", "/login/two-factor",
+                                        headers={"Origin": origin, "Referer": f"{origin}/login/two-factor"},
+                                        form={"csrfmiddlewaretoken": csrf, "code": totp(key)})
+        assert status == 200 and len(re.findall(r"<li><code>[a-z0-9]+</code></li>", raw.decode())) == 10, \
+            (status, form_errors(raw))
+        status, _, raw = client.request("GET", "/admin/")
+        assert status == 200 and b'action="/admin/logout/"' in raw
+    finally:
+        client.token = token
 
 
 def test_a_worker_killed_mid_task_comes_back_and_the_task_completes_exactly_once(stack):
