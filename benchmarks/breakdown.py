@@ -23,8 +23,8 @@ import django  # noqa: E402
 django.setup()
 from django.core.management import call_command  # noqa: E402
 
-from generation import services  # noqa: E402
-from generation.catalogue import plan_generation  # noqa: E402
+from generation import run, services  # noqa: E402
+from generation.planning import plan_generation  # noqa: E402
 
 PARTS = {
     "engine (preview render + PNG)": ("generation/engines/preview.py", "generate"),
@@ -39,12 +39,12 @@ def main(count: int = 40) -> None:
     call_command("migrate", verbosity=0)
     plan = plan_generation({"prompt": "breakdown", "model": "high_aes_general_v30l_zt2i", "width": 512, "height": 512})
     ids = [services.task_create(plan=plan, client_id="bench")[0].task_id for _ in range(count + 1)]
-    services.task_run(task_id=ids[0])  # warm-up
+    run.task_run(task_id=ids[0])  # warm-up
     profile = cProfile.Profile()
     started = time.perf_counter()
     profile.enable()
     for task_id in ids[1:]:
-        services.task_run(task_id=task_id)
+        run.task_run(task_id=task_id)
     profile.disable()
     total = (time.perf_counter() - started) / count * 1000
     stats = pstats.Stats(profile).stats

@@ -20,8 +20,8 @@ from core.api.pagination import paginate
 from core.api.throttling import ApiThrottle
 from core.errors import NotFound, ValidationFailed
 from generation import selectors as generation_selectors
-from generation.apis import ImageOutput
 from generation.models import GenerationTask, Image
+from generation.task_json import ImageOutput
 
 from . import selectors, services
 from .models import MAX_BOARD_NAME, ShareLink, Star

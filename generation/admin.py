@@ -36,7 +36,7 @@ from core.api.clients import client_id
 from core.api.throttling import spend
 from core.errors import Conflict
 
-from . import broker, maintenance, services
+from . import broker, maintenance, scheduling, services
 from .catalogue import all_models
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
 
@@ -387,7 +387,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         selected = queryset.count()
         done = 0
         for task in queryset.order_by("-created_at"):
-            if services.task_move_to_front(task=task):
+            if scheduling.task_move_to_front(task=task):
                 self.log_change(request, task, _("Moved to the front of the queue"))
                 done += 1
         skipped = selected - done

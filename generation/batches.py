@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .catalogue import SEED_MAX, GenerationPlan, PlanError, plan_generation
+from .model_specs import SEED_MAX
+from .planning import GenerationPlan, PlanError, plan_generation
 
 SWEEP_PARAMS = ("seed", "size", "model")
 _SIZE = re.compile(r"^\s*(\d{1,6})\s*[x×*]\s*(\d{1,6})\s*$")

@@ -106,7 +106,7 @@ class GenerationTask(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     # Staff moved it to the front of the queue (> 0): a worker takes waiting tasks with a higher priority
-    # first, before the fair rule (generation.services._next_claimable). Its owner moved it ahead of their
+    # first, before the fair rule (generation.scheduling.next_claimable). Its owner moved it ahead of their
     # own other tasks (< 0, the latest move lowest): that orders only the client's own tasks.
     priority = models.SmallIntegerField(_("priority"), default=0)
     # The batch it was submitted in (POST /api/v1/batches), or "": its public id, so a task's JSON needs no join.

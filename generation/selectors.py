@@ -12,9 +12,6 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Avg,
-    Min,
-    OuterRef,
-    Subquery,
     BooleanField,
     Count,
     DateTimeField,
@@ -22,9 +19,12 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     JSONField,
+    Min,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
 )
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -69,7 +69,7 @@ def expected_duration(model: str) -> int:
     return max(1, round(value))
 
 
-# --- The queue and the fair rule (generation.services._claim_next; README, "Limits") -----------------
+# --- The queue and the fair rule (generation.scheduling.claim_next; README, "Limits") -----------------
 
 
 def _free_lease(now) -> Q:

@@ -6,7 +6,7 @@ import logging
 from django.dispatch import receiver
 from django_q.signals import post_execute_in_worker, post_spawn, pre_execute
 
-from . import services, supervision
+from . import recovery, supervision
 
 log = logging.getLogger(__name__)
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 @receiver(post_spawn)
 def recover_after_worker_start(sender, proc_name, **kwargs):
     try:
-        services.tasks_recover()
+        recovery.tasks_recover()
     except Exception:  # never keep a worker from starting
         log.exception("recovery at worker start failed")
 

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
-from . import services
+from . import queueing
 from .models import UNFINISHED, GenerationTask, WorkerCluster
 from .processes import owner_is_dead
 
@@ -274,7 +274,7 @@ def messages_release(broker=None) -> int:
     orphans = GenerationTask.objects.filter(status__in=UNFINISHED, lease_owner="").exclude(task_id__in=listed)
     for task in orphans.only("pk", "task_id"):
         with transaction.atomic():
-            services._enqueue(task)
+            queueing.enqueue(task)
         sent += 1
     return sent
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import services, supervision
+from . import recovery, supervision
 
 log = logging.getLogger("generation.supervisor")
 
@@ -115,7 +115,7 @@ class ClusterSupervisor:
                 return True
         if now >= self.next_recovery:
             self.next_recovery = now + settings.IMAGEGEN_RECOVERY_INTERVAL
-            self._safely(services.tasks_recover)
+            self._safely(recovery.tasks_recover)
         return True
 
     def replace(self, reason: str) -> None:
@@ -125,7 +125,7 @@ class ClusterSupervisor:
         old.wait()
         # Every process of the old cluster is gone: hand back its leases (their pids are dead) and its
         # broker messages now, not after their expiry.
-        self._safely(services.tasks_recover)
+        self._safely(recovery.tasks_recover)
         self._safely(supervision.messages_release)
         self._safely(supervision.cluster_restarted, key=self.key, reason=reason)
         self.start()

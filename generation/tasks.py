@@ -3,7 +3,7 @@
 import os
 import socket
 
-from . import services
+from . import recovery, run
 
 
 def run_generation(task_id: str) -> None:
@@ -11,13 +11,13 @@ def run_generation(task_id: str) -> None:
         # A graceful stop (SIGTERM to qcluster) lets every worker work through the messages its cluster had
         # already taken off the queue, a whole task each: hand those back instead, so that a stop waits for
         # the running tasks only and ends within the task timeout.
-        services.task_hand_back(task_id=task_id)
+        run.task_hand_back(task_id=task_id)
         return
-    services.task_run(task_id=task_id)
+    run.task_run(task_id=task_id)
 
 
 def recover_tasks() -> int:
-    return services.tasks_recover()
+    return recovery.tasks_recover()
 
 
 def cluster_stopping() -> bool:

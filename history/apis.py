@@ -8,7 +8,8 @@ from rest_framework.views import APIView
 from core.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES
 from core.api.pagination import paginate
 from core.api.throttling import ApiThrottle
-from generation.apis import TaskFilterSerializer, TaskPage, TaskSummaryOutput, read_filters
+from generation.apis import TaskFilterSerializer, read_filters
+from generation.task_json import TaskPage, TaskSummaryOutput
 from generation.openapi import task_id_parameter
 
 from . import selectors, services

@@ -9,6 +9,7 @@ from gallery import apis as gallery_apis
 from gallery import share_views
 from gallery import views as gallery_views
 from generation import apis as generation_apis
+from generation import batch_apis, queue_apis
 from history import apis as history_apis
 from imagegen import views
 from imagegen.accounts import apis as account_apis
@@ -20,11 +21,11 @@ api_patterns = [
     path("generate", generation_apis.GenerateApi.as_view(), name="generate"),
     path("task/<str:task_id>", generation_apis.task_detail, name="task"),
     path("task/<str:task_id>/events", streaming_views.task_events, name="task-events"),
-    path("task/<str:task_id>/front", generation_apis.TaskFrontApi.as_view(), name="task-front"),
-    path("queue", generation_apis.QueueApi.as_view(), name="queue"),
+    path("task/<str:task_id>/front", queue_apis.TaskFrontApi.as_view(), name="task-front"),
+    path("queue", queue_apis.QueueApi.as_view(), name="queue"),
     path("tasks", generation_apis.TaskListApi.as_view(), name="tasks"),
-    path("batches", generation_apis.BatchApi.as_view(), name="batches"),
-    path("batches/<str:batch_id>", generation_apis.BatchDetailApi.as_view(), name="batch"),
+    path("batches", batch_apis.BatchApi.as_view(), name="batches"),
+    path("batches/<str:batch_id>", batch_apis.BatchDetailApi.as_view(), name="batch"),
     path("history", history_apis.HistoryListApi.as_view(), name="history"),
     path("history/<str:item_id>", history_apis.HistoryDeleteApi.as_view(), name="history-item"),
     path("images", gallery_apis.ImageListApi.as_view(), name="images"),

@@ -17,9 +17,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from core.access import accounts_mode
 from core.api.clients import client_ip
 from core.api.errors import error_response
-from generation.catalogue import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, all_models
+from generation.catalogue import all_models
 from generation.error_messages import RETRY_CANNOT_HELP
 from generation.metrics import TaskCollector
+from generation.model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH
 from imagegen.accounts import selectors as account_selectors
 from imagegen.accounts.apis import QuotaOutput
 from imagegen.streaming.pages import stream_config

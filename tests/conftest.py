@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from generation import run as task_runs
 from generation import services
 from generation.engines.base import EngineError, EngineResult
 
@@ -60,7 +61,7 @@ def api_zh(db):
 
 def run(task_id: str) -> None:
     """What a worker does with the queue message for this task."""
-    services.task_run(task_id=task_id)
+    task_runs.task_run(task_id=task_id)
 
 
 @pytest.fixture
@@ -112,6 +113,7 @@ def scripted(monkeypatch, settings):
     def install(*outcomes):
         engine = ScriptedEngine(outcomes)
         monkeypatch.setattr(services, "get_engine", lambda: engine)
+        monkeypatch.setattr(task_runs, "get_engine", lambda: engine)
         return engine
 
     return install

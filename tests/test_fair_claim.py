@@ -4,7 +4,7 @@ a task to the front; queue_position follows the rule; a staff retry spends the g
 
 import pytest
 
-from generation import selectors, services
+from generation import scheduling, selectors
 from generation.models import GenerationTask
 
 from .admin_helpers import TASKS, act, messages_of
@@ -40,10 +40,10 @@ def test_waiting_clients_are_served_in_turn_not_in_creation_order(media):
 def test_a_client_with_a_task_running_waits_behind_one_with_none(media):
     alice, bob = client_at("10.0.0.1"), client_at("10.0.0.2")
     first, second = alice.generate(prompt="alice 0"), alice.generate(prompt="alice 1")
-    held = services._claim_next(first)  # a worker holds Alice's first task
+    held = scheduling.claim_next(first)  # a worker holds Alice's first task
     assert held.task_id == first
     single = bob.generate(prompt="bob")
-    assert services._claim_next(second).task_id == single  # the message named Alice's task; Bob's goes first
+    assert scheduling.claim_next(second).task_id == single  # the message named Alice's task; Bob's goes first
 
 
 def test_queue_position_follows_the_fair_rule(db):

@@ -69,4 +69,4 @@ def test_json_logs_carry_the_task_id(api, media, caplog):
         context.filter(record)
         lines.append(json.loads(formatter.format(record)))
     attempt = next(entry for entry in lines if "attempt 1" in entry["message"])
-    assert attempt["task_id"] == task_id and attempt["level"] == "INFO" and attempt["logger"] == "generation.services"
+    assert attempt["task_id"] == task_id and attempt["level"] == "INFO" and attempt["logger"] == "generation.run"

@@ -10,19 +10,9 @@ import json
 import pytest
 from django.utils import translation
 
-from generation.catalogue import (
-    MAX_NUM_IMAGES,
-    MAX_PROMPT_LENGTH,
-    SEED_MAX,
-    SEED_MIN,
-    GenerationPlan,
-    ModelSpec,
-    PlanError,
-    all_models,
-    default_model,
-    get_model,
-    plan_generation,
-)
+from generation.catalogue import all_models, default_model, get_model
+from generation.model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, SEED_MAX, SEED_MIN, ModelSpec
+from generation.planning import GenerationPlan, PlanError, plan_generation
 
 # The example request of seed-architecture.md §5.2, exactly as written.
 SEED_EXAMPLE = {

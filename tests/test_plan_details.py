@@ -1,6 +1,6 @@
-"""Details of request planning (generation/catalogue.py) that its mutants showed no test held."""
+"""Details of request planning (generation/planning.py) that its mutants showed no test held."""
 
-from generation.catalogue import plan_generation
+from generation.planning import plan_generation
 
 
 def test_the_default_request_plans_the_default_model_at_its_default_size():

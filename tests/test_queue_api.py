@@ -4,7 +4,7 @@ other waiting tasks — the next worker takes it — without passing anyone else
 
 import pytest
 
-from generation import services
+from generation import scheduling
 from generation.models import GenerationTask
 
 from .accounts import accounts, make_user, signed_in  # noqa: F401  (fixture)
@@ -81,7 +81,7 @@ def test_staff_can_still_move_a_task_before_everyone_after_an_owners_move(admin_
     bobs = bob.generate(prompt="bob")
     act(admin_client, TASKS, "move_to_front", [GenerationTask.objects.get(task_id=bobs).pk])
     assert GenerationTask.objects.get(task_id=bobs).priority > 0
-    assert services._claim_next(ids[0]).task_id == bobs
+    assert scheduling.claim_next(ids[0]).task_id == bobs
 
 
 def test_each_user_sees_their_own_queue_and_staff_can_see_everyones(accounts, media):

@@ -130,21 +130,21 @@ def test_the_admin_quota_list_shows_every_user_with_the_defaults(alice):
 
 
 def test_the_concurrent_task_quota_limits_running_tasks_not_queued_ones(alice):
-    from generation import services
+    from generation import scheduling
     from generation.models import GenerationTask
 
     Quota.objects.filter(user=alice).update(max_concurrent_tasks=2, daily_images=100)
     api = signed_in(alice)
     ids = [api.generate() for _ in range(3)]  # all three are accepted: they queue
-    assert services._claim_next(ids[0]) is not None
-    assert services._claim_next(ids[1]) is not None
+    assert scheduling.claim_next(ids[0]) is not None
+    assert scheduling.claim_next(ids[1]) is not None
     assert api.get("account").json()["quota"]["concurrent_tasks"] == {"limit": 2, "used": 2, "remaining": 0}
     # A worker with the third task's message may not start it while two run.
-    assert services._claim_next(ids[2]) is None
+    assert scheduling.claim_next(ids[2]) is None
     assert GenerationTask.objects.get(task_id=ids[2]).lease_owner == ""
     # One finishes: the third may start.
     GenerationTask.objects.filter(task_id=ids[0]).update(status="completed", lease_owner="")
-    claimed = services._claim_next(ids[2])
+    claimed = scheduling.claim_next(ids[2])
     assert claimed is not None and claimed.task_id == ids[2]
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from generation import services
+from generation import recovery
 from generation.models import GenerationTask
 
 from .conftest import run
@@ -36,7 +36,7 @@ def test_a_task_whose_worker_process_died_on_this_machine_is_recovered_at_once(a
     task_id = api.generate()
     hold(task_id, f"{socket.gethostname()}:{dead_pid()}:abcd")
     messages_before = OrmQ.objects.count()
-    assert services.tasks_recover() == 1
+    assert recovery.tasks_recover() == 1
     task = GenerationTask.objects.get(task_id=task_id)
     assert task.status == "retrying" and task.lease_owner == "" and task.error_code == "worker_lost"
     assert task.retry_count == 1
@@ -52,16 +52,16 @@ def test_a_live_worker_on_this_machine_keeps_its_task(api):
 
     task_id = api.generate()
     hold(task_id, f"{socket.gethostname()}:{os.getpid()}:abcd")
-    assert services.tasks_recover() == 0
+    assert recovery.tasks_recover() == 0
     assert GenerationTask.objects.get(task_id=task_id).status == "processing"
 
 
 def test_a_task_held_on_another_machine_is_recovered_only_after_its_lease_expires(api):
     task_id = api.generate()
     hold(task_id, "other-host:123:abcd")
-    assert services.tasks_recover() == 0
+    assert recovery.tasks_recover() == 0
     GenerationTask.objects.filter(task_id=task_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert services.tasks_recover() == 1
+    assert recovery.tasks_recover() == 1
     assert GenerationTask.objects.get(task_id=task_id).status == "retrying"
 
 
@@ -121,11 +121,11 @@ def test_a_worker_whose_cluster_is_stopping_hands_its_message_back_instead_of_ru
 def test_a_pending_task_whose_message_was_lost_is_enqueued_again(api, settings):
     task_id = api.generate()
     OrmQ.objects.all().delete()
-    assert services.tasks_recover() == 0  # not yet: it may simply be waiting in a long queue
+    assert recovery.tasks_recover() == 0  # not yet: it may simply be waiting in a long queue
     GenerationTask.objects.filter(task_id=task_id).update(
         enqueued_at=timezone.now() - timedelta(seconds=settings.IMAGEGEN_REQUEUE_AFTER + 1)
     )
-    assert services.tasks_recover() == 1
+    assert recovery.tasks_recover() == 1
     assert OrmQ.objects.count() == 1
 
 
@@ -140,7 +140,7 @@ def test_recovery_releases_exactly_the_lost_tasks_and_says_so(api, caplog):
     # Three tasks: one lost on another machine (lease ran out), one held by a live lease, one lost message.
     import logging
 
-    caplog.set_level(logging.INFO, logger="generation.services")
+    caplog.set_level(logging.INFO, logger="generation.recovery")
     lost, held = api.generate(), api.generate()
     GenerationTask.objects.filter(task_id=lost).update(
         status="processing", stage="generating", lease_owner="other-host:1:aaaa", attempts=1,
@@ -149,7 +149,7 @@ def test_recovery_releases_exactly_the_lost_tasks_and_says_so(api, caplog):
     OrmQ.objects.all().delete()
     caplog.clear()
 
-    assert services.tasks_recover() == 1
+    assert recovery.tasks_recover() == 1
     row = GenerationTask.objects.get(task_id=lost)
     assert (row.status, row.stage, row.lease_owner, row.lease_expires_at) == ("retrying", "waiting_retry", "", None)
     assert (row.error_code, row.error_message) == ("worker_lost", "the worker running this task stopped")
@@ -157,7 +157,7 @@ def test_recovery_releases_exactly_the_lost_tasks_and_says_so(api, caplog):
     other = GenerationTask.objects.get(task_id=held)
     assert (other.status, other.lease_owner, other.retry_count) == ("processing", "other-host:2:bbbb", 0)
     assert OrmQ.objects.count() == 1
-    assert [r.getMessage() for r in caplog.records if r.name == "generation.services"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "generation.recovery"] == [
         f"task {lost}: its worker (other-host:1:aaaa) is gone; enqueued again"]
 
 
@@ -169,7 +169,7 @@ def test_every_lost_task_is_recovered_in_one_sweep(api):
             timezone.now() - timedelta(seconds=1))
     # The middle one is held by a live lease: the sweep goes on past it.
     GenerationTask.objects.filter(task_id=ids[1]).update(lease_expires_at=timezone.now() + timedelta(minutes=5))
-    assert services.tasks_recover() == 2
+    assert recovery.tasks_recover() == 2
     assert [GenerationTask.objects.get(task_id=t).status for t in ids] == ["retrying", "processing", "retrying"]
 
 
@@ -177,7 +177,7 @@ def test_a_lease_without_an_expiry_is_lost(api):
     task_id = api.generate()
     GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_owner="other-host:1:aaaa",
                                                           lease_expires_at=None)
-    assert services.tasks_recover() == 1
+    assert recovery.tasks_recover() == 1
 
 
 def test_a_task_taken_by_another_worker_during_the_sweep_is_left_alone(api, monkeypatch):
@@ -185,7 +185,7 @@ def test_a_task_taken_by_another_worker_during_the_sweep_is_left_alone(api, monk
     task_id = api.generate()
     GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_owner="other-host:1:aaaa",
                                                           lease_expires_at=timezone.now() - timedelta(seconds=1))
-    import generation.services as module
+    import generation.recovery as module
 
     real = module.owner_is_dead
 
@@ -198,7 +198,7 @@ def test_a_task_taken_by_another_worker_during_the_sweep_is_left_alone(api, monk
     # (owner_is_dead is not asked when the lease ran out; ask the sweep with a live-looking lease instead)
     GenerationTask.objects.filter(task_id=task_id).update(lease_expires_at=timezone.now() + timedelta(minutes=5),
                                                           lease_owner=f"{__import__('socket').gethostname()}:{dead_pid()}:x")
-    assert services.tasks_recover() == 0
+    assert recovery.tasks_recover() == 0
     row = GenerationTask.objects.get(task_id=task_id)
     assert (row.status, row.lease_owner, row.retry_count) == ("processing", "other-host:2:new", 0)
 
@@ -206,7 +206,7 @@ def test_a_task_taken_by_another_worker_during_the_sweep_is_left_alone(api, monk
 def test_a_task_finished_during_the_sweep_is_not_reopened(api, monkeypatch):
     import socket
 
-    import generation.services as module
+    import generation.recovery as module
 
     task_id = api.generate()
     owner = f"{socket.gethostname()}:{dead_pid()}:x"
@@ -219,14 +219,14 @@ def test_a_task_finished_during_the_sweep_is_not_reopened(api, monkeypatch):
         return real(who)
 
     monkeypatch.setattr(module, "owner_is_dead", finished_meanwhile)
-    assert services.tasks_recover() == 0
+    assert recovery.tasks_recover() == 0
     assert GenerationTask.objects.get(task_id=task_id).status == "completed"
 
 
 def test_lost_messages_are_counted_and_logged_each(api, settings, caplog):
     import logging
 
-    caplog.set_level(logging.INFO, logger="generation.services")
+    caplog.set_level(logging.INFO, logger="generation.recovery")
     ids = [api.generate() for _ in range(2)]
     finished = api.generate()
     OrmQ.objects.all().delete()
@@ -234,9 +234,9 @@ def test_lost_messages_are_counted_and_logged_each(api, settings, caplog):
     GenerationTask.objects.update(enqueued_at=old)
     GenerationTask.objects.filter(task_id=finished).update(status="completed", stage="done")
     caplog.clear()
-    assert services.tasks_recover() == 2
+    assert recovery.tasks_recover() == 2
     assert OrmQ.objects.count() == 2
-    assert sorted(r.getMessage() for r in caplog.records if r.name == "generation.services") == sorted(
+    assert sorted(r.getMessage() for r in caplog.records if r.name == "generation.recovery") == sorted(
         f"task {t}: no worker took it for {settings.IMAGEGEN_REQUEUE_AFTER}s; enqueued again" for t in ids)
 
 
@@ -250,5 +250,5 @@ def test_a_task_with_an_owner_is_not_a_lost_message(api, settings):
         enqueued_at=timezone.now() - timedelta(seconds=settings.IMAGEGEN_REQUEUE_AFTER + 1),
         status="processing", lease_owner=f"{socket.gethostname()}:{os.getpid()}:abcd",
         lease_expires_at=timezone.now() + timedelta(minutes=5))
-    assert services.tasks_recover() == 0
+    assert recovery.tasks_recover() == 0
     assert OrmQ.objects.count() == 0

@@ -5,10 +5,11 @@ import random
 
 import pytest
 
-from generation import clock, services
+from generation import clock
 from generation.engines.base import EngineError, Retry
 from generation.engines.volcengine import business_error
 from generation.models import GenerationTask
+from generation.retries import retry_delay
 
 from .conftest import run
 
@@ -60,7 +61,7 @@ def test_the_delay_is_jittered_around_the_backoff_within_a_quarter(settings):
     settings.IMAGEGEN_RETRY_MAX_DELAY = 60.0
     random.seed(19)
     for retries, base in ((0, 2.0), (1, 4.0), (3, 16.0), (5, 60.0), (40, 60.0)):
-        delays = [services.retry_delay(retries) for _ in range(200)]
+        delays = [retry_delay(retries) for _ in range(200)]
         assert all(0.75 * base <= d <= 1.25 * base for d in delays)
         # spread over the whole band, not one value: tasks failed together come back apart
         assert min(delays) < 0.8 * base and max(delays) > 1.2 * base

@@ -6,6 +6,7 @@ from django.utils import timezone
 from generation import services
 from generation.engines.base import Cancelled, EngineError, Retry
 from generation.models import GenerationTask
+from generation.run import TaskRun
 
 from .conftest import files_under, run
 
@@ -109,18 +110,18 @@ def test_a_task_is_retrying_with_a_next_attempt_time_while_it_waits(api, media, 
 
     scripted_engine = scripted(transient(), look)
     task_id = api.generate()
-    original = services.TaskRun._resume_after_wait
+    original = TaskRun._resume_after_wait
 
     def spy(self):
         row = GenerationTask.objects.get(pk=self.task.pk)
         seen["waiting"] = (row.status, row.stage, row.next_attempt_at is not None, row.retry_count)
         return original(self)
 
-    services.TaskRun._resume_after_wait = spy
+    TaskRun._resume_after_wait = spy
     try:
         run(task_id)
     finally:
-        services.TaskRun._resume_after_wait = original
+        TaskRun._resume_after_wait = original
     assert seen["waiting"] == ("retrying", "waiting_retry", True, 1)
     assert seen["status"] == "processing"
     assert GenerationTask.objects.get(task_id=task_id).status == "completed"

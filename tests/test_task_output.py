@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from gallery import services as gallery_services
 from generation import selectors
-from generation.apis import ImageOutput, TaskOutput, TaskSummaryOutput
+from generation.task_json import ImageOutput, TaskOutput, TaskSummaryOutput
 from generation.engines.base import EngineError, Retry
 from generation.models import GenerationTask, Image
 

@@ -13,12 +13,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_completed_run_logs_its_attempt_and_its_completion(api, media, scripted, caplog):
-    caplog.set_level(logging.INFO, logger="generation.services")
+    caplog.set_level(logging.INFO, logger="generation.run")
     scripted("ok")
     task_id = api.generate()
     caplog.clear()
     run(task_id)
-    messages = [r.getMessage() for r in caplog.records if r.name == "generation.services"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "generation.run"]
     assert messages[0] == f"task {task_id} attempt 1 on scripted"
     task = GenerationTask.objects.get(task_id=task_id)
     assert task.upstream_request_id.startswith("preview-")
@@ -32,7 +32,7 @@ def test_a_final_failure_writes_the_whole_error_and_frees_the_task(api, media, s
 
     from generation.engines.base import EngineError, Retry
 
-    caplog.set_level(logging.INFO, logger="generation.services")
+    caplog.set_level(logging.INFO, logger="generation.run")
     scripted(EngineError("content_rejected", "Text Risk Not Pass " + "x" * 3000, retry=Retry.NEVER,
                          upstream_code="50412" + "9" * 60, request_id="req-" + "r" * 200))
     task_id = api.generate()
@@ -46,7 +46,7 @@ def test_a_final_failure_writes_the_whole_error_and_frees_the_task(api, media, s
     assert task.upstream_request_id == ("req-" + "r" * 200)[:100]
     assert before <= task.completed_at <= timezone.now()
     assert (task.lease_owner, task.lease_expires_at, task.next_attempt_at) == ("", None, None)
-    failed = [r for r in caplog.records if r.name == "generation.services" and " failed: " in r.getMessage()]
+    failed = [r for r in caplog.records if r.name == "generation.run" and " failed: " in r.getMessage()]
     assert len(failed) == 1 and failed[0].levelname == "WARNING"
     assert failed[0].getMessage() == (f"task {task_id} failed: content_rejected (upstream {'50412' + '9' * 60}, "
                                       f"request {'req-' + 'r' * 200}) Text Risk Not Pass {'x' * 3000}")
@@ -55,7 +55,7 @@ def test_a_final_failure_writes_the_whole_error_and_frees_the_task(api, media, s
 def test_a_failure_without_upstream_details_logs_dashes(api, media, scripted, caplog):
     from generation.engines.base import EngineError, Retry
 
-    caplog.set_level(logging.INFO, logger="generation.services")
+    caplog.set_level(logging.INFO, logger="generation.run")
     scripted(EngineError("invalid_parameters", "bad", retry=Retry.NEVER))
     task_id = api.generate()
     run(task_id)

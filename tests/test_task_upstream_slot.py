@@ -15,6 +15,7 @@ from django.utils import timezone
 from generation import concurrency, services
 from generation.engines.base import Cancelled
 from generation.models import GenerationTask, UpstreamSlot
+from generation.run import TaskRun
 
 from .conftest import run
 
@@ -135,7 +136,7 @@ def test_a_run_cancelled_while_waiting_for_a_slot_stops_waiting(api, media, scri
     # Cancel while the run waits for a slot: at its first lease extension of the wait, from the same thread
     # (a second thread polling the in-memory test database can meet "table is locked" on either side).
     waits = []
-    extend = services.TaskRun.extend
+    extend = TaskRun.extend
 
     def extend_then_cancel(run_, seconds):
         extend(run_, seconds)
@@ -143,7 +144,7 @@ def test_a_run_cancelled_while_waiting_for_a_slot_stops_waiting(api, media, scri
         if len(waits) == 1:
             services.task_cancel(task=GenerationTask.objects.get(task_id=task_id))
 
-    monkeypatch.setattr(services.TaskRun, "extend", extend_then_cancel)
+    monkeypatch.setattr(TaskRun, "extend", extend_then_cancel)
     run(task_id)
     assert waits and waits[0] == "queued_upstream"
     assert seen == {"cancelled": True}

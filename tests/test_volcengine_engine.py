@@ -101,20 +101,20 @@ def test_several_images_are_several_calls_with_consecutive_seeds(api, media, ups
 def test_the_stage_follows_the_upstream_job(api, media, upstream):
     upstream.inject("slow_async", polls=4)
     seen = []
-    from generation import services
+    from generation.run import TaskRun
 
-    original = services.TaskRun.stage
+    original = TaskRun.stage
 
     def spy(self, stage, **kwargs):
         seen.append(stage)
         return original(self, stage, **kwargs)
 
-    services.TaskRun.stage = spy
+    TaskRun.stage = spy
     try:
         task_id = api.generate(model="jimeng_t2i_v31", width=1328, height=1328)
         run(task_id)
     finally:
-        services.TaskRun.stage = original
+        TaskRun.stage = original
     assert "queued_upstream" in seen and "generating" in seen and "saving" in seen
     assert seen.index("queued_upstream") < seen.index("generating") < seen.index("saving")
 

@@ -7,7 +7,7 @@ Traps of the SDK this module handles (see volcengine-protocol.md):
 - it loads keys from the environment or ~/.volc on its own: keys are always set from settings;
 - an HTTP error is raised as a bare Exception whose text is the repr of the response bytes, and an HTTP
   200 with an error code is *returned*: both are parsed and mapped to our error taxonomy;
-- it never retries and every call blocks: retries are the task's (services.TaskRun), and the blocking
+- it never retries and every call blocks: retries are the task's (run.TaskRun), and the blocking
   happens in a worker, never in a web request.
 """
 

@@ -7,9 +7,10 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
-from . import selectors, services
+from . import personal_data, selectors, services
 from .forms import AdminLoginForm
 from .models import ApiToken, Quota
+from .views import export_response
 
 admin.site.login_form = AdminLoginForm
 
@@ -106,8 +107,6 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description=gettext_lazy("Download the data of the selected user"), permissions=["view"])
     def export_data(self, request, queryset):
-        from .views import export_response
-
         users = list(queryset[:2])
         if len(users) != 1:
             self.message_user(request, gettext_lazy("Choose exactly one user to download their data."),
@@ -122,7 +121,7 @@ class UserAdmin(DjangoUserAdmin):
         users = [user for user in queryset if user.pk != request.user.pk]
         if request.POST.get("confirm_erase") == "yes":
             for user in users:
-                services.user_erase(user=user, by=request.user)
+                personal_data.user_erase(user=user, by=request.user)
             self.message_user(request, ngettext("%(n)d user erased with everything of theirs.",
                                                 "%(n)d users erased with everything of theirs.", len(users))
                               % {"n": len(users)}, messages.SUCCESS)

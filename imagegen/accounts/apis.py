@@ -12,10 +12,13 @@ from core.access import accounts_mode
 from core.api.docs import ERROR_RESPONSES
 from core.api.fields import StrictCharField, UtcDateTimeField
 from core.api.throttling import ApiThrottle
-from core.errors import ApplicationError, NotFound
+from core.errors import ApplicationError, NotFound, RateLimited, ValidationFailed
 
-from . import selectors, services
+from . import personal_data, selectors, services
 from .auth import BearerTokenAuthentication
+from .forms import PasswordConfirmForm
+from .signing import signing_secret
+from .views import export_response
 
 
 def _require_accounts() -> None:
@@ -114,8 +117,6 @@ class TokenListApi(APIView):
         token, raw = services.token_create(user=request.user, **data.validated_data)
         body = {**TokenOutput(token).data, "token": raw}
         if token.signing:
-            from .signing import signing_secret
-
             body["signing_secret"] = signing_secret(token.digest)
         return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
@@ -141,8 +142,6 @@ class AccountExportApi(APIView):
         responses={(200, "application/zip"): bytes, **ERROR_RESPONSES},
     )
     def get(self, request):
-        from .views import export_response
-
         _require_accounts()
         return export_response(user=request.user)
 
@@ -162,10 +161,6 @@ class AccountEraseApi(APIView):
         request=AccountEraseInput, responses={204: None, **ERROR_RESPONSES},
     )
     def post(self, request):
-        from core.errors import RateLimited, ValidationFailed
-
-        from .forms import PasswordConfirmForm
-
         _require_accounts()
         data = AccountEraseInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -176,6 +171,6 @@ class AccountEraseApi(APIView):
             if form.has_error("password", "rate_limited"):
                 raise RateLimited(message, retry_after=60)
             raise ValidationFailed(message, details={"password": [message]})
-        services.user_erase(user=request.user)
+        personal_data.user_erase(user=request.user)
         request._request.audit_skip = True
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -15,6 +15,9 @@ from rest_framework.permissions import BasePermission
 
 from core.access import accounts_mode
 
+from . import signing
+from .services import PREFIX_LENGTH, token_expired, token_lookup
+
 WWW_AUTHENTICATE = 'Bearer realm="imagegen"'
 MAX_TOKEN_LENGTH = 200
 
@@ -43,16 +46,11 @@ def token_user(request, *, scope: str | None = None):
     """The active user behind the request's bearer token, None without one; AuthenticationFailed for an
     unknown, revoked, expired or malformed token (never echoed back) or a missing or bad signature;
     PermissionDenied when the token's scopes do not cover the request (`scope`, else what it does)."""
-    from . import signing
-    from .services import PREFIX_LENGTH, token_lookup
-
     raw = bearer_token(request)
     if raw is None:
         return None
     token = token_lookup(raw=raw) if raw and len(raw) <= MAX_TOKEN_LENGTH else None
     if token is None:
-        from .services import token_expired
-
         if raw and len(raw) <= MAX_TOKEN_LENGTH and token_expired(raw=raw):
             raise exceptions.AuthenticationFailed(_("The API token has expired."))
         raise exceptions.AuthenticationFailed(_("The API token is not valid: unknown, revoked or malformed."))
@@ -135,6 +133,8 @@ def caller(request):
 def api_user(view):
     """For the plain (non-DRF) views under /api/: resolves the caller like the DRF views do and passes it
     as `user` (None in open mode); a caller who is not signed in gets the 401 envelope."""
+    # Not at module level: core.api.errors imports rest_framework.views, which loads the authentication
+    # classes named in settings, and those are in this module.
     from core.api.errors import error_response
 
     @wraps(view)

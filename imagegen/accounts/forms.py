@@ -17,6 +17,9 @@ from rest_framework.throttling import BaseThrottle
 
 from core.api.throttling import count, give_back, parse_rate
 
+from . import selectors
+from .services import SecondFactorWait
+
 
 def _counters(request, username: str) -> list[str]:
     """The failed-attempt counters of this client address and of this user name."""
@@ -94,8 +97,6 @@ class AdminLoginForm(RateLimitedLogin, AdminAuthenticationForm):
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
-        from . import selectors
-
         if selectors.second_factor_needed(user=user):
             raise forms.ValidationError(
                 _("This account signs in with a second factor: use the site's sign-in page (/login)."),
@@ -130,8 +131,6 @@ class SecondFactorForm(forms.Form):
                 ngettext("Too many wrong codes. Try again in %(minutes)d minute.",
                          "Too many wrong codes. Try again in %(minutes)d minutes.", minutes),
                 code="rate_limited", params={"minutes": minutes})
-        from .services import SecondFactorWait
-
         try:
             right = self.check(code)
         except SecondFactorWait as wait:

@@ -13,7 +13,9 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.access import accounts_mode
 from core.errors import NotFound
+from generation.models import UNFINISHED, GenerationTask, Status
 
 from .models import ApiToken, Quota
 
@@ -46,8 +48,6 @@ def quota_of(*, user, lock: bool = False) -> Quota:
 
 
 def images_counted(*, user, since: datetime) -> int:
-    from generation.models import GenerationTask, Status
-
     counted = (
         GenerationTask.objects.filter(owner=user, created_at__gte=since)
         .exclude(status=Status.FAILED)
@@ -58,14 +58,10 @@ def images_counted(*, user, since: datetime) -> int:
 
 def running_count(*, user) -> int:
     """The user's tasks a worker holds now (what the concurrent-task quota limits)."""
-    from generation.models import UNFINISHED, GenerationTask
-
     return GenerationTask.objects.filter(owner=user, status__in=UNFINISHED).exclude(lease_owner="").count()
 
 
 def unfinished_count(*, user) -> int:
-    from generation.models import UNFINISHED, GenerationTask
-
     return GenerationTask.objects.filter(owner=user, status__in=UNFINISHED).count()
 
 
@@ -115,8 +111,6 @@ def two_factor_required(*, user) -> bool:
 
 def second_factor_needed(*, user) -> bool:
     """A sign-in of this user asks for a second factor: they have one, or must have one (and enrol)."""
-    from core.access import accounts_mode
-
     return accounts_mode() and (two_factor_required(user=user) or two_factor_enabled(user=user))
 
 

@@ -22,8 +22,9 @@ from gallery import selectors as gallery_selectors
 from imagegen.audit.models import AuditKind
 from imagegen.audit.services import audit_record
 
-from . import selectors, services
+from . import personal_data, selectors, services
 from .forms import LoginForm, PasswordConfirmForm, PasswordResetRequestForm, SecondFactorForm, TokenForm
+from .signing import signing_secret
 
 
 class LoginView(auth_views.LoginView):
@@ -231,8 +232,6 @@ def token_create(request):
     except ApplicationError as err:
         form.add_error("name", str(err.message))
         return _account_page(request, form=form, status=400)
-    from .signing import signing_secret
-
     return _account_page(request, new_token={"name": token.name, "value": raw,
                                              "secret": signing_secret(token.digest) if token.signing else ""})
 
@@ -360,7 +359,7 @@ def export_response(*, user, by=None):
     from django.utils import timezone
 
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
-    services.user_export(user=user, out=spool, by=by)
+    personal_data.user_export(user=user, out=spool, by=by)
     spool.seek(0)
     name = f"imagegen-{user.get_username()}-{timezone.now():%Y%m%d-%H%M%S}.zip"
     response = FileResponse(spool, as_attachment=True, filename=name, content_type="application/zip")
@@ -394,7 +393,7 @@ def account_delete(request):
             status = 429
         return render(request, "pages/account_delete.html", {"page": "account", "form": form}, status=status)
     user = request.user
-    done = services.user_erase(user=user)
+    done = personal_data.user_erase(user=user)
     logout(request)
     request.audit_skip = True  # the erasure is its own audit event
     return render(request, "pages/account_erased.html", {"page": "login", "done": done})

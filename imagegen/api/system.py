@@ -8,7 +8,6 @@ import uuid
 
 import django
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -20,10 +19,9 @@ from rest_framework.views import APIView
 
 from core.api.throttling import ApiThrottle
 from core.version import VERSION
-from generation import broker, selectors, supervision
+from generation import broker, selectors, supervision, upstream
 from generation.engines import configured_engine_name, get_engine
 from generation.models import Image
-from generation.services import UPSTREAM_TROUBLE_KEY
 from imagegen.accounts.auth import SignedInIfRequired, StaffInAccountsMode
 
 
@@ -117,7 +115,7 @@ def _engine():
 def _upstream():
     """Upstream errors the workers saw with no success since (one cache read; VolcEngine is never called
     from here: a probe on every health request would cost quota and hide behind its own timeouts)."""
-    trouble = cache.get(UPSTREAM_TROUBLE_KEY)
+    trouble = upstream.trouble()
     if trouble:
         now = time.time()
         codes = trouble["codes"]

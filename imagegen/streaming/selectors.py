@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from generation import selectors
-from generation.apis import TaskOutput
+from generation.task_json import TaskOutput
 from generation.error_messages import user_message
 from generation.models import FINISHED, UNFINISHED, GenerationTask, Image, Status
 

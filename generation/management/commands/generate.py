@@ -16,9 +16,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from core.errors import QuotaExceeded, RateLimited
-from generation import maintenance, services
-from generation.catalogue import MAX_NUM_IMAGES, PlanError, plan_generation
+from generation import maintenance, run, services
+from generation.model_specs import MAX_NUM_IMAGES
 from generation.models import FINISHED, GenerationTask, Status
+from generation.planning import PlanError, plan_generation
 
 sleep = time.sleep  # the wait loop's pause; tests replace it with "a worker runs the queue"
 
@@ -172,7 +173,7 @@ class Command(BaseCommand):
     def _run_here(self, task: GenerationTask) -> None:
         started = time.monotonic()
         self._note(f"running {task.task_id} in this process…")
-        services.task_run(task_id=task.task_id)
+        run.task_run(task_id=task.task_id)
         task.refresh_from_db()
         self._note(f"{task.task_id}: {task.status} in {time.monotonic() - started:.1f} s")
 

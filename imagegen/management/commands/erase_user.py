@@ -7,7 +7,7 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from imagegen.accounts import services
+from imagegen.accounts import personal_data
 
 
 class Command(BaseCommand):
@@ -36,6 +36,6 @@ class Command(BaseCommand):
             answer = input(f"Erase {user.get_username()} and everything of theirs? Type the name again: ")
             if answer.strip() != user.get_username():
                 raise CommandError("not erased: the name did not match")
-        done = services.user_erase(user=user, via="manage.py erase_user")
+        done = personal_data.user_erase(user=user, via="manage.py erase_user")
         self.stdout.write(f"erased {done['username']}: {done['tasks']} tasks, {done['images']} images, "
                           f"{done['tags']} tags, {done['files']} files")

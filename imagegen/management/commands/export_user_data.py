@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from imagegen.accounts import services
+from imagegen.accounts import personal_data
 
 
 class Command(BaseCommand):
@@ -35,12 +35,12 @@ class Command(BaseCommand):
         output = opts["output"] or f"imagegen-{user.get_username()}-{timezone.now():%Y%m%d-%H%M%S}.zip"
         via = "manage.py export_user_data"
         if output == "-":
-            services.user_export(user=user, out=sys.stdout.buffer, via=via)
+            personal_data.user_export(user=user, out=sys.stdout.buffer, via=via)
             return
         path = Path(output)
         if path.exists():
             raise CommandError(f"{path} exists already: choose another --output")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
-            counts = services.user_export(user=user, out=out, via=via)
+            counts = personal_data.user_export(user=user, out=out, via=via)
         self.stderr.write(f"{path}: {counts['tasks']} tasks, {counts['images']} images, {counts['tags']} tags")
