@@ -36,7 +36,7 @@ from core.api.clients import client_id
 from core.api.throttling import spend
 from core.errors import Conflict
 
-from . import broker, maintenance, scheduling, services
+from . import broker, maintenance, scheduling, services, webhook_admin
 from .catalogue import all_models
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
 
@@ -211,7 +211,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     # Only columns an index can sort: sorting by stage, retries or duration would sort every row.
     sortable_by = ("short_id", "status_label", "model", "created_at")
     actions = ["retry_tasks", "cancel_tasks", "move_to_front", "delete_selected"]
-    inlines = [ImageInline]
+    inlines = [ImageInline, webhook_admin.DeliveryInline]
     fieldsets = (
         (None, {"fields": ("task_id", "status", "stage", "progress", "engine", "timeline")}),
         (gettext_lazy("Request"), {"fields": (

@@ -42,12 +42,13 @@ from core.api.throttling import ApiThrottle, ReadThrottle
 from core.errors import NotFound, ValidationFailed
 from imagegen.accounts.auth import WWW_AUTHENTICATE, NotSignedIn, caller
 
-from . import selectors, services
+from . import selectors, services, webhooks
 from .catalogue import all_models
 from .model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, SEED_MAX, SEED_MIN
 from .models import FINISHED, Status
 from .openapi import task_id_parameter
 from .planning import PlanError, plan_generation
+from .webhook_models import EVENTS
 from .task_json import TaskOutput, TaskPage, TaskSummaryOutput
 
 
@@ -76,6 +77,13 @@ class GenerateApi(APIView):
         scale = StrictFloatField(required=False, allow_null=True)
         seed = StrictIntegerField(required=False, allow_null=True, min_value=SEED_MIN, max_value=SEED_MAX)
         enhance_prompt = StrictBooleanField(required=False, allow_null=True)
+        webhook = StrictCharField(
+            required=False, allow_blank=True, allow_null=True, max_length=2000,
+            help_text="An https URL the task's events are POSTed to, signed to the Standard Webhooks spec with your "
+            "webhook secret (create it first: POST /api/v1/webhooks/secret). README, \"Webhooks\".")
+        webhook_events_filter = serializers.ListField(
+            child=serializers.ChoiceField(choices=EVENTS), required=False, min_length=1, max_length=len(EVENTS),
+            help_text="Which events to send; the default is the terminal ones: completed, failed, cancelled.")
 
         def to_internal_value(self, data):
             if not isinstance(data, dict):
@@ -129,9 +137,11 @@ class GenerateApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = dict(serializer.validated_data)
+        webhook = webhooks.webhook_request(url=data.pop("webhook", None), events=data.pop("webhook_events_filter", None),
+                                           owner=request.user)
         try:
-            plan = plan_generation(dict(data))
+            plan = plan_generation(data)
         except PlanError as err:
             first = next(iter(err.errors.items()))
             raise ValidationFailed(f"{first[0]}: {first[1][0]}", details=err.errors) from None
@@ -147,6 +157,7 @@ class GenerateApi(APIView):
             idempotency_key=key,
             fingerprint=services.request_fingerprint(request.data),
             owner=request.user,
+            webhook=webhook,
         )
         headers = {"Location": reverse("api:task", args=[task.task_id])}
         if not created:

@@ -16,7 +16,7 @@ from core.api.fields import StrictCharField, StrictIntegerField, UtcDateTimeFiel
 from core.api.throttling import ApiThrottle
 from core.errors import ValidationFailed
 
-from . import selectors, services
+from . import selectors, services, webhooks
 from .apis import GenerateApi
 from .batches import SWEEP_PARAMS, plan_batch
 from .model_specs import MAX_PROMPT_LENGTH
@@ -95,8 +95,11 @@ class BatchApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        webhook = webhooks.webhook_request(url=data.pop("webhook", None), events=data.pop("webhook_events_filter", None),
+                                           owner=request.user)
         try:
-            planned = plan_batch(dict(serializer.validated_data))
+            planned = plan_batch(data)
         except PlanError as err:
             field, messages = next(iter(err.errors.items()))
             said = messages[0] if field == "non_field_errors" else f"{field}: {messages[0]}"
@@ -109,7 +112,7 @@ class BatchApi(APIView):
             )
         batch, tasks, created = services.batch_create(
             plans=planned.plans, kind=planned.kind, client_id=client_id(request), idempotency_key=key,
-            fingerprint=services.request_fingerprint(request.data), owner=request.user,
+            fingerprint=services.request_fingerprint(request.data), owner=request.user, webhook=webhook,
         )
         headers = {"Location": reverse("api:batch", args=[batch.batch_id])}
         if not created:

@@ -13,11 +13,17 @@ from django_q.status import Stat
 from django_q.tasks import async_task
 
 RUN_FUNCTION = "generation.tasks.run_generation"
+WEBHOOK_FUNCTION = "generation.tasks.deliver_webhook"
 
 
 def run_enqueue(*, task_id: str) -> None:
     """One message asking a worker to run the task (it carries only the id)."""
     async_task(RUN_FUNCTION, task_id, task_name=f"generate {task_id}", group="generation")
+
+
+def webhook_enqueue(*, delivery_id: str) -> None:
+    """One message asking a worker to try a webhook delivery (it carries only the id)."""
+    async_task(WEBHOOK_FUNCTION, delivery_id, task_name=f"webhook {delivery_id}", group="webhooks")
 
 
 def run_records(*, task_id: str):

@@ -30,7 +30,7 @@ from django.utils import timezone
 from core.errors import Conflict
 from imagegen.audit.services import audit_prune
 
-from . import broker, imaging, selectors, services, storage, supervision
+from . import broker, imaging, selectors, services, storage, supervision, webhooks
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
 
 log = logging.getLogger(__name__)
@@ -386,9 +386,11 @@ SCHEDULE_FUNC = "generation.maintenance.cleanup_scheduled"
 
 
 def cleanup_scheduled() -> str:
-    """Run by django-q2 once a day: prunes the audit log past IMAGEGEN_AUDIT_RETENTION_DAYS, and cleans up
-    tasks and files only when IMAGEGEN_CLEANUP_SCHEDULE is on."""
-    pruned = f"; {audit_prune()} audit events past retention deleted"
+    """Run by django-q2 once a day: prunes the audit log past IMAGEGEN_AUDIT_RETENTION_DAYS and the webhook
+    delivery log past IMAGEGEN_WEBHOOK_LOG_DAYS, and cleans up tasks and files only when
+    IMAGEGEN_CLEANUP_SCHEDULE is on."""
+    pruned = (f"; {audit_prune()} audit events past retention deleted"
+              f"; {webhooks.deliveries_prune()} webhook deliveries past retention deleted")
     if not settings.IMAGEGEN_CLEANUP_SCHEDULE:
         return "skipped: IMAGEGEN_CLEANUP_SCHEDULE is off" + pruned
     policy = CleanupPolicy.from_settings()

@@ -111,6 +111,9 @@ class GenerationTask(models.Model):
     priority = models.SmallIntegerField(_("priority"), default=0)
     # The batch it was submitted in (POST /api/v1/batches), or "": its public id, so a task's JSON needs no join.
     batch_id = models.CharField(_("batch"), max_length=38, blank=True, default="")
+    # Where to POST its events (README, "Webhooks"), and which: "" and [] when none was asked for.
+    webhook_url = models.CharField(_("webhook"), max_length=2000, blank=True, default="")
+    webhook_events = models.JSONField(_("webhook events"), default=list, blank=True)
 
     # Whose it is (accounts mode; NULL in open mode). PROTECT: a user with tasks is deactivated, not deleted,
     # so paid images and their files are never dropped by a cascade. The composite indexes below lead with
@@ -322,3 +325,6 @@ class WorkerCluster(models.Model):
 
     def __str__(self) -> str:
         return self.cluster_key
+
+
+from .webhook_models import WebhookAttempt, WebhookDelivery, WebhookSecret  # noqa: E402,F401  (Django finds them here)

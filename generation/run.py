@@ -19,7 +19,7 @@ from django.utils import timezone
 from core.logs import current_task_id
 from core.metrics import record_upstream_error
 
-from . import concurrency, imaging, queueing, retries, scheduling, selectors, storage, upstream
+from . import concurrency, imaging, queueing, retries, scheduling, selectors, storage, upstream, webhooks
 from .catalogue import get_model
 from .engines import get_engine
 from .engines.base import Cancelled, EngineError, EngineRequest, EngineResult, Retry
@@ -93,7 +93,10 @@ class TaskRun:
             fields["upstream_task_id"] = upstream_task_id
             self.task.upstream_task_id = upstream_task_id
         if self.lease.write(**fields):
+            moved = stage != self._stage
             self._stage, self._progress, self._last_write = stage, progress, now
+            if moved and "progress" in self.task.webhook_events:
+                webhooks.task_event(self.task, "progress")  # a new stage, not every report
 
     def cancelled(self) -> bool:
         if self.lost:
@@ -160,6 +163,8 @@ class TaskRun:
             ):
                 return self._discard()
             log.info("task %s attempt %d on %s", task.task_id, task.attempts, engine.name)
+            if task.attempts == 1:
+                webhooks.task_event(task, "started")
             try:
                 result = engine.generate(self._engine_request(), self)
                 if self.lost:
@@ -282,6 +287,7 @@ class TaskRun:
                     )
                     for s in stored
                 )
+                webhooks.task_event(t, "completed")
         if not done:
             storage.delete_files([p for s in stored for p in (s.file_path, s.thumbnail_path)])
             log.info("task %s finished elsewhere or was cancelled; discarded its images", t.task_id)
@@ -328,18 +334,22 @@ class TaskRun:
 
     def _fail(self, err: EngineError) -> None:
         t = self.task
-        if self.lease.write(
-            status=Status.FAILED,
-            stage=Stage.DONE,
-            completed_at=timezone.now(),
-            error_code=err.code,
-            error_message=err.message[:2000],
-            upstream_error_code=err.upstream_code[:50],
-            upstream_request_id=err.request_id[:100],
-            lease_owner="",
-            lease_expires_at=None,
-            next_attempt_at=None,
-        ):
+        with transaction.atomic():
+            failed = self.lease.write(
+                status=Status.FAILED,
+                stage=Stage.DONE,
+                completed_at=timezone.now(),
+                error_code=err.code,
+                error_message=err.message[:2000],
+                upstream_error_code=err.upstream_code[:50],
+                upstream_request_id=err.request_id[:100],
+                lease_owner="",
+                lease_expires_at=None,
+                next_attempt_at=None,
+            )
+            if failed:
+                webhooks.task_event(t, "failed")
+        if failed:
             log.warning(
                 "task %s failed: %s (upstream %s, request %s) %s",
                 t.task_id,

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from . import queueing, selectors, storage
+from . import queueing, selectors, storage, webhooks
 from .models import UNFINISHED, GenerationTask, Stage, Status
 from .processes import new_owner
 
@@ -110,15 +110,13 @@ def _claim(task_id: str) -> GenerationTask | None:
         return None  # another worker holds it
     if task.attempts >= settings.IMAGEGEN_MAX_ATTEMPTS:
         # Every allowed attempt was started and none finished: its workers kept dying.
-        gave_up = GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED, lease_owner=task.lease_owner).update(
-            status=Status.FAILED,
-            stage=Stage.DONE,
-            completed_at=now,
-            error_code="interrupted",
-            error_message=f"gave up after {task.attempts} interrupted attempts",
-            lease_owner="",
-            lease_expires_at=None,
-        )
+        with transaction.atomic():
+            gave_up = GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED, lease_owner=task.lease_owner)\
+                .update(status=Status.FAILED, stage=Stage.DONE, completed_at=now, error_code="interrupted",
+                        error_message=f"gave up after {task.attempts} interrupted attempts", lease_owner="",
+                        lease_expires_at=None)
+            if gave_up:
+                webhooks.task_event(task, "failed")
         if gave_up:
             log.error("task %s gave up after %d interrupted attempts", task_id, task.attempts)
             # The last attempt may have died after writing its files: no run will come to remove them.

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, RateLimited
 from imagegen.accounts.services import quota_check
 
-from . import queueing, selectors, storage
+from . import queueing, selectors, storage, webhooks
 from .engines import get_engine
 from .model_specs import SEED_MAX
 from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Stage, Status
@@ -35,9 +35,11 @@ def request_fingerprint(data: dict) -> str:
 
 
 def task_create(
-    *, plan: GenerationPlan, client_id: str, idempotency_key: str | None = None, fingerprint: str = "", owner=None
+    *, plan: GenerationPlan, client_id: str, idempotency_key: str | None = None, fingerprint: str = "", owner=None,
+    webhook: tuple[str, list[str]] = ("", []),
 ) -> tuple[GenerationTask, bool]:
     """Create and enqueue a task. Returns (task, created); created is False for an idempotent replay.
+    `webhook` is (url, events) from webhooks.webhook_request.
 
     `owner` (accounts mode) is the user the task belongs to; their quotas are checked in the same
     transaction. In accounts mode `client_id` names the user too, so idempotency keys are per user."""
@@ -48,7 +50,7 @@ def task_create(
             return existing, False
         _check_room(client_id=client_id, owner=owner, plans=[plan])
         task = _new_task(plan, client_id=client_id, owner=owner, idempotency_key=idempotency_key,
-                         fingerprint=fingerprint)
+                         fingerprint=fingerprint, webhook=webhook)
     log.info("task %s created model=%s size=%dx%d", task.task_id, task.model, task.width, task.height)
     return task, True
 
@@ -89,7 +91,7 @@ def _check_room(*, client_id: str, owner, plans: list[GenerationPlan]) -> None:
 
 
 def _new_task(plan: GenerationPlan, *, client_id: str, owner, idempotency_key: str | None = None,
-              fingerprint: str = "", batch_id: str = "") -> GenerationTask:
+              fingerprint: str = "", batch_id: str = "", webhook: tuple[str, list[str]] = ("", [])) -> GenerationTask:
     seed = plan.seed if plan.seed is not None and plan.seed >= 0 else random.randint(0, SEED_MAX)
     task = GenerationTask.objects.create(
         prompt=plan.prompt,
@@ -112,6 +114,8 @@ def _new_task(plan: GenerationPlan, *, client_id: str, owner, idempotency_key: s
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
         batch_id=batch_id,
+        webhook_url=webhook[0],
+        webhook_events=list(webhook[1]),
         enqueued_at=timezone.now(),
     )
     queueing.enqueue(task, stamp=False)
@@ -120,7 +124,7 @@ def _new_task(plan: GenerationPlan, *, client_id: str, owner, idempotency_key: s
 
 def batch_create(
     *, plans: list[GenerationPlan], kind: str, client_id: str, idempotency_key: str | None = None,
-    fingerprint: str = "", owner=None,
+    fingerprint: str = "", owner=None, webhook: tuple[str, list[str]] = ("", []),
 ) -> tuple[Batch, list[GenerationTask], bool]:
     """Create a batch of ordinary tasks in one transaction: all of them, or (over a limit) none.
     Returns (batch, its tasks in order, created); created is False for an idempotent replay."""
@@ -132,7 +136,8 @@ def batch_create(
         _check_room(client_id=client_id, owner=owner, plans=plans)
         batch = Batch.objects.create(owner=owner, client_id=client_id, idempotency_key=idempotency_key,
                                      request_fingerprint=fingerprint, kind=kind, size=len(plans))
-        tasks = [_new_task(plan, client_id=client_id, owner=owner, batch_id=batch.batch_id) for plan in plans]
+        tasks = [_new_task(plan, client_id=client_id, owner=owner, batch_id=batch.batch_id, webhook=webhook)
+                 for plan in plans]
     log.info("batch %s created: %d tasks (%s)", batch.batch_id, len(tasks), kind)
     return batch, tasks, True
 
@@ -148,14 +153,17 @@ def batch_cancel(*, batch_id: str, user=None) -> int:
 def task_cancel(*, task: GenerationTask) -> bool:
     """Cancel an unfinished task. A worker running it notices at its next step and discards its work."""
     now = timezone.now()
-    changed = GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED).update(
-        status=Status.CANCELLED,
-        stage=Stage.DONE,
-        error_code="cancelled",
-        error_message="cancelled by request",
-        completed_at=now,
-        next_attempt_at=None,
-    )
+    with transaction.atomic():
+        changed = GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED).update(
+            status=Status.CANCELLED,
+            stage=Stage.DONE,
+            error_code="cancelled",
+            error_message="cancelled by request",
+            completed_at=now,
+            next_attempt_at=None,
+        )
+        if changed:
+            webhooks.task_event(task, "cancelled")
     task.refresh_from_db()
     if changed:
         log.info("task %s cancelled", task.task_id)

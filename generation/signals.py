@@ -1,12 +1,13 @@
 """Worker start-up: a worker that starts (first start, or a replacement for one that died) hands back
-tasks whose worker process on this machine no longer exists, without waiting for their leases."""
+tasks and webhook deliveries whose worker process on this machine no longer exists, without waiting for
+their leases."""
 
 import logging
 
 from django.dispatch import receiver
 from django_q.signals import post_execute_in_worker, post_spawn, pre_execute
 
-from . import recovery, supervision
+from . import recovery, supervision, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 def recover_after_worker_start(sender, proc_name, **kwargs):
     try:
         recovery.tasks_recover()
+        webhooks.deliveries_recover()
     except Exception:  # never keep a worker from starting
         log.exception("recovery at worker start failed")
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import recovery, supervision
+from . import recovery, supervision, webhooks
 
 log = logging.getLogger("generation.supervisor")
 
@@ -116,6 +116,7 @@ class ClusterSupervisor:
         if now >= self.next_recovery:
             self.next_recovery = now + settings.IMAGEGEN_RECOVERY_INTERVAL
             self._safely(recovery.tasks_recover)
+            self._safely(webhooks.deliveries_recover)
         return True
 
     def replace(self, reason: str) -> None:

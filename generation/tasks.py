@@ -3,7 +3,7 @@
 import os
 import socket
 
-from . import recovery, run
+from . import recovery, run, webhooks
 
 
 def run_generation(task_id: str) -> None:
@@ -14,6 +14,10 @@ def run_generation(task_id: str) -> None:
         run.task_hand_back(task_id=task_id)
         return
     run.task_run(task_id=task_id)
+
+
+def deliver_webhook(delivery_id: str) -> None:
+    webhooks.deliver(delivery_id=delivery_id)
 
 
 def recover_tasks() -> int:

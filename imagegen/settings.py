@@ -499,6 +499,21 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("IMAGEGEN_HSTS_INCLUDE_SUBDOMAINS", de
 SECURE_HSTS_PRELOAD = env.bool("IMAGEGEN_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS += ["security.W005", "security.W021"]
 
+# --- Webhooks (README, "Webhooks") ------------------------------------------------------------------------
+# Receivers must be https, and on a public address, unless these allow otherwise (a local receiver while
+# developing: IMAGEGEN_WEBHOOK_ALLOW_HTTP=true IMAGEGEN_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8).
+IMAGEGEN_WEBHOOK_ALLOW_HTTP = env.bool("IMAGEGEN_WEBHOOK_ALLOW_HTTP", default=False)
+IMAGEGEN_WEBHOOK_ALLOW_NETWORKS = env.list("IMAGEGEN_WEBHOOK_ALLOW_NETWORKS", default=[])
+IMAGEGEN_WEBHOOK_CONNECT_TIMEOUT = env.float("IMAGEGEN_WEBHOOK_CONNECT_TIMEOUT", default=5.0)
+IMAGEGEN_WEBHOOK_READ_TIMEOUT = env.float("IMAGEGEN_WEBHOOK_READ_TIMEOUT", default=10.0)
+# A delivery is retried (5xx, 408, 429, timeouts, refused connections) for this long after its event.
+IMAGEGEN_WEBHOOK_RETRY_HOURS = env.float("IMAGEGEN_WEBHOOK_RETRY_HOURS", default=24.0)
+# The first retry comes this many seconds after a failure; each next one 4x later, capped at the maximum.
+IMAGEGEN_WEBHOOK_RETRY_BASE = env.float("IMAGEGEN_WEBHOOK_RETRY_BASE", default=5.0)
+IMAGEGEN_WEBHOOK_RETRY_MAX = env.float("IMAGEGEN_WEBHOOK_RETRY_MAX", default=4 * 3600.0)
+# Finished deliveries and their attempt logs are kept this many days (the daily cleanup removes older ones).
+IMAGEGEN_WEBHOOK_LOG_DAYS = env.int("IMAGEGEN_WEBHOOK_LOG_DAYS", default=14)
+
 # --- Real-time stream (imagegen/streaming/: the WebSocket and server-sent events, served by imagegen.asgi on the ---
 # same address as everything else). Where pages open the WebSocket: empty = the page's own origin, "off" = pages
 # poll only, or a full URL (wss://stream.example.com) for an operator who serves it elsewhere.

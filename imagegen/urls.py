@@ -9,7 +9,7 @@ from gallery import apis as gallery_apis
 from gallery import share_views
 from gallery import views as gallery_views
 from generation import apis as generation_apis
-from generation import batch_apis, queue_apis
+from generation import batch_apis, queue_apis, webhook_apis
 from history import apis as history_apis
 from imagegen import views
 from imagegen.accounts import apis as account_apis
@@ -44,6 +44,10 @@ api_patterns = [
     path("boards/<str:board_id>/images/<str:image_id>", gallery_apis.BoardImageDeleteApi.as_view(), name="board-image"),
     path("images/<str:image_id>/thumbnail", gallery_views.image_thumbnail, name="image-thumbnail"),
     path("models", generation_apis.ModelListApi.as_view(), name="models"),
+    path("webhooks/secret", webhook_apis.WebhookSecretApi.as_view(), name="webhook-secret"),
+    path("webhooks/deliveries", webhook_apis.WebhookDeliveryListApi.as_view(), name="webhook-deliveries"),
+    path("webhooks/deliveries/<str:delivery_id>/resend", webhook_apis.WebhookResendApi.as_view(),
+         name="webhook-resend"),
     path("account", account_apis.AccountApi.as_view(), name="account"),
     path("account/export", account_apis.AccountExportApi.as_view(), name="account-export"),
     path("account/erase", account_apis.AccountEraseApi.as_view(), name="account-erase"),
@@ -87,6 +91,8 @@ urlpatterns = [
     path("account/delete", account_views.account_delete, name="account-delete"),
     path("account/sign-out-everywhere", account_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("account/tokens/<int:token_id>/revoke", account_views.token_revoke, name="token-revoke"),
+    path("account/webhook-secret", account_views.webhook_secret_rotate, name="webhook-secret-rotate"),
+    path("account/webhooks/<str:delivery_id>/resend", account_views.webhook_resend, name="webhook-resend"),
     path("favicon.ico", views.favicon),
     path("", views.home, name="home"),
 ]

@@ -71,9 +71,9 @@ def test_everything_the_product_writes_gives_other_users_no_access(tmp_path):
                                 timeout=180, input="correct horse battery staple\n", preexec_fn=lambda: os.umask(0o022))
         assert result.returncode == 0, result.stderr
     made = manage(env, "shell", "-c", (
-        "from django.test import Client; from generation import services; "
+        "from django.test import Client; from generation import run; "
         "r = Client().post('/api/v1/generate', data='{\"prompt\": \"a harbour\"}', content_type='application/json', "
-        "HTTP_HOST='127.0.0.1'); services.task_run(task_id=r.json()['task_id']); "
+        "HTTP_HOST='127.0.0.1'); run.task_run(task_id=r.json()['task_id']); "
         "import logging; logging.getLogger('imagegen').warning('a log line')"))
     assert made.returncode == 0, made.stderr
     backup = manage(env, "backup")

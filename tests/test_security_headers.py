@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Routes that are not pages a browser shows (actions, redirects, data).
 ACCOUNTS_ONLY = {"/account", "/login", "/account/password", "/account/delete", "/account/two-factor", "/login/two-factor", "/password-reset", "/password-reset/sent", "/password-reset/done"}
-NOT_PAGES = {"account/tokens", "account/sign-out-everywhere", "account/export", "account/two-factor/recovery-codes", "account/two-factor/off", "logout", "i18n/setlang/", "admin/logout/", "admin/jsi18n/", "admin/autocomplete/", "favicon.ico", "metrics", "jsi18n/"}
+NOT_PAGES = {"account/tokens", "account/webhook-secret", "account/sign-out-everywhere", "account/export", "account/two-factor/recovery-codes", "account/two-factor/off", "logout", "i18n/setlang/", "admin/logout/", "admin/jsi18n/", "admin/autocomplete/", "favicon.ico", "metrics", "jsi18n/"}
 
 
 def page_paths() -> list[str]:

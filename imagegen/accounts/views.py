@@ -19,6 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from core.access import accounts_mode
 from core.errors import ApplicationError
 from gallery import selectors as gallery_selectors
+from generation import webhooks
+from generation.models import WebhookDelivery
 from imagegen.audit.models import AuditKind
 from imagegen.audit.services import audit_record
 
@@ -190,7 +192,7 @@ def two_factor_disable(request):
     return redirect("account")
 
 
-def _account_page(request, *, form=None, new_token=None, status=200):
+def _account_page(request, *, form=None, new_token=None, new_webhook_secret=None, status=200):
     if not accounts_mode():
         raise Http404
     return render(
@@ -204,6 +206,9 @@ def _account_page(request, *, form=None, new_token=None, status=200):
             "new_token": new_token,
             "two_factor": selectors.two_factor_enabled(user=request.user),
             "live_share_links": gallery_selectors.share_live_count(user=request.user),
+            "webhook_secret": webhooks.secret_of(request.user),
+            "new_webhook_secret": new_webhook_secret,
+            "webhook_deliveries": WebhookDelivery.objects.filter(owner=request.user).select_related("task")[:20],
         },
         status=status,
     )
@@ -213,6 +218,26 @@ def _account_page(request, *, form=None, new_token=None, status=200):
 @never_cache
 def account(request):
     return _account_page(request)
+
+
+@require_POST
+@never_cache
+def webhook_secret_rotate(request):
+    if not accounts_mode():
+        raise Http404
+    return _account_page(request, new_webhook_secret=webhooks.secret_rotate(owner=request.user))
+
+
+@require_POST
+def webhook_resend(request, delivery_id: str):
+    if not accounts_mode():
+        raise Http404
+    delivery = WebhookDelivery.objects.filter(owner=request.user, delivery_id=delivery_id).first()
+    if delivery is None:
+        raise Http404
+    webhooks.delivery_resend(delivery=delivery)
+    messages.success(request, _("The delivery will be sent again."))
+    return redirect("account")
 
 
 @require_POST
