@@ -97,7 +97,7 @@ class BatchApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         webhook = webhooks.webhook_request(url=data.pop("webhook", None), events=data.pop("webhook_events_filter", None),
-                                           owner=request.user)
+                                           owner=request.user, token=getattr(request, "api_token", None))
         try:
             planned = plan_batch(data)
         except PlanError as err:

@@ -55,10 +55,13 @@ def secret_of(owner) -> WebhookSecret | None:
 # --- Asking for webhooks -------------------------------------------------------------------------------------
 
 
-def webhook_request(*, url: str | None, events: list[str] | None, owner) -> tuple[str, list[str]]:
-    """The (url, events) a task records, from a request's `webhook` and `webhook_events_filter`; ("", [])
-    when no URL was given. ValidationFailed for a URL the policy refuses; Conflict when the owner has no
-    signing secret yet (deliveries nobody could verify are not made)."""
+def webhook_request(*, url: str | None, events: list[str] | None, owner, token=None) -> tuple[str, list[str]]:
+    """The (url, events) a task records, from a request's `webhook` and `webhook_events_filter`, or the API
+    token's default webhook when the request names none (None; "" asks for none); ("", []) without a URL.
+    ValidationFailed for a URL the policy refuses; Conflict when the owner has no signing secret yet
+    (deliveries nobody could verify are not made)."""
+    if url is None and token is not None:
+        url = token.webhook_url
     url = (url or "").strip()
     if not url:
         return "", []

@@ -149,3 +149,25 @@ def test_the_account_page_makes_the_secret_shows_it_once_and_sends_a_delivery_ag
     make_user("bob")
     other.post("/login", {"username": "bob", "password": PASSWORD})
     assert other.post(f"/account/webhooks/{delivery.delivery_id}/resend").status_code == 404
+
+
+def test_an_api_token_s_default_webhook_is_used_when_the_request_names_none(accounts, local, settings):
+    from .accounts import with_token
+
+    alice = make_user("alice")
+    session = signed_in(alice)
+    session.post("webhooks/secret")
+    made = session.post("account/tokens", {"name": "hooked", "webhook": local.url})
+    assert made.status_code == 201 and made.json()["webhook"] == local.url
+    refused = session.post("account/tokens", {"name": "bad", "webhook": "https://10.0.0.1/in"})
+    assert refused.status_code == 400 and "webhook" in refused.json()["details"]
+    token = with_token(made.json()["token"])
+    hooked = GenerationTask.objects.get(task_id=token.generate())
+    assert (hooked.webhook_url, hooked.webhook_events) == (local.url, ["completed", "failed", "cancelled"])
+    assert GenerationTask.objects.get(task_id=token.generate(webhook="")).webhook_url == ""
+    other = Receiver(200)
+    try:
+        assert GenerationTask.objects.get(task_id=token.generate(webhook=other.url)).webhook_url == other.url
+    finally:
+        other.stop()
+    assert GenerationTask.objects.get(task_id=session.generate()).webhook_url == ""  # a session has no default

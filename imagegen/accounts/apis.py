@@ -74,6 +74,8 @@ class TokenOutput(serializers.Serializer):
     expires_at = UtcDateTimeField(allow_null=True, help_text="After this the token no longer works; null: never.")
     signing = serializers.BooleanField(help_text="Has a signing secret for HMAC-signed requests.")
     signature_required = serializers.BooleanField(help_text="Refuses requests that are not signed.")
+    webhook = serializers.CharField(source="webhook_url", help_text="The webhook a task made with this token "
+                                    "gets when its request names none; empty: none.")
 
 
 class TokenCreateInput(serializers.Serializer):
@@ -84,6 +86,8 @@ class TokenCreateInput(serializers.Serializer):
                                                max_value=services.MAX_EXPIRY_DAYS, default=None)
     signing = serializers.BooleanField(required=False, default=False)
     signature_required = serializers.BooleanField(required=False, default=False)
+    webhook = StrictCharField(required=False, allow_blank=True, max_length=2000, default="",
+                              help_text="A default webhook for the tasks this token creates (README, \"Webhooks\").")
 
 
 class TokenCreatedOutput(TokenOutput):

@@ -29,6 +29,8 @@ class ApiToken(models.Model):
     # HMAC-signed requests; with signature_required it refuses unsigned use.
     signing = models.BooleanField(_("signing token"), default=False)
     signature_required = models.BooleanField(_("signature required"), default=False)
+    # The webhook a task created with this token gets when its request names none (README, "Webhooks").
+    webhook_url = models.CharField(_("default webhook"), max_length=2000, blank=True, default="")
 
     class Meta:
         db_table = "api_tokens"

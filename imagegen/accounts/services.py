@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.errors import QuotaExceeded, ValidationFailed
 from gallery.models import ImageTag
+from generation import webhook_sender
 from generation.models import GenerationTask, Image
 from imagegen.audit.models import AuditKind
 from imagegen.audit.services import audit_record
@@ -51,7 +52,7 @@ MAX_EXPIRY_DAYS = 3650
 
 
 def token_create(*, user, name: str, scopes=SCOPES, expires_in_days: int | None = None,
-                 signing: bool = False, signature_required: bool = False) -> tuple[ApiToken, str]:
+                 signing: bool = False, signature_required: bool = False, webhook: str = "") -> tuple[ApiToken, str]:
     """A new token for `user`. Returns the row and the token itself, which is shown once and never stored
     (a signing token's secret is `signing.signing_secret(token.digest)`, shown once too)."""
     scopes = [s for s in SCOPES if s in set(scopes or ())]
@@ -70,11 +71,18 @@ def token_create(*, user, name: str, scopes=SCOPES, expires_in_days: int | None 
     if len(name) > 100:
         message = _("A token name has at most %(max)d characters.") % {"max": 100}
         raise ValidationFailed(message, details={"name": [message]})
+    webhook = (webhook or "").strip()
+    if webhook:
+        try:
+            webhook_sender.check_url(webhook)
+        except webhook_sender.RefusedURL as err:
+            message = _("This webhook URL is not allowed: %(reason)s") % {"reason": str(err)}
+            raise ValidationFailed(message, details={"webhook": [message]}) from None
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:PREFIX_LENGTH], digest=token_digest(raw),
                                     scopes=" ".join(scopes), expires_at=expires_at, signing=signing,
-                                    signature_required=signature_required)
+                                    signature_required=signature_required, webhook_url=webhook)
     log.info("API token %s (%s) created for user %s", token.pk, token.prefix, user.pk)
     audit_record(AuditKind.TOKEN_CREATED, user=user, username=user.get_username(), token_prefix=token.prefix,
                  object_id=str(token.pk))
