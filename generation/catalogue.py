@@ -106,6 +106,9 @@ _V21_SIZES: dict[str, Any] = dict(
     presets=_SR_PRESETS,
 )
 
+# The 2.1 models' fixed request fields: images inline, and the prompt-expanding schedule.
+_V21_BODY = (("return_url", False), ("req_schedule_conf", "general_v20_9B_pe"))
+
 _MODELS: tuple[ModelSpec, ...] = (
     # The default (§8): async only; prompt enhancement on by default.
     ModelSpec(
@@ -140,9 +143,10 @@ _MODELS: tuple[ModelSpec, ...] = (
         # Listed in §3.1; the upstream ignores unknown fields, so sending it is harmless at worst.
         seed=True,
         enhance_prompt=None,  # no use_pre_llm on 4.0: the model reasons about the prompt itself
-        # One call may return up to 15 images (the model picks the count from the prompt, billed per image).
-        # Engines should send force_single unless they want such a set.
+        # One call may return up to 15 images (the model picks the count from the prompt, billed per image):
+        # ask for exactly one per call.
         max_images_per_call=15,
+        body_extra=(("force_single", True),),
     ),
     ModelSpec(
         id="jimeng_t2i_v30",
@@ -171,6 +175,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         presets=_presets(*_with_portraits(*_JIMENG3_1K), (2048, 2048, "1:1")),
         scale=NumberParam(min=1.0, max=10.0, default=2.5, integer=False),
         enhance_prompt=False,
+        body_extra=(("return_url", False),),
     ),
     # Legacy 2.x (§8: "legacy, hidden or optional"). Both actions are documented for these; CVProcess is
     # the primary one on their pages except for general 2.0, whose page is the async one.
@@ -184,6 +189,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         steps=_legacy_steps(25),
         scale=_legacy_scale(3.5),
         enhance_prompt=True,
+        body_extra=_V21_BODY,
     ),
     ModelSpec(
         id="jimeng_high_aes_general_v21_L",
@@ -195,6 +201,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         steps=_legacy_steps(25),
         scale=_legacy_scale(3.5),
         enhance_prompt=True,
+        body_extra=_V21_BODY,
     ),
     ModelSpec(
         id="high_aes_general_v20_L",
@@ -207,6 +214,8 @@ _MODELS: tuple[ModelSpec, ...] = (
         steps=_legacy_steps(16),
         scale=_legacy_scale(3.5),
         enhance_prompt=None,  # prompt rewriting is a fixed req_schedule_conf here, not a use_pre_llm switch
+        body_extra=(("return_url", False), ("model_version", "general_v2.0_L"),
+                    ("req_schedule_conf", "general_v20_9B_rephraser")),
     ),
     # The seed's example model: "general_v2.0" is its model_version and is accepted as an alias.
     ModelSpec(
@@ -228,6 +237,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         presets=_SR_PRESETS,
         steps=_legacy_steps(16),
         scale=_legacy_scale(3.5),
+        body_extra=(("return_url", False), ("model_version", "general_v2.0")),
     ),
 )
 

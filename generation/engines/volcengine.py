@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
+from ..catalogue import get_model
 from ..models import Stage
 from .base import Cancelled, EngineError, EngineRequest, EngineResult, Progress, Retry
 
@@ -182,30 +183,21 @@ def classify_exception(exc: Exception, *, action: str, upstream_task_id: str = "
 
 
 def request_body(req: EngineRequest, *, seed: int) -> dict:
-    """The documented body for each model (protocol §3)."""
-    body: dict = {"req_key": req.model, "prompt": req.prompt, "seed": seed,
-                  "width": req.upstream_width, "height": req.upstream_height}
-    if req.model in ("jimeng_t2i_v31", "jimeng_t2i_v30"):
-        body["use_pre_llm"] = True if req.enhance_prompt is None else req.enhance_prompt
-    elif req.model == "jimeng_t2i_v40":
-        # Billed per image and free to return up to 15: ask for exactly one per call.
-        body["force_single"] = True
-        if req.scale is not None:
-            body["scale"] = req.scale
-    elif req.model == "high_aes_general_v30l_zt2i":
+    """The documented body for each model (protocol §3), from its catalogue entry: the size and seed, each
+    parameter the model takes (use_pre_llm, scale, ddim_steps, use_sr), and its fixed fields."""
+    spec = get_model(req.model)
+    if spec is None:
+        raise EngineError("invalid_parameters", f"unknown model {req.model!r}", retry=Retry.NEVER)
+    body: dict = {"req_key": spec.id, "prompt": req.prompt, "seed": seed,
+                  "width": req.upstream_width, "height": req.upstream_height, **dict(spec.body_extra)}
+    if spec.enhance_prompt is not None:
+        body["use_pre_llm"] = spec.enhance_prompt if req.enhance_prompt is None else req.enhance_prompt
+    if spec.scale is not None:
         body["scale"] = req.scale
-        body["use_pre_llm"] = bool(req.enhance_prompt)
-        body["return_url"] = False
-    else:  # the 2.x models
-        body.update(scale=req.scale, ddim_steps=req.steps, use_sr=req.use_sr, return_url=False)
-        if req.model == "high_aes_general_v20":
-            body["model_version"] = "general_v2.0"
-        elif req.model == "high_aes_general_v20_L":
-            body.update(model_version="general_v2.0_L", req_schedule_conf="general_v20_9B_rephraser")
-        else:
-            body["req_schedule_conf"] = "general_v20_9B_pe"
-            if req.enhance_prompt is not None:
-                body["use_pre_llm"] = req.enhance_prompt
+    if spec.steps is not None:
+        body["ddim_steps"] = req.steps
+    if spec.super_resolution:
+        body["use_sr"] = req.use_sr
     return {k: v for k, v in body.items() if v is not None}
 
 
