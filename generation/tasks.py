@@ -21,6 +21,9 @@ def deliver_webhook(delivery_id: str) -> None:
 
 
 def recover_tasks() -> int:
+    """The every-minute schedule (for clusters that run without the supervisor's sweep): lost tasks, and
+    webhook deliveries that are due or whose worker is gone."""
+    webhooks.deliveries_recover()
     return recovery.tasks_recover()
 
 
