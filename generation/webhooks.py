@@ -164,7 +164,7 @@ def _finish(delivery: WebhookDelivery, holder: str, state: str, *, status, error
                                       status=status, error=error[:300], latency_ms=latency_ms)
         WebhookDelivery.objects.filter(pk=delivery.pk, lease_owner=holder, state=State.SENDING).update(**fields)
     log.info("webhook %s (%s of task %s) attempt %d: %s -> %s", delivery.delivery_id, delivery.event,
-             delivery.task_id, attempts, status if status is not None else (error or "no answer"), state)
+             delivery.payload.get("data", {}).get("task_id", "?"), attempts, status if status is not None else (error or "no answer"), state)
     return state
 
 

@@ -237,3 +237,16 @@ def test_old_finished_deliveries_are_pruned(api, media, hooks, receiver, setting
     WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=delivery.created_at - timedelta(days=2))
     assert webhooks.deliveries_prune(days=1) >= 1
     assert deliveries(task_id) == []
+
+
+def test_each_attempt_is_logged_with_the_task_s_public_id(api, media, hooks, receiver, caplog):
+    import logging
+
+    server = receiver(200)
+    task_id = api.generate(webhook=server.url)
+    run(task_id)
+    caplog.set_level(logging.INFO, logger="generation.webhooks")
+    [delivery] = deliveries(task_id)
+    webhooks.deliver(delivery_id=delivery.delivery_id)
+    assert [r.getMessage() for r in caplog.records if r.name == "generation.webhooks"] == [
+        f"webhook {delivery.delivery_id} (completed of task {task_id}) attempt 1: 200 -> delivered"]
