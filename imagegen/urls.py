@@ -9,7 +9,7 @@ from gallery import apis as gallery_apis
 from gallery import share_views
 from gallery import views as gallery_views
 from generation import apis as generation_apis
-from generation import batch_apis, queue_apis
+from generation import batch_apis, queue_apis, trash_apis
 from history import apis as history_apis
 from imagegen import views
 from imagegen.accounts import apis as account_apis
@@ -43,6 +43,10 @@ api_patterns = [
     path("boards/<str:board_id>/images", gallery_apis.BoardImagesApi.as_view(), name="board-images"),
     path("boards/<str:board_id>/images/<str:image_id>", gallery_apis.BoardImageDeleteApi.as_view(), name="board-image"),
     path("images/<str:image_id>/thumbnail", gallery_views.image_thumbnail, name="image-thumbnail"),
+    path("trash", trash_apis.TrashApi.as_view(), name="trash"),
+    path("trash/<str:item_id>", trash_apis.TrashItemApi.as_view(), name="trash-item"),
+    path("trash/<str:item_id>/restore", trash_apis.TrashRestoreApi.as_view(), name="trash-restore"),
+    path("trash/<str:image_id>/thumbnail", gallery_views.trash_thumbnail, name="trash-thumbnail"),
     path("models", generation_apis.ModelListApi.as_view(), name="models"),
     path("account", account_apis.AccountApi.as_view(), name="account"),
     path("account/export", account_apis.AccountExportApi.as_view(), name="account-export"),
