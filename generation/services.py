@@ -274,9 +274,9 @@ def images_trash(*, images) -> int:
 
 
 def image_restore(*, image: Image) -> None:
-    """Bring an image trashed alone back (its task is out of the trash: selectors.trash_get checks)."""
-    if image.deleted_at is None or not Image.objects.filter(pk=image.pk, deleted_at=image.deleted_at).update(
-            deleted_at=None):
+    """Bring an image trashed alone back; not while its task is in the trash (it comes back with the task)."""
+    still_trashed = Image.objects.filter(pk=image.pk, deleted_at=image.deleted_at, task__deleted_at__isnull=True)
+    if image.deleted_at is None or not still_trashed.update(deleted_at=None):
         raise NotFound(_("This is not in the trash."))
     image.deleted_at = None
 

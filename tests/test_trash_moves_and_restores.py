@@ -117,3 +117,15 @@ def test_restoring_what_is_no_longer_in_the_trash_is_not_found(media):
     services.task_restore(task=entry.task)
     with pytest.raises(NotFound):
         services.task_restore(task=GenerationTask.objects.get(pk=task.pk))
+
+
+def test_an_image_is_not_restored_alone_once_its_task_has_followed_it_into_the_trash(api, media):
+    task = finished(api, num_images=2)
+    alone = Image.objects.filter(task=task).order_by("index").first()
+    services.images_trash(images=[alone])
+    entry = selectors.trash_get(item_id=alone.image_id)
+    services.task_trash(task=task)  # meanwhile
+    with pytest.raises(NotFound):
+        services.image_restore(image=entry.image)
+    assert Image.objects.get(pk=alone.pk).deleted_at is not None
+    assert api.get("images").json()["count"] == 0
