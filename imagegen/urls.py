@@ -69,6 +69,7 @@ urlpatterns = [
     path("history", views.history, name="history"),
     path("queue", views.queue, name="queue"),
     path("shares", views.shares, name="shares"),
+    path("trash", views.trash, name="trash"),
     path("s/<str:token>", share_views.share_page, name="share-page"),
     path("s/<str:token>/<str:image_id>", share_views.share_file, name="share-file"),
     path("s/<str:token>/<str:image_id>/thumbnail", share_views.share_file, {"thumbnail": True}, name="share-thumbnail"),
