@@ -59,6 +59,8 @@ def test_an_image_trashed_alone_before_its_task_stays_in_the_trash_when_the_task
     alone, other = Image.objects.filter(task=task).order_by("index")
     assert services.images_trash(images=[alone]) == 1
     services.task_trash(task=task)
+    # The task's entry holds the image that went with it, not the one that was there before it.
+    assert [i.pk for i in selectors.trash_get(item_id=task.task_id).images] == [other.pk]
     services.task_restore(task=task)
     assert Image.objects.get(pk=other.pk).deleted_at is None
     assert Image.objects.get(pk=alone.pk).deleted_at is not None
