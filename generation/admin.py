@@ -144,7 +144,7 @@ class ImageInline(admin.TabularInline):
 
     @admin.display(description=gettext_lazy("preview"))
     def preview(self, obj):
-        return thumbnail_html(obj.image_id, size=96)
+        return thumbnail_html(obj.image_id, size=96, in_trash=obj.deleted_at is not None)
 
     @admin.display(description=gettext_lazy("size"))
     def dimensions(self, obj):

@@ -1,6 +1,6 @@
 """The staff console's "Empty the trash…": it shows what every user's trash holds and, on confirmation, deletes
 all of it (rows and files) and logs it; staff without the delete permission are refused. The task list
-filters by "in the trash"."""
+filters by "in the trash" and shows a trashed task's thumbnail from the trash."""
 
 import pytest
 from django.contrib.admin.models import DELETION, LogEntry
@@ -70,10 +70,12 @@ def test_staff_without_the_delete_permission_are_refused(two_trashes):
     assert GenerationTask.objects.filter(deleted_at__isnull=False).count() == 1
 
 
-def test_the_task_list_filters_by_the_trash(two_trashes):
+def test_the_task_list_filters_by_the_trash_and_shows_trashed_thumbnails_from_it(two_trashes):
     a, b, kept = two_trashes
     client = staff_client()
-    in_trash = client.get(TASKS, {"trash": "yes"}).context["cl"].result_list
+    page = client.get(TASKS, {"trash": "yes"})
+    assert f'src="/api/v1/trash/{a["images"][0]["image_id"]}/thumbnail"' in page.content.decode()
+    in_trash = page.context["cl"].result_list
     out_of_it = client.get(TASKS, {"trash": "no"}).context["cl"].result_list
     assert [t.task_id for t in in_trash] == [a["task_id"]]
     assert {t.task_id for t in out_of_it} == {b["task_id"], kept["task_id"]}
