@@ -201,12 +201,13 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("preview"))
     def preview(self, obj):
-        return thumbnail_html(obj.image_id)
+        return thumbnail_html(obj.image_id, in_trash=obj.deleted_at is not None)
 
     @admin.display(description=gettext_lazy("preview"))
     def large_preview(self, obj):
         url = reverse("api:image", args=[obj.image_id])
-        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, thumbnail_html(obj.image_id, size=256))
+        thumbnail = thumbnail_html(obj.image_id, size=256, in_trash=obj.deleted_at is not None)
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, thumbnail)
 
     @admin.display(description=gettext_lazy("size"))
     def dimensions(self, obj):

@@ -223,7 +223,8 @@ class BoardOutput(serializers.Serializer):
     created_at = UtcDateTimeField()
 
     def to_representation(self, board):
-        count = board.count if hasattr(board, "count") else board.entries.count()  # annotated in lists
+        # Annotated in lists; images in the trash are not counted.
+        count = board.count if hasattr(board, "count") else board.entries.filter(image__deleted_at__isnull=True).count()
         return {"board_id": board.board_id, "name": board.name, "count": count,
                 "created_at": UtcDateTimeField.text(board.created_at)}
 

@@ -48,11 +48,18 @@ def add_image_file_paths(result, generator, request, public):
                                 download=True)
     delete = {
         "operationId": "image_delete",
-        "summary": "Delete an image, its tags and its files (its task stays in the history)",
+        "summary": "Delete an image (its task stays in the history)",
+        "description": "Moved to the trash: gone from every list, board, zip and share link, restorable with POST "
+                       "/api/v1/trash/{image_id}/restore; with `purge=1` deleted with its tags and files for good.",
         "tags": ["images"],
-        "parameters": original["parameters"][:1],
+        "parameters": [*original["parameters"][:1],
+                       {"in": "query", "name": "purge", "required": False,
+                        "schema": {"type": "string", "enum": ["1", "true", "0", "false"]},
+                        "description": "1 or true: delete it and its files for good at once, instead of moving it "
+                                       "to the trash."}],
         "responses": {
-            "204": {"description": "Deleted."},
+            "204": {"description": "Deleted (in the trash, or for good with purge)."},
+            "400": _error("validation_error (purge is not 1, true, 0 or false)"),
             "403": _error("permission_denied (a browser request without its CSRF token)"),
             "404": _error("not_found"),
             "500": _error("internal_error"),
@@ -61,5 +68,9 @@ def add_image_file_paths(result, generator, request, public):
     paths["/api/v1/images/{image_id}"] = {"get": original, "delete": delete}
     paths["/api/v1/images/{image_id}/thumbnail"] = {
         "get": _image_operation("image_thumbnail", "The WebP thumbnail", ["image/webp"], download=True),
+    }
+    paths["/api/v1/trash/{image_id}/thumbnail"] = {
+        "get": {**_image_operation("trash_thumbnail", "The WebP thumbnail of an image in the trash", ["image/webp"],
+                                   download=True), "tags": ["trash"]},
     }
     return result

@@ -1,4 +1,5 @@
-"""Reads for the gallery: images with their task and tags, filterable; tag usage counts."""
+"""Reads for the gallery: images with their task and tags, filterable; tag usage counts. Images in the trash
+(alone or with their task) are left out of every one of them, as if deleted."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from .models import Board, ImageTag, ShareLink, is_board_id, is_share_id
 
 
 def image_list(*, filters: dict, user=None) -> QuerySet:
-    """`user`'s images (everyone's in open mode), newest first."""
+    """`user`'s images (everyone's in open mode), newest first, none in the trash."""
     # The task comes by prefetch, not a join: a join makes SQLite walk tasks first and sort 200,000 images.
-    qs = Image.objects.prefetch_related("task", "star",
-                                        Prefetch("tags", queryset=ImageTag.objects.order_by("tag_name")))
+    # An image carries its own deleted_at (set with its task's), so the trash needs no join either.
+    qs = Image.objects.filter(deleted_at__isnull=True).prefetch_related(
+        "task", "star", Prefetch("tags", queryset=ImageTag.objects.order_by("tag_name")))
     qs = owned_by(qs, user)
     if filters.get("tag"):
         qs = qs.filter(tags__tag_name=filters["tag"])
@@ -36,21 +38,24 @@ def image_list(*, filters: dict, user=None) -> QuerySet:
 
 
 def tag_counts(*, user=None) -> list[dict]:
-    """Every tag of `user`'s images (of all images in open mode) with how many carry it, most used first."""
-    return list(
-        owned_by(ImageTag.objects.all(), user).values("tag_name").annotate(count=Count("id")).order_by("-count", "tag_name")
-    )
+    """Every tag of `user`'s images (of all images in open mode) out of the trash, with how many carry it, most
+    used first."""
+    tags = owned_by(ImageTag.objects.filter(image__deleted_at__isnull=True), user)
+    return list(tags.values("tag_name").annotate(count=Count("id")).order_by("-count", "tag_name"))
 
 
 def images_by_ids(*, image_ids, user=None, with_task: bool = False) -> list[Image]:
-    """The images among `image_ids` that are `user`'s (any in open mode); others are left out, as if missing."""
-    qs = owned_by(Image.objects.filter(image_id__in=[i for i in image_ids if is_image_id(i)]), user)
+    """The images among `image_ids` that are `user`'s (any in open mode) and out of the trash; others are left
+    out, as if missing."""
+    qs = owned_by(Image.objects.filter(image_id__in=[i for i in image_ids if is_image_id(i)], deleted_at__isnull=True),
+                  user)
     return list(qs.select_related("task") if with_task else qs)
 
 
 def board_list(*, user=None) -> list[Board]:
-    """`user`'s boards (all in open mode) by name, each with its image count."""
-    return list(owned_by(Board.objects.all(), user).annotate(count=Count("entries")).order_by("name", "id"))
+    """`user`'s boards (all in open mode) by name, each with its image count (images in the trash left out)."""
+    count = Count("entries", filter=Q(entries__image__deleted_at__isnull=True))
+    return list(owned_by(Board.objects.all(), user).annotate(count=count).order_by("name", "id"))
 
 
 def board_get(*, board_id: str, user=None) -> Board:
@@ -88,12 +93,12 @@ def share_target_images(*, kind: str, target_id: str, user=None) -> list[Image]:
         return [generation_selectors.image_get(image_id=target_id, user=user)]
     if kind == ShareLink.Kind.TASK:
         task = generation_selectors.task_get(task_id=target_id, user=user)
-        images = list(task.images.all())
+        images = list(task.images.all())  # task_get's prefetch: those out of the trash
         for image in images:
             image.task = task  # the page names images by their task's prompt: no query per image
         return images
     board = board_get(board_id=target_id, user=user)
-    return list(owned_by(Image.objects.filter(board_entries__board=board), user).select_related("task")
+    return list(owned_by(Image.objects.filter(board_entries__board=board, deleted_at__isnull=True), user).select_related("task")
                 .order_by("-board_entries__added_at", "-id"))
 
 

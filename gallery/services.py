@@ -12,8 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, ValidationFailed
-from generation import storage
-from generation.models import Image
+from generation import services as generation_services
 
 from . import selectors
 from .models import MAX_BOARD_NAME, MAX_TAG_LENGTH, Board, BoardImage, ImageTag, ShareLink, Star
@@ -89,13 +88,14 @@ def tag_merge(*, sources, target: str) -> int:
     return moved
 
 
-def images_delete(*, images) -> int:
-    """Delete images with their tags and files. Their tasks stay in the history."""
+def images_delete(*, images, purge: bool = False) -> int:
+    """Move images to the trash, or (`purge`) delete them with their tags and files for good. Their tasks stay
+    in the history either way."""
     images = list(images)
-    paths = [p for image in images for p in (image.file_path, image.thumbnail_path)]
-    with transaction.atomic():
-        deleted, _detail = Image.objects.filter(pk__in=[i.pk for i in images]).delete()
-        transaction.on_commit(lambda: storage.delete_files(paths))
+    if purge:
+        generation_services.images_delete(images=images)
+    else:
+        generation_services.images_trash(images=images)
     return len(images)
 
 

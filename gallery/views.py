@@ -1,4 +1,5 @@
-"""Image files: GET /api/v1/images/{image_id} and /thumbnail.
+"""Image files: GET /api/v1/images/{image_id} and /thumbnail, and the thumbnails of the trash
+(GET /api/v1/trash/{image_id}/thumbnail).
 
 Served with the right Content-Type, a strong ETag (the content hash), long-lived caching, nosniff and,
 with ?download=1, an attachment with a readable file name. Behind nginx the bytes can be handed to
@@ -26,6 +27,7 @@ from core.api.errors import allow_methods, error_response, read_only
 from core.api.throttling import spend
 from core.errors import ApplicationError
 from generation import selectors
+from generation.trash_apis import wants_purge
 from imagegen.accounts.auth import api_user
 
 from .services import images_delete
@@ -54,9 +56,9 @@ def download_name(image, *, thumbnail: bool = False) -> str:
     return f"imagegen-{words}-{image.image_id}{suffix}.{extension}"
 
 
-def _serve(request, image_id: str, *, thumbnail: bool, user):
+def _serve(request, image_id: str, *, thumbnail: bool, user, in_trash: bool = False):
     try:
-        image = selectors.image_get(image_id=image_id, user=user)
+        image = selectors.image_get(image_id=image_id, user=user, in_trash=in_trash)
     except ApplicationError as err:
         return error_response(err.code, err.message, err.status)
     etag = f'"{image.sha256}{"-t" if thumbnail else ""}"'
@@ -101,7 +103,8 @@ def _serve(request, image_id: str, *, thumbnail: bool, user):
 @allow_methods("GET", "HEAD", "DELETE")
 @api_user
 def image_file(request, image_id: str, user):
-    """GET/HEAD: the original. DELETE: delete the image, its tags and files (its task stays)."""
+    """GET/HEAD: the original. DELETE: move the image to the trash, or with ?purge=1 delete it, its tags and files
+    for good (its task stays either way)."""
     if request.method == "DELETE":
         if csrf_failure_reason(request) is not None:
             return error_response("permission_denied", _("CSRF check failed: reload the page and try again."), 403)
@@ -113,10 +116,11 @@ def image_file(request, image_id: str, user):
                                   headers={"Retry-After": str(wait)}, retry_after=wait)
 
         try:
+            purge = wants_purge(request.GET)
             image = selectors.image_get(image_id=image_id, user=user)
         except ApplicationError as err:
-            return error_response(err.code, err.message, err.status)
-        images_delete(images=[image])
+            return error_response(err.code, err.message, err.status, details=err.details)
+        images_delete(images=[image], purge=purge)
         return HttpResponse(status=204)
     return _image_original(request, image_id, user=user)
 
@@ -131,3 +135,12 @@ def _image_original(request, image_id: str, user):
 @api_user
 def image_thumbnail(request, image_id: str, user):
     return _serve(request, image_id, thumbnail=True, user=user)
+
+
+@csrf_exempt  # changes nothing: every method but GET and HEAD is a 405 in the envelope, not a CSRF page
+@read_only
+@api_user
+def trash_thumbnail(request, image_id: str, user):
+    """The thumbnail of an image in the trash (alone or with its task), for the trash page: its owner's only.
+    Its original and its usual URLs are "not found" while it is there."""
+    return _serve(request, image_id, thumbnail=True, user=user, in_trash=True)

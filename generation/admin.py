@@ -1,5 +1,5 @@
 """The staff console for generation tasks: list, filter, search, inspect, retry, cancel, delete with files,
-and clean up. Every change goes through the services (the task row is the source of truth and a worker
+clean up, and empty every user's trash. Every change goes through the services (the task row is the source of truth and a worker
 may own it), is recorded in the admin log, and nothing here writes a task row directly.
 
 The task page is read-only on purpose: a form saved from a page loaded seconds earlier would overwrite
@@ -36,7 +36,7 @@ from core.api.clients import client_id
 from core.api.throttling import spend
 from core.errors import Conflict
 
-from . import broker, maintenance, scheduling, services, webhook_admin
+from . import broker, maintenance, scheduling, selectors, services, webhook_admin
 from .catalogue import all_models
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
 
@@ -46,10 +46,10 @@ RETRYABLE = (Status.FAILED, Status.CANCELLED)  # what services.task_retry accept
 BOTH = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
 
 
-def thumbnail_html(image_id: str | None, *, size: int = 64):
+def thumbnail_html(image_id: str | None, *, size: int = 64, in_trash: bool = False):
     if not image_id:
         return "—"
-    url = reverse("api:image-thumbnail", args=[image_id])
+    url = reverse("api:trash-thumbnail" if in_trash else "api:image-thumbnail", args=[image_id])
     return format_html('<img class="ig-thumb" src="{}" alt="" loading="lazy" width="{}" height="{}">', url, size, size)
 
 
@@ -102,6 +102,21 @@ class RetriedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TrashFilter(admin.SimpleListFilter):
+    title = gettext_lazy("in the trash")
+    parameter_name = "trash"
+
+    def lookups(self, request, model_admin):
+        return [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
+
+
 # --- The task's images, on its page -----------------------------------------------------------------------
 
 
@@ -129,7 +144,7 @@ class ImageInline(admin.TabularInline):
 
     @admin.display(description=gettext_lazy("preview"))
     def preview(self, obj):
-        return thumbnail_html(obj.image_id, size=96)
+        return thumbnail_html(obj.image_id, size=96, in_trash=obj.deleted_at is not None)
 
     @admin.display(description=gettext_lazy("size"))
     def dimensions(self, obj):
@@ -198,7 +213,8 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_display_links = ("thumbnail", "short_id")
-    list_filter = ("status", ModelFilter, EngineFilter, RetriedFilter, ("created_at", admin.DateFieldListFilter))
+    list_filter = ("status", ModelFilter, EngineFilter, RetriedFilter, TrashFilter,
+                   ("created_at", admin.DateFieldListFilter))
     search_fields = ("prompt", "^task_id", "=upstream_request_id", "=upstream_task_id")
     search_help_text = gettext_lazy("Prompt text, a task id (or its beginning), or an upstream request or job id.")
     list_per_page = 50
@@ -223,7 +239,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         )}),
         (gettext_lazy("Execution"), {"fields": (
             "attempts", "retry_count", "next_attempt_at", "lease_owner", "lease_expires_at", "enqueued_at",
-            "created_at", "started_at", "completed_at", "updated_at", "duration_display",
+            "created_at", "started_at", "completed_at", "updated_at", "duration_display", "deleted_at",
         )}),
         (gettext_lazy("Client"), {"classes": ("collapse",), "fields": (
             "owner", "client_id", "idempotency_key", "request_fingerprint",
@@ -295,7 +311,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("image"))
     def thumbnail(self, obj):
-        return thumbnail_html(getattr(obj, "first_image_id", None), size=48)
+        return thumbnail_html(getattr(obj, "first_image_id", None), size=48, in_trash=obj.deleted_at is not None)
 
     @admin.display(description=gettext_lazy("timeline"))
     def timeline(self, obj):
@@ -438,11 +454,12 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path("cleanup/", self.admin_site.admin_view(self.cleanup_view), name="%s_%s_cleanup" % info),
+            path("trash/", self.admin_site.admin_view(self.trash_view), name="%s_%s_trash" % info),
             *super().get_urls(),
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"can_cleanup": self.has_delete_permission(request)}
+        extra = {"can_cleanup": self.has_delete_permission(request), "can_empty_trash": self.has_delete_permission(request)}
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 
     def cleanup_view(self, request):
@@ -507,6 +524,34 @@ class GenerationTaskAdmin(admin.ModelAdmin):
                 "policy": plan.policy.describe(), "summary": report.summary(),
             },
         )
+
+
+    # -- every user's trash
+
+    def trash_view(self, request):
+        """What is in the trash (every user's), and "Empty the trash": all of it deleted for good, at once."""
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            emptied = services.trash_empty(user=None)
+            LogEntry.objects.create(
+                user_id=request.user.pk, content_type=ContentType.objects.get_for_model(GenerationTask),
+                object_id=None, object_repr=_("Trash")[:200], action_flag=DELETION,
+                change_message=_("Emptied the trash of every user: %(tasks)d tasks and %(images)d images deleted "
+                                 "for good") % emptied,
+            )
+            self.message_user(request, _("The trash is empty: %(tasks)d tasks and %(images)d images deleted for good.")
+                              % emptied, messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:generation_generationtask_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Empty the trash"),
+            "opts": self.opts,
+            "tasks": selectors.trash_tasks().count(),
+            "images": selectors.trash_images().count(),
+            "days": settings.IMAGEGEN_TRASH_DAYS,
+        }
+        return TemplateResponse(request, "admin/generation/generationtask/trash.html", context)
 
 
 def _timeline(task: GenerationTask):

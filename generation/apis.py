@@ -50,6 +50,7 @@ from .openapi import task_id_parameter
 from .planning import PlanError, plan_generation
 from .webhook_models import EVENTS
 from .task_json import TaskOutput, TaskPage, TaskSummaryOutput
+from .trash_apis import purge_parameter, wants_purge
 
 
 class GenerateApi(APIView):
@@ -177,17 +178,23 @@ class TaskDetailApi(APIView):
     @extend_schema(
         operation_id="task_delete",
         summary="Cancel an unfinished task, or delete a finished one with its images",
-        description="An unfinished task is cancelled (202, the task in its new state); "
-        "a finished one is deleted with its files (204).",
-        parameters=[task_id_parameter()],
+        description="An unfinished task is cancelled (202, the task in its new state); a finished one is deleted "
+        "(204): moved to the trash with its images (gone from every list and link, restorable with POST "
+        "/api/v1/trash/{task_id}/restore until the trash is emptied or IMAGEGEN_TRASH_DAYS pass), or with "
+        "`purge=1` deleted with its files for good at once.",
+        parameters=[task_id_parameter(), purge_parameter()],
         responses={202: TaskOutput, 204: None, **WRITE_ERROR_RESPONSES},
     )
     def delete(self, request, task_id: str):
+        purge = wants_purge(request.query_params)
         task = selectors.task_get(task_id=task_id, user=request.user)
         if task.status not in FINISHED and services.task_cancel(task=task):
             return Response(TaskOutput(selectors.task_get(task_id=task_id, user=request.user)).data,
                             status=status.HTTP_202_ACCEPTED)
-        services.task_delete(task=task)
+        if purge:
+            services.task_delete(task=task)
+        else:
+            services.task_trash(task=task)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

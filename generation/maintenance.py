@@ -223,7 +223,8 @@ def cleanup_plan(*, policy: CleanupPolicy, now: datetime | None = None) -> Clean
         too_old = eligible.filter(created_at__lt=now - timedelta(days=policy.older_than_days))
         chosen.update((pk, "age") for pk in too_old.values_list("pk", flat=True))
     if policy.keep_latest:
-        newest = GenerationTask.objects.filter(status__in=FINISHED).order_by("-created_at", "-id")
+        # The newest N the people see: what is in the trash is not kept (it may still be chosen).
+        newest = GenerationTask.objects.filter(status__in=FINISHED, deleted_at__isnull=True).order_by("-created_at", "-id")
         boundary = newest.values("created_at", "id")[policy.keep_latest - 1 : policy.keep_latest].first()
         if boundary is not None:
             beyond = eligible.filter(
@@ -386,10 +387,12 @@ SCHEDULE_FUNC = "generation.maintenance.cleanup_scheduled"
 
 
 def cleanup_scheduled() -> str:
-    """Run by django-q2 once a day: prunes the audit log past IMAGEGEN_AUDIT_RETENTION_DAYS and the webhook
-    delivery log past IMAGEGEN_WEBHOOK_LOG_DAYS, and cleans up tasks and files only when
-    IMAGEGEN_CLEANUP_SCHEDULE is on."""
-    pruned = (f"; {audit_prune()} audit events past retention deleted"
+    """Run by django-q2 once a day: deletes for good what has been in the trash longer than
+    IMAGEGEN_TRASH_DAYS, prunes the audit log past IMAGEGEN_AUDIT_RETENTION_DAYS and the webhook delivery log
+    past IMAGEGEN_WEBHOOK_LOG_DAYS, and cleans up tasks and files only when IMAGEGEN_CLEANUP_SCHEDULE is on."""
+    purged = services.trash_purge_expired()
+    pruned = (f"; {purged['tasks']} tasks and {purged['images']} images deleted from the trash after "
+              f"{settings.IMAGEGEN_TRASH_DAYS} days; {audit_prune()} audit events past retention deleted"
               f"; {webhooks.deliveries_prune()} webhook deliveries past retention deleted")
     if not settings.IMAGEGEN_CLEANUP_SCHEDULE:
         return "skipped: IMAGEGEN_CLEANUP_SCHEDULE is off" + pruned

@@ -129,6 +129,10 @@ class GenerationTask(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # In the trash since (NULL: not in it). A trashed task is gone from every list, search and share link;
+    # restoring it brings it back unchanged; the daily cleanup purges it after IMAGEGEN_TRASH_DAYS. Only a
+    # finished task is ever trashed (and a trashed one is never retried), so unfinished rows are all live.
+    deleted_at = models.DateTimeField(_("in the trash since"), null=True, blank=True)
 
     class Meta:
         db_table = "tasks"
@@ -140,9 +144,9 @@ class GenerationTask(models.Model):
             # Every list orders by (created_at, id): with id in the index, no sort step, and deep pages
             # are an index walk.
             models.Index(fields=["status", "-created_at", "-id"], name="idx_task_status_created"),
-            # With status in it, history (everything not unfinished) walks this index alone: its count and
-            # its deep pages never read a table row to learn a status.
-            models.Index(fields=["-created_at", "-id", "status"], name="idx_task_created_status"),
+            # With status and deleted_at in it, history (everything not unfinished and not in the trash) walks
+            # this index alone: its deep pages never read a table row to learn a status or the trash.
+            models.Index(fields=["-created_at", "-id", "status", "deleted_at"], name="idx_task_created_status"),
             # Per-client unfinished-task limit, counted inside the create transaction.
             models.Index(fields=["client_id", "status"], name="idx_task_client_status"),
             # One user's lists (accounts mode), filtered by status or not; their quota counts.
@@ -159,6 +163,10 @@ class GenerationTask(models.Model):
             # A batch's tasks, in the order they were made.
             models.Index(fields=["batch_id", "created_at", "id"], name="idx_task_batch",
                          condition=~models.Q(batch_id="")),
+            # The trash: its list (one owner's or everyone's, last deleted first), its count and the daily purge
+            # of what has been there too long. Partial: as small as the trash.
+            models.Index(fields=["owner", "-deleted_at"], name="idx_task_trash",
+                         condition=models.Q(deleted_at__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -249,6 +257,8 @@ class Image(models.Model):
     sha256 = models.CharField(max_length=64)
     seed = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # In the trash since (NULL: not in it): put there alone, or with its task (then at the task's moment).
+    deleted_at = models.DateTimeField(_("in the trash since"), null=True, blank=True)
 
     class Meta:
         db_table = "images"
@@ -257,8 +267,11 @@ class Image(models.Model):
         verbose_name_plural = _("images")
         indexes = [
             # The seed's idx_task_id_fk is the FK index Django creates; this one serves the gallery grid.
-            models.Index(fields=["-created_at", "-id"], name="idx_image_created"),
-            models.Index(fields=["owner", "-created_at", "-id"], name="idx_image_owner_created"),
+            # deleted_at last: the grid's count and deep pages skip the trash without reading table rows.
+            models.Index(fields=["-created_at", "-id", "deleted_at"], name="idx_image_created"),
+            models.Index(fields=["owner", "-created_at", "-id", "deleted_at"], name="idx_image_owner_created"),
+            models.Index(fields=["owner", "-deleted_at"], name="idx_image_trash",
+                         condition=models.Q(deleted_at__isnull=False)),
         ]
         constraints = [
             # One image per position per task: a re-run after a crash can never add a second set.

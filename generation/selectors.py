@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import SimpleNamespace
@@ -25,6 +26,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -161,14 +163,16 @@ def estimated_time(task: GenerationTask, *, ahead: int | None = None) -> int | N
 
 
 def _with_images(qs: QuerySet) -> QuerySet:
+    """With the task's images that are not in the trash (an image trashed alone leaves its task's others)."""
     return qs.prefetch_related(
-        Prefetch("images", queryset=Image.objects.order_by("index").prefetch_related("tags"))
+        Prefetch("images", queryset=Image.objects.filter(deleted_at__isnull=True).order_by("index").prefetch_related("tags"))
     )
 
 
 def task_get(*, task_id: str, user=None) -> GenerationTask:
-    """The task, if it is `user`'s (accounts mode): another user's is "not found", like a missing one."""
-    qs = _with_images(owned_by(GenerationTask.objects.filter(task_id=task_id), user))
+    """The task, if it is `user`'s (accounts mode): another user's is "not found", like a missing one, and so is
+    one in the trash."""
+    qs = _with_images(owned_by(GenerationTask.objects.filter(task_id=task_id, deleted_at__isnull=True), user))
     task = qs.first() if is_task_id(task_id) else None
     if task is None:
         raise NotFound(_("Task not found."))
@@ -200,8 +204,10 @@ def _snapshot_sql() -> str:
         f"{columns(Image, 'i', _SNAPSHOT_IMAGE_FIELDS)}, g.{col(ImageTag, 'tag_name')} "
         f"FROM {q(GenerationTask._meta.db_table)} t "
         f"LEFT JOIN {q(Image._meta.db_table)} i ON i.{col(Image, 'task')} = t.{col(GenerationTask, 'id')} "
+        f"AND i.{col(Image, 'deleted_at')} IS NULL "
         f"LEFT JOIN {q(ImageTag._meta.db_table)} g ON g.{col(ImageTag, 'image')} = i.{col(Image, 'id')} "
-        f"WHERE t.{col(GenerationTask, 'task_id')} = %s"
+        # The trash is "not found" (the unique task_id index finds the row; its deleted_at is then read).
+        f"WHERE t.{col(GenerationTask, 'task_id')} = %s AND t.{col(GenerationTask, 'deleted_at')} IS NULL"
     )
 
 
@@ -276,14 +282,15 @@ def _snapshot_fields():
 
 def task_list(*, filters: dict, user=None) -> QuerySet:
     """`user`'s tasks (every task in open mode) newest first, filtered by status, model, tag, creation date
-    range and prompt text."""
-    qs = owned_by(GenerationTask.objects.all(), user)
+    range and prompt text; none in the trash."""
+    qs = owned_by(GenerationTask.objects.filter(deleted_at__isnull=True), user)
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"])
     if filters.get("model"):
         qs = qs.filter(model=filters["model"])
     if filters.get("tag"):
-        qs = qs.filter(images__tags__tag_name=filters["tag"]).distinct()
+        # One filter(): the tag must be on an image that is itself out of the trash.
+        qs = qs.filter(images__tags__tag_name=filters["tag"], images__deleted_at__isnull=True).distinct()
     if filters.get("created_after"):
         qs = qs.filter(created_at__gte=filters["created_after"])
     if filters.get("created_before"):
@@ -304,8 +311,9 @@ def batch_get(*, batch_id: str, user=None) -> Batch:
 
 
 def batch_tasks(batch_id: str, *, user=None) -> QuerySet:
-    """A batch's tasks in the order they were made (those not deleted since)."""
-    return _with_images(owned_by(GenerationTask.objects.filter(batch_id=batch_id), user).order_by("created_at", "id"))
+    """A batch's tasks in the order they were made (those not deleted or put in the trash since)."""
+    tasks = GenerationTask.objects.filter(batch_id=batch_id, deleted_at__isnull=True)
+    return _with_images(owned_by(tasks, user).order_by("created_at", "id"))
 
 
 def batch_progress(tasks: list[GenerationTask]) -> dict:
@@ -338,8 +346,10 @@ def average_duration() -> float | None:
     return agg["avg"].total_seconds() if agg["avg"] else None
 
 
-def image_get(*, image_id: str, user=None) -> Image:
-    qs = owned_by(Image.objects.select_related("task").filter(image_id=image_id), user)
+def image_get(*, image_id: str, user=None, in_trash: bool = False) -> Image:
+    """The image, if it is `user`'s and out of the trash (alone or with its task), else "not found"; with
+    `in_trash`, one in the trash (the trash page's thumbnails)."""
+    qs = owned_by(Image.objects.select_related("task").filter(image_id=image_id, deleted_at__isnull=not in_trash), user)
     image = qs.first() if is_image_id(image_id) else None
     if image is None:
         raise NotFound(_("Image not found."))
@@ -353,3 +363,87 @@ def queue_list(*, user=None, everyone: bool = False) -> list[GenerationTask]:
     if not everyone:
         qs = owned_by(qs, user)
     return list(_with_images(qs.order_by("created_at", "id"))[:200])
+
+
+# --- The trash --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrashEntry:
+    """One entry of the trash: a task (with the images that went there with it) or an image trashed alone."""
+
+    kind: str  # "task" | "image"
+    item_id: str
+    deleted_at: datetime
+    task: GenerationTask
+    images: list[Image]
+
+    @property
+    def image(self) -> Image:
+        return self.images[0]
+
+
+def trash_tasks(*, user=None, before: datetime | None = None) -> QuerySet:
+    """`user`'s tasks in the trash (everyone's with None), or those put there before `before`."""
+    qs = owned_by(GenerationTask.objects.filter(deleted_at__isnull=False), user).order_by()  # idx_task_trash, unsorted
+    return qs.filter(deleted_at__lt=before) if before is not None else qs
+
+
+def trash_images(*, user=None, before: datetime | None = None) -> QuerySet:
+    """`user`'s images in the trash, alone or with their task, or those put there before `before`."""
+    qs = owned_by(Image.objects.filter(deleted_at__isnull=False), user).order_by()  # idx_image_trash, unsorted
+    return qs.filter(deleted_at__lt=before) if before is not None else qs
+
+
+def _trashed_alone(qs: QuerySet) -> QuerySet:
+    # An image whose task is in the trash is not an entry of its own: it comes back (or goes) with the task.
+    return qs.filter(deleted_at__isnull=False, task__deleted_at__isnull=True)
+
+
+def trash_list(*, user=None) -> QuerySet:
+    """The entries of `user`'s trash (everyone's in open mode), last put there first, as (deleted_at, id, kind)
+    rows (a page of them becomes TrashEntry objects with trash_entries)."""
+    tasks = owned_by(GenerationTask.objects.filter(deleted_at__isnull=False), user).annotate(kind=Value("task"))
+    images = _trashed_alone(owned_by(Image.objects.all(), user)).annotate(kind=Value("image"))
+    rows = tasks.values_list("deleted_at", "id", "kind").order_by().union(
+        images.values_list("deleted_at", "id", "kind").order_by(), all=True)
+    return rows.order_by("-deleted_at", "-kind", "-id")
+
+
+def trash_entries(rows) -> list[TrashEntry]:
+    """The TrashEntry objects of trash_list's rows, in their order, with three queries for any page."""
+    rows = list(rows)
+    task_pks = [pk for _at, pk, kind in rows if kind == "task"]
+    image_pks = [pk for _at, pk, kind in rows if kind == "image"]
+    tasks = {t.pk: t for t in GenerationTask.objects.filter(pk__in=task_pks)}
+    with_task: dict[int, list[Image]] = {}
+    for image in Image.objects.filter(task_id__in=task_pks, deleted_at__isnull=False).order_by("index"):
+        if image.deleted_at == tasks[image.task_id].deleted_at:  # went with it, not trashed alone before
+            with_task.setdefault(image.task_id, []).append(image)
+    alone = {i.pk: i for i in Image.objects.filter(pk__in=image_pks).select_related("task")}
+    entries = []
+    for _at, pk, kind in rows:
+        if kind == "task" and pk in tasks:
+            task = tasks[pk]
+            entries.append(TrashEntry("task", task.task_id, task.deleted_at, task, with_task.get(pk, [])))
+        elif kind == "image" and pk in alone:  # (a row restored or purged since the page was read is left out)
+            image = alone[pk]
+            entries.append(TrashEntry("image", image.image_id, image.deleted_at, image.task, [image]))
+    return entries
+
+
+def trash_get(*, item_id: str, user=None) -> TrashEntry:
+    """The entry of `user`'s trash with this id (a task id or an image id); NotFound when it is not one."""
+    found = None
+    if is_task_id(item_id):
+        found = owned_by(GenerationTask.objects.filter(task_id=item_id, deleted_at__isnull=False), user).values_list(
+            "deleted_at", "id").first()
+        kind = "task"
+    elif is_image_id(item_id):
+        found = _trashed_alone(owned_by(Image.objects.filter(image_id=item_id), user)).values_list(
+            "deleted_at", "id").first()
+        kind = "image"
+    entries = trash_entries([(found[0], found[1], kind)]) if found else []
+    if not entries:
+        raise NotFound(_("This is not in the trash."))
+    return entries[0]

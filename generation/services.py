@@ -1,5 +1,6 @@
-"""Writes asked for by people: create tasks and batches, cancel, retry and delete tasks. The run itself is
-in run.py, the fair claim and the queue moves in scheduling.py, recovery in recovery.py."""
+"""Writes asked for by people: create tasks and batches, cancel, retry and delete tasks; the trash (move
+tasks and images there, restore them, purge them). The run itself is in run.py, the fair claim and the
+queue moves in scheduling.py, recovery in recovery.py."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import json
 import logging
 import random
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -14,13 +16,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import Conflict, RateLimited
+from core.errors import Conflict, NotFound, RateLimited
 from imagegen.accounts.services import quota_check
 
 from . import queueing, selectors, storage, webhooks
 from .engines import get_engine
 from .model_specs import SEED_MAX
-from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Stage, Status
+from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, Stage, Status
 from .planning import GenerationPlan
 
 log = logging.getLogger(__name__)
@@ -178,7 +180,9 @@ def task_retry(*, task: GenerationTask) -> bool:
     of the current run, which `_claim` and the retry policy compare with IMAGEGEN_MAX_ATTEMPTS). The
     previous error is the caller's to record. Returns False when the task was not failed or cancelled."""
     with transaction.atomic():
-        changed = GenerationTask.objects.filter(pk=task.pk, status__in=(Status.FAILED, Status.CANCELLED)).update(
+        # Never a task in the trash: every unfinished task is out of it (the history's count relies on it).
+        changed = GenerationTask.objects.filter(pk=task.pk, status__in=(Status.FAILED, Status.CANCELLED),
+                                                deleted_at__isnull=True).update(
             status=Status.PENDING,
             stage=Stage.QUEUED,
             progress=0,
@@ -203,14 +207,110 @@ def task_retry(*, task: GenerationTask) -> bool:
     return bool(changed)
 
 
-def task_delete(*, task: GenerationTask) -> None:
-    """Delete a finished task, its images, tags and files."""
+def task_delete(*, task: GenerationTask, in_trash: bool = False) -> bool:
+    """Delete a finished task, its images (in the trash or not), tags and files, for good. `in_trash`: only
+    if it is in the trash (a purge; False when it is not, e.g. restored meanwhile)."""
     paths = [p for row in task.images.values_list("file_path", "thumbnail_path") for p in row]
     prefix = task.file_prefix()
+    rows = GenerationTask.objects.filter(pk=task.pk, status__in=FINISHED)
     with transaction.atomic():
-        deleted, _detail = GenerationTask.objects.filter(pk=task.pk, status__in=FINISHED).delete()
+        deleted, _detail = (rows.filter(deleted_at__isnull=False) if in_trash else rows).delete()
         if not deleted:
+            if in_trash:
+                return False
             raise Conflict(_("The task is still running; cancel it first."), code="task_unfinished")
         # Files go only once the rows are gone for good; a crash in between leaves files the cleanup finds.
         transaction.on_commit(lambda: storage.delete_files(paths + storage.list_prefix(prefix)))
     log.info("task %s deleted with %d files", task.task_id, len(paths))
+    return True
+
+
+def images_delete(*, images, in_trash: bool = False) -> int:
+    """Delete images with their tags, board places, stars and files, for good; their tasks stay. `in_trash`:
+    only those in the trash (a purge). How many were deleted."""
+    rows = Image.objects.filter(pk__in=[i.pk for i in images])
+    if in_trash:
+        rows = rows.filter(deleted_at__isnull=False)
+    with transaction.atomic():
+        found = list(rows.values_list("pk", "file_path", "thumbnail_path"))
+        Image.objects.filter(pk__in=[pk for pk, *_paths in found]).delete()
+        paths = [p for _pk, *pair in found for p in pair]
+        transaction.on_commit(lambda: storage.delete_files(paths))
+    return len(found)
+
+
+# --- The trash --------------------------------------------------------------------------------------------
+# A task or an image in the trash keeps its row, tags, boards, stars and files; every read for people leaves
+# it out (selectors), so it is gone as if deleted until it is restored, or purged: emptied by its owner or by
+# staff, or by the daily cleanup once it has been there IMAGEGEN_TRASH_DAYS.
+
+
+def task_trash(*, task: GenerationTask) -> None:
+    """Move a finished task to the trash, with its images that are not there already. An unfinished task is
+    refused (409 task_unfinished), as its deletion always was."""
+    now = timezone.now()
+    with transaction.atomic():
+        moved = GenerationTask.objects.filter(pk=task.pk, status__in=FINISHED, deleted_at__isnull=True).update(
+            deleted_at=now)
+        if not moved:
+            state = GenerationTask.objects.filter(pk=task.pk).values_list("deleted_at", flat=True)
+            if not state or state[0] is not None:  # purged or put in the trash meanwhile
+                raise NotFound(_("Task not found."))
+            raise Conflict(_("The task is still running; cancel it first."), code="task_unfinished")
+        # The images go with it at its moment: that is how a restore tells them from images trashed alone before.
+        Image.objects.filter(task_id=task.pk, deleted_at__isnull=True).update(deleted_at=now)
+    task.deleted_at = now
+    log.info("task %s moved to the trash", task.task_id)
+
+
+def task_restore(*, task: GenerationTask) -> None:
+    """Bring a task back from the trash with the images that went there with it (an image trashed alone
+    before stays in the trash, on its own)."""
+    with transaction.atomic():
+        restored = task.deleted_at is not None and GenerationTask.objects.filter(
+            pk=task.pk, deleted_at=task.deleted_at).update(deleted_at=None)
+        if not restored:
+            raise NotFound(_("This is not in the trash."))
+        Image.objects.filter(task_id=task.pk, deleted_at=task.deleted_at).update(deleted_at=None)
+    task.deleted_at = None
+    log.info("task %s restored from the trash", task.task_id)
+
+
+def images_trash(*, images) -> int:
+    """Move images to the trash (their tasks stay in the history). How many were moved."""
+    return Image.objects.filter(pk__in=[i.pk for i in images], deleted_at__isnull=True).update(deleted_at=timezone.now())
+
+
+def image_restore(*, image: Image) -> None:
+    """Bring an image trashed alone back; not while its task is in the trash (it comes back with the task)."""
+    still_trashed = Image.objects.filter(pk=image.pk, deleted_at=image.deleted_at, task__deleted_at__isnull=True)
+    if image.deleted_at is None or not still_trashed.update(deleted_at=None):
+        raise NotFound(_("This is not in the trash."))
+    image.deleted_at = None
+
+
+def trash_item_delete(*, item) -> None:
+    """Delete one entry of the trash for good (selectors.trash_get's TrashEntry)."""
+    gone = task_delete(task=item.task, in_trash=True) if item.kind == "task" else images_delete(images=[item.image], in_trash=True)
+    if not gone:
+        raise NotFound(_("This is not in the trash."))
+
+
+def trash_empty(*, user=None, before=None) -> dict:
+    """Delete for good what is in `user`'s trash (everyone's with None: open mode, staff), or only what went
+    there before `before`. Returns {"tasks": n, "images": m}."""
+    tasks = sum(task_delete(task=task, in_trash=True) for task in selectors.trash_tasks(user=user, before=before))
+    # After the tasks: their images went with them; what is left was trashed alone (or longer ago than its task).
+    images = images_delete(images=selectors.trash_images(user=user, before=before), in_trash=True)
+    if tasks or images:
+        log.info("trash: %d tasks and %d images deleted for good", tasks, images)
+    return {"tasks": tasks, "images": images}
+
+
+def trash_purge_expired(*, now=None) -> dict:
+    """What has been in the trash longer than IMAGEGEN_TRASH_DAYS, deleted for good (the daily cleanup).
+    IMAGEGEN_TRASH_DAYS = 0 keeps the trash until it is emptied."""
+    days = settings.IMAGEGEN_TRASH_DAYS
+    if not days:
+        return {"tasks": 0, "images": 0}
+    return trash_empty(before=(now or timezone.now()) - timedelta(days=days))

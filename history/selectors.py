@@ -18,16 +18,19 @@ def history_list(*, filters: dict, user=None):
 
 
 def history_count(*, filters: dict, user=None):
-    """A cheaper count for the unfiltered history, or None: every task minus the few unfinished ones, two
-    index counts instead of a scan that checks each row's status."""
+    """A cheaper count for the unfiltered history, or None: every task minus the few unfinished ones and the
+    few in the trash (never the same: an unfinished task is never in it), three index counts instead of a
+    scan that checks each row's status."""
     if any(value for name, value in filters.items() if name not in ("page", "page_size")):
         return None
     tasks = owned_by(GenerationTask.objects.all(), user)
-    return lambda: tasks.count() - tasks.filter(status__in=UNFINISHED).count()
+    return lambda: (tasks.count() - tasks.filter(status__in=UNFINISHED).count()
+                    - tasks.filter(deleted_at__isnull=False).count())
 
 
 def history_get(*, item_id: str, user=None) -> GenerationTask:
-    qs = owned_by(GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED), user)
+    """A finished task of `user`'s, out of the trash; anything else is "not found"."""
+    qs = owned_by(GenerationTask.objects.filter(task_id=item_id, status__in=FINISHED, deleted_at__isnull=True), user)
     task = qs.first() if is_task_id(item_id) else None
     if task is None:
         raise NotFound(_("History item not found."))

@@ -414,6 +414,11 @@ IMAGEGEN_CLEANUP_MAX_SIZE = env.str("IMAGEGEN_CLEANUP_MAX_SIZE", default="")  # 
 # Nothing younger than this is ever touched: recent tasks, files and rows (a running task writes its files
 # before its image rows exist).
 IMAGEGEN_CLEANUP_GRACE_HOURS = env.float("IMAGEGEN_CLEANUP_GRACE_HOURS", default=24)
+# The trash: a deleted task or image stays there (files and all, restorable) this many days, then the daily
+# cleanup schedule deletes it for good (0: until its owner or staff empty the trash).
+IMAGEGEN_TRASH_DAYS = env.int("IMAGEGEN_TRASH_DAYS", default=30)
+if IMAGEGEN_TRASH_DAYS < 0:
+    raise ImproperlyConfigured("IMAGEGEN_TRASH_DAYS must be 0 (no automatic purge) or a number of days")
 IMAGEGEN_BACKUP_DIR = Path(env.str("IMAGEGEN_BACKUP_DIR", default=str(DATA_DIR / "backups")))
 # Files an older version left readable by everyone (0644 database, images, logs, backups) lose "other"'s
 # access at the first start of this one.
@@ -454,6 +459,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two fields are named "kind": a share link's (image | task | board) keeps its name, a trash entry's
+    # (task | image) is TrashEntryOutputKindEnum.
+    "ENUM_NAME_OVERRIDES": {"KindEnum": "gallery.models.ShareLink.Kind"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gallery.openapi.add_image_file_paths",

@@ -9,7 +9,7 @@ from gallery import apis as gallery_apis
 from gallery import share_views
 from gallery import views as gallery_views
 from generation import apis as generation_apis
-from generation import batch_apis, queue_apis, webhook_apis
+from generation import batch_apis, queue_apis, trash_apis, webhook_apis
 from history import apis as history_apis
 from imagegen import views
 from imagegen.accounts import apis as account_apis
@@ -43,6 +43,10 @@ api_patterns = [
     path("boards/<str:board_id>/images", gallery_apis.BoardImagesApi.as_view(), name="board-images"),
     path("boards/<str:board_id>/images/<str:image_id>", gallery_apis.BoardImageDeleteApi.as_view(), name="board-image"),
     path("images/<str:image_id>/thumbnail", gallery_views.image_thumbnail, name="image-thumbnail"),
+    path("trash", trash_apis.TrashApi.as_view(), name="trash"),
+    path("trash/<str:item_id>", trash_apis.TrashItemApi.as_view(), name="trash-item"),
+    path("trash/<str:item_id>/restore", trash_apis.TrashRestoreApi.as_view(), name="trash-restore"),
+    path("trash/<str:image_id>/thumbnail", gallery_views.trash_thumbnail, name="trash-thumbnail"),
     path("models", generation_apis.ModelListApi.as_view(), name="models"),
     path("webhooks/secret", webhook_apis.WebhookSecretApi.as_view(), name="webhook-secret"),
     path("webhooks/deliveries", webhook_apis.WebhookDeliveryListApi.as_view(), name="webhook-deliveries"),
@@ -69,6 +73,7 @@ urlpatterns = [
     path("history", views.history, name="history"),
     path("queue", views.queue, name="queue"),
     path("shares", views.shares, name="shares"),
+    path("trash", views.trash, name="trash"),
     path("s/<str:token>", share_views.share_page, name="share-page"),
     path("s/<str:token>/<str:image_id>", share_views.share_file, name="share-file"),
     path("s/<str:token>/<str:image_id>/thumbnail", share_views.share_file, {"thumbnail": True}, name="share-thumbnail"),

@@ -1,4 +1,4 @@
-"""Site-wide views: the three studio pages, /metrics and the error handlers (JSON envelope under /api/,
+"""Site-wide views: the studio pages (generate, gallery, history, queue, shares, trash), /metrics and the error handlers (JSON envelope under /api/,
 HTML elsewhere). The pages are server-rendered shells; their data comes from /api/v1 through
 static/js/app.js."""
 
@@ -61,6 +61,12 @@ def history(request):
 def queue(request):
     config = {**_page_config(), "everyoneAllowed": bool(accounts_mode() and request.user.is_staff)}
     return render(request, "pages/queue.html", {"config": config, "page": "queue"})
+
+
+@ensure_csrf_cookie
+def trash(request):
+    config = {**_page_config(), "trashDays": settings.IMAGEGEN_TRASH_DAYS}
+    return render(request, "pages/trash.html", {"config": config, "page": "trash"})
 
 
 @ensure_csrf_cookie

@@ -51,12 +51,12 @@ def test_taking_an_image_off_a_board_or_deleting_the_board_keeps_the_image(api, 
     assert api.get(f"boards/{board['board_id']}/images").status_code in (404, 405)
 
 
-def test_deleting_an_image_takes_it_off_its_boards_and_its_star(api, media):
+def test_deleting_an_image_for_good_takes_it_off_its_boards_and_its_star(api, media):
     a, b = images_of(api)
     board = make_board(api, "Gone")
     api.post(f"boards/{board['board_id']}/images", {"image_ids": [a]})
     api.client.put(f"/api/v1/images/{a}/star")
-    assert api.delete(f"images/{a}").status_code == 204
+    assert api.delete(f"images/{a}?purge=1").status_code == 204
     assert api.get("boards").json()[0]["count"] == 0 and Star.objects.count() == 0
 
 

@@ -62,15 +62,16 @@ def test_tag_counts_are_listed_most_used_first(api, images):
     assert api.get("tags").json() == [{"tag_name": "all", "count": 3}, {"tag_name": "one", "count": 1}]
 
 
-def test_bulk_untag_and_delete(api, images, media, django_capture_on_commit_callbacks):
+def test_bulk_untag_and_delete_to_the_trash(api, images, media, django_capture_on_commit_callbacks):
     api.post("images/bulk", {"action": "tag", "image_ids": images, "tags": ["x"]})
     assert api.post("images/bulk", {"action": "untag", "image_ids": images[:2], "tags": ["x"]}).status_code == 200
     assert ImageTag.objects.count() == 1
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post("images/bulk", {"action": "delete", "image_ids": images[:2]})
     assert response.json() == {"action": "delete", "images": 2}
-    assert list(Image.objects.values_list("image_id", flat=True)) == [images[2]]
-    assert len(files_under(media)) == 2
+    assert [i["image_id"] for i in api.get("images").json()["results"]] == [images[2]]
+    assert set(Image.objects.filter(deleted_at__isnull=False).values_list("image_id", flat=True)) == set(images[:2])
+    assert len(files_under(media)) == 6  # in the trash, files and all
     assert GenerationTask.objects.count() == 3  # the history keeps the tasks
 
 
@@ -103,13 +104,26 @@ def test_a_zip_needs_ids(api, db):
     assert api.get("images/zip").status_code == 400
 
 
-def test_deleting_an_image_removes_its_files_and_keeps_its_task(api, images, media, django_capture_on_commit_callbacks):
+def test_deleting_an_image_moves_it_to_the_trash_and_keeps_its_files(api, images, media,
+                                                                     django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = api.delete(f"images/{images[0]}")
+    assert response.status_code == 204 and response.content == b""
+    assert Image.objects.get(image_id=images[0]).deleted_at is not None
+    assert len(files_under(media)) == 6
+    assert api.get(f"images/{images[0]}").status_code == 404
+    assert api.delete(f"images/{images[0]}").status_code == 404  # gone, as far as the API can tell
+
+
+def test_deleting_an_image_with_purge_removes_its_files_and_keeps_its_task(api, images, media,
+                                                                           django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.delete(f"images/{images[0]}?purge=1")
     assert response.status_code == 204
     assert not Image.objects.filter(image_id=images[0]).exists()
     assert len(files_under(media)) == 4
     assert api.get(f"images/{images[0]}").status_code == 404
+    assert GenerationTask.objects.count() == 3
 
 
 def test_an_image_whose_task_is_deleted_while_the_list_is_read_is_left_out(api, images):

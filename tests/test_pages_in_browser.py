@@ -187,21 +187,19 @@ def test_history_search_finds_by_prompt_text(watch, app):
     assert needle in page.locator(".history-row .task-prompt").inner_text()
 
 
-def test_deleting_from_history_asks_first_then_removes_the_task(watch, app):
+def test_deleting_from_history_moves_the_task_to_the_trash_at_once(watch, app):
     page = watch.page
     prompt = unique("to be deleted")
     task = finished_task(app, prompt)
     page.goto("/history")
     row = page.locator(".history-row", has=page.get_by_text(prompt, exact=True))
     row.get_by_role("button", name="Delete", exact=True).click()
-    dialog = page.locator("dialog.confirm")
-    dialog.get_by_role("button", name="Keep").click()
-    assert row.is_visible()
-    row.get_by_role("button", name="Delete", exact=True).click()
-    dialog.get_by_role("button", name="Delete", exact=True).click()
     row.wait_for(state="detached")
+    expect(page.locator(".toast")).to_contain_text("Generation moved to the trash.")
+    assert watch.dialogs == []  # no question first: the toast offers Undo, the trash keeps it
     assert app.request("GET", f"/api/v1/task/{task['task_id']}")[0] == 404
     assert app.request("GET", task["images"][0]["url"])[0] == 404
+    assert task["task_id"] in [e["item_id"] for e in app.request("GET", "/api/v1/trash")[1]["results"]]
 
 
 def test_selected_images_download_as_a_zip_and_delete_together(watch, app, tmp_path):

@@ -57,12 +57,25 @@ def test_deleting_an_unfinished_task_cancels_it(api, media):
     assert files_under(media) == []
 
 
-def test_deleting_a_finished_task_removes_it_and_its_files(api, media, django_capture_on_commit_callbacks):
+def test_deleting_a_finished_task_moves_it_to_the_trash_with_its_files(api, media, django_capture_on_commit_callbacks):
     task_id = api.generate(num_images=2)
     run(task_id)
     assert len(files_under(media)) == 4  # two originals, two thumbnails
     with django_capture_on_commit_callbacks(execute=True):
         response = api.delete(f"task/{task_id}")
+    assert response.status_code == 204 and response.content == b""
+    assert GenerationTask.objects.get(task_id=task_id).deleted_at is not None
+    assert Image.objects.filter(deleted_at__isnull=True).count() == 0
+    assert len(files_under(media)) == 4
+    assert api.get(f"task/{task_id}").status_code == 404
+    assert api.delete(f"task/{task_id}").status_code == 404
+
+
+def test_deleting_a_finished_task_with_purge_removes_it_and_its_files(api, media, django_capture_on_commit_callbacks):
+    task_id = api.generate(num_images=2)
+    run(task_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.delete(f"task/{task_id}?purge=1")
     assert response.status_code == 204
     assert not GenerationTask.objects.filter(task_id=task_id).exists()
     assert Image.objects.count() == 0
@@ -70,11 +83,11 @@ def test_deleting_a_finished_task_removes_it_and_its_files(api, media, django_ca
     assert api.get(f"task/{task_id}").status_code == 404
 
 
-def test_deleting_a_cancelled_task_removes_it(api, media):
+def test_deleting_a_cancelled_task_moves_it_to_the_trash(api, media):
     task_id = api.generate()
     api.delete(f"task/{task_id}")
     assert api.delete(f"task/{task_id}").status_code == 204
-    assert not GenerationTask.objects.filter(task_id=task_id).exists()
+    assert GenerationTask.objects.get(task_id=task_id).deleted_at is not None
 
 
 def test_deleting_an_unknown_task_is_404(api):

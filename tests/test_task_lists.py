@@ -91,11 +91,22 @@ def test_history_searches_prompt_text(api, media):
     assert [t["task_id"] for t in api.get("history", q="whale").json()["results"]] == [whale]
 
 
-def test_deleting_a_history_item_removes_the_task_and_its_files(api, media, django_capture_on_commit_callbacks):
+def test_deleting_a_history_item_moves_the_task_to_the_trash(api, media, django_capture_on_commit_callbacks):
     task_id = api.generate()
     run(task_id)
     with django_capture_on_commit_callbacks(execute=True):
         assert api.delete(f"history/{task_id}").status_code == 204
+    assert GenerationTask.objects.get(task_id=task_id).deleted_at is not None
+    assert len(files_under(media)) == 2
+    assert api.get("history").json()["count"] == 0
+
+
+def test_deleting_a_history_item_with_purge_removes_the_task_and_its_files(api, media,
+                                                                           django_capture_on_commit_callbacks):
+    task_id = api.generate()
+    run(task_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"history/{task_id}?purge=true").status_code == 204
     assert not GenerationTask.objects.filter(task_id=task_id).exists()
     assert files_under(media) == []
 

@@ -79,7 +79,7 @@ def user_data(*, user) -> dict:
              "error_code": t.error_code, "error_message": t.error_message, "retry_count": t.retry_count,
              "created_at": _iso(t.created_at), "started_at": _iso(t.started_at),
              "completed_at": _iso(t.completed_at), "images": images_by_task.get(t.pk, []),
-             "batch_id": t.batch_id or None}
+             "batch_id": t.batch_id or None, "deleted_at": _iso(t.deleted_at)}
             for t in tasks
         ],
         "boards": [
@@ -98,7 +98,7 @@ def user_data(*, user) -> dict:
             {"image_id": i.image_id, "task_id": i.task.task_id, "index": i.index, "width": i.width,
              "height": i.height, "format": i.format, "file_size": i.file_size, "sha256": i.sha256, "seed": i.seed,
              "created_at": _iso(i.created_at), "tags": tags_by_image.get(i.pk, []),
-             "file": f"images/{i.image_id}.{i.extension}"}
+             "file": f"images/{i.image_id}.{i.extension}", "deleted_at": _iso(i.deleted_at)}
             for i in images
         ],
         "tags": [

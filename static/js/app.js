@@ -53,6 +53,21 @@
     window.dispatchEvent(new CustomEvent("toast", { detail: message }));
   }
 
+  /** A toast that says what went to the trash, with an Undo button that runs `undo` (it stays longer, and
+   * while the pointer or the keyboard focus is on it). */
+  function toastUndo(message, undo) {
+    window.dispatchEvent(new CustomEvent("toast", { detail: { message, action: gettext("Undo"), run: undo } }));
+  }
+
+  /** Bring trash entries back (POST /api/v1/trash/{id}/restore); says so, and returns whether all came back. */
+  async function restoreFromTrash(itemIds) {
+    const results = await Promise.all(itemIds.map((id) => api("POST", "trash/" + encodeURIComponent(id) + "/restore")));
+    const failed = results.find((r) => !r.ok);
+    if (failed) { toast((failed.data && failed.data.message) || gettext("The request failed.")); return false; }
+    toast(gettext("Restored."));
+    return true;
+  }
+
   let configCache = null;
   function pageConfig() {
     if (configCache) return configCache;
@@ -243,12 +258,14 @@
       reuseViewedPrompt() { window.location.href = reuseUrl(this.viewing.task_id, undefined, "prompt"); },
       reuseViewedSeedOnly() { window.location.href = reuseUrl(this.viewing.task_id, this.viewing.seed, "seed"); },
       async deleteViewed() {
-        if (!window.confirm(gettext("Delete this image for good?"))) return;
-        const res = await api("DELETE", "images/" + this.viewing.image_id);
-        if (!res.ok && res.status !== 204) { toast(res.data.message); return; }
         const gone = this.viewing.image_id;
+        const taskId = this.viewing.task_id;
+        const res = await api("DELETE", "images/" + gone);
+        if (!res.ok && res.status !== 204) { toast(res.data.message); return; }
         this.imageDeleted(gone);
-        toast(gettext("Image deleted."));
+        toastUndo(gettext("Image moved to the trash."), async () => {
+          if (await restoreFromTrash([gone])) await this.imagesRestored([taskId]);
+        });
         // The viewer stays open on the next image (or the one before, after the last); it closes with the last.
         this.viewIds = this.viewIds.filter((id) => id !== gone);
         if (!this.viewIds.length) { this.closeViewer(); return; }
@@ -256,6 +273,7 @@
         await this.showViewed(this.viewIds[this.viewIndex]);
       },
       imageDeleted(imageId) {},
+      async imagesRestored(taskIds) {},
     };
   }
 
@@ -269,6 +287,15 @@
       },
       imageDeleted(imageId) {
         this.tasks = this.tasks.map((x) => decorateTask({ ...x, images: x.images.filter((i) => i.image_id !== imageId) }));
+      },
+      /** Images back from the trash: their tasks are read again. */
+      async imagesRestored(taskIds) {
+        for (const taskId of new Set(taskIds)) {
+          const res = await api("GET", "task/" + encodeURIComponent(taskId));
+          const index = this.tasks.findIndex((x) => x.task_id === taskId);
+          if (res.ok && index >= 0) this.tasks[index] = decorateTask(res.data);
+          delete this.taskCache[taskId];
+        }
       },
     };
   }
@@ -1030,27 +1057,38 @@
         if (await this.bulk("untag", [name])) { toast(gettext("Tag removed.")); this.loadTags(); }
       },
       async deleteSelected() {
-        if (!window.confirm(fmt(gettext("Delete %(n)s images for good?"), { n: this.selected.length }))) return;
+        const gone = [...this.selected];
         if (await this.bulk("delete")) {
-          this.images = this.images.filter((img) => !this.selected.includes(img.image_id));
+          this.images = this.images.filter((img) => !gone.includes(img.image_id));
           this.stopSelecting();
-          toast(gettext("Images deleted."));
+          this.loadTags();
+          this.loadBoards();
+          toastUndo(fmt(ngettext("%(n)s image moved to the trash.", "%(n)s images moved to the trash.", gone.length), { n: gone.length }),
+            async () => { if (await restoreFromTrash(gone)) await this.imagesRestored(); });
         }
       },
       viewerImageIds() { return this.images.map((i) => i.image_id); },
       findImage(imageId) { return this.images.find((i) => i.image_id === imageId) || null; },
       tagsChanged() { this.loadTags(); },
-      imageDeleted(imageId) { this.images = this.images.filter((i) => i.image_id !== imageId); },
+      imageDeleted(imageId) {
+        this.images = this.images.filter((i) => i.image_id !== imageId);
+        this.loadTags();
+        this.loadBoards();
+      },
+      async imagesRestored() {
+        this.loadTags();
+        this.loadBoards();
+        await this.reload();
+      },
     });
   }
 
-  /** History: every generation, searchable, with reuse and delete (after confirmation). */
+  /** History: every generation, searchable, with reuse and delete (to the trash, with Undo). */
   function history() {
     return mix(viewerMixin(), taskImages(), pagedList("tasks"), {
       config: pageConfig(),
       tasks: [],
       filters: {},
-      pendingDelete: null,
 
       async init() {
         this.filters = filtersFromUrl(["q", "status", "model", "since"]);
@@ -1077,24 +1115,15 @@
         this.reload();
       },
       reuse(taskId) { window.location.href = reuseUrl(taskId); },
-      askDelete(taskId) {
-        this.pendingDelete = taskId;
-        this.$refs.confirm.showModal();
-      },
-      async confirmDelete(event) {
-        const choice = event.submitter ? event.submitter.value : "cancel";
-        const taskId = this.pendingDelete;
-        this.pendingDelete = null;
-        if (choice !== "delete" || !taskId) return;
-        const task = this.tasks.find((x) => x.task_id === taskId);
+      /** To the trash at once (an unfinished task is cancelled first); the toast offers Undo. */
+      async remove(taskId) {
         let res = await api("DELETE", "task/" + encodeURIComponent(taskId));
         if (res.status === 202) res = await api("DELETE", "task/" + encodeURIComponent(taskId));  // cancelled first, then deleted
-        if (res.status === 204) {
-          this.tasks = this.tasks.filter((x) => x.task_id !== taskId);
-          toast(task ? gettext("Deleted.") : "");
-        } else {
-          toast((res.data && res.data.message) || gettext("The request failed."));
-        }
+        if (res.status !== 204) { toast((res.data && res.data.message) || gettext("The request failed.")); return; }
+        this.tasks = this.tasks.filter((x) => x.task_id !== taskId);
+        toastUndo(gettext("Generation moved to the trash."), async () => {
+          if (await restoreFromTrash([taskId])) await this.reload();
+        });
       },
     });
   }
@@ -1295,19 +1324,112 @@
     };
   }
 
+  /** The status line at the bottom (role=status: screen readers announce it). A message with an action (Undo)
+   * stays 10 s instead of 4, and as long as the pointer or the keyboard focus is on it. */
   function toaster() {
     return {
       visible: false,
       message: "",
+      actionLabel: "",
+      run: null,
       timer: null,
+      held: false,
       show(event) {
-        if (!event.detail) return;
-        this.message = event.detail;
+        const detail = event.detail;
+        if (!detail) return;
+        const withAction = typeof detail === "object";
+        this.message = withAction ? detail.message : detail;
+        this.actionLabel = withAction ? detail.action : "";
+        this.run = withAction ? detail.run : null;
         this.visible = true;
+        this.later(withAction ? 10000 : 4000);
+      },
+      later(ms) {
         window.clearTimeout(this.timer);
-        this.timer = window.setTimeout(() => { this.visible = false; }, 4000);
+        this.timer = window.setTimeout(() => { if (!this.held) this.hide(); }, ms);
+      },
+      hide() { this.visible = false; this.run = null; },
+      get hasAction() { return !!this.run; },
+      hold() { this.held = true; },
+      release() { this.held = false; if (this.visible) this.later(4000); },
+      async act() {
+        const run = this.run;
+        this.hide();
+        this.held = false;
+        if (run) await run();
       },
     };
+  }
+
+  /** The trash: what was deleted (tasks with their thumbnails, and single images), each with Restore and
+   * Delete forever, and Empty trash; both of those ask first. */
+  function trash() {
+    return mix(pagedList("trash"), {
+      config: pageConfig(),
+      entries: [],
+      pending: null,
+      async init() {
+        await this.loadMore();
+        this.startScrolling();
+      },
+      received(rows) { for (const row of rows) this.entries.push(this.decorate(row)); },
+      decorate(entry) {
+        return {
+          ...entry,
+          images: entry.images.map((img) => {
+            const [tw, th] = thumbSize(img.width, img.height);
+            return { ...img, thumbWidth: tw, thumbHeight: th, label: entry.prompt };
+          }),
+          kindLabel: entry.kind === "task" ? gettext("Generation") : gettext("Image"),
+          modelLabel: modelName(entry.model),
+          deletedLabel: fmt(gettext("Deleted %(date)s"), { date: localDate(entry.deleted_at) }),
+          purgeLabel: entry.purge_at ? fmt(gettext("deleted for good on %(date)s"), { date: localDate(entry.purge_at) }) : "",
+          restoreLabel: fmt(gettext("Restore: %(prompt)s"), { prompt: entry.prompt.slice(0, 60) }),
+          forgetLabel: fmt(gettext("Delete forever: %(prompt)s"), { prompt: entry.prompt.slice(0, 60) }),
+        };
+      },
+      async reload() {
+        this.page = 0;
+        this.hasMore = true;
+        this.entries = [];
+        await this.loadMore();
+      },
+      get isEmpty() { return !this.loading && this.entries.length === 0; },
+      get hasEntries() { return this.entries.length > 0; },
+      get keepsLabel() {
+        const days = this.config.trashDays;
+        return days ? fmt(ngettext("Deleted items stay here %(n)s day, then they are deleted for good.",
+          "Deleted items stay here %(n)s days, then they are deleted for good.", days), { n: days })
+          : gettext("Deleted items stay here until you empty the trash.");
+      },
+      get confirmTitle() { return this.pending && this.pending.all ? gettext("Empty the trash?") : gettext("Delete this forever?"); },
+      async restore(itemId) {
+        const res = await api("POST", "trash/" + encodeURIComponent(itemId) + "/restore");
+        if (!res.ok) { toast(res.data.message); return; }
+        this.entries = this.entries.filter((e) => e.item_id !== itemId);
+        toast(res.data.kind === "task" ? gettext("Generation restored to the history and the gallery.") : gettext("Image restored to the gallery."));
+      },
+      ask(itemId) {
+        this.pending = itemId ? { itemId } : { all: true };
+        this.$refs.confirm.showModal();
+      },
+      async confirmed(event) {
+        const choice = event.submitter ? event.submitter.value : "cancel";
+        const pending = this.pending;
+        this.pending = null;
+        if (choice !== "delete" || !pending) return;
+        const res = await api("DELETE", pending.all ? "trash" : "trash/" + encodeURIComponent(pending.itemId));
+        if (!res.ok) { toast((res.data && res.data.message) || gettext("The request failed.")); return; }
+        if (pending.all) {
+          this.entries = [];
+          this.hasMore = false;
+          toast(gettext("The trash is empty."));
+        } else {
+          this.entries = this.entries.filter((e) => e.item_id !== pending.itemId);
+          toast(gettext("Deleted forever."));
+        }
+      },
+    });
   }
 
   document.addEventListener("alpine:init", () => {
@@ -1317,5 +1439,6 @@
     window.Alpine.data("toaster", toaster);
     window.Alpine.data("queue", queue);
     window.Alpine.data("shares", shares);
+    window.Alpine.data("trash", trash);
   });
 })();
