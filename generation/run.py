@@ -21,7 +21,7 @@ from core.metrics import record_upstream_error
 
 from . import concurrency, imaging, queueing, retries, scheduling, selectors, storage, upstream, webhooks
 from .catalogue import get_model
-from .engines import get_engine
+from .engines import get_engine_for
 from .engines.base import Cancelled, EngineError, EngineRequest, EngineResult, Retry
 from .lease import Lease
 from .model_specs import SEED_MAX
@@ -148,7 +148,7 @@ class TaskRun:
         return self.lease.hold_until(when)
 
     def execute(self) -> None:
-        engine = get_engine()
+        engine = get_engine_for(self.task.model)
         while True:
             task = self.task
             if task.next_attempt_at and not self.sleep_until(task.next_attempt_at):
@@ -263,7 +263,8 @@ class TaskRun:
                 lease_owner="",
                 lease_expires_at=None,
                 error_code="",
-                error_message="",
+                # Completed with fewer images than asked: which ones failed, and why (staff-facing).
+                error_message=self._partial_note(result)[:2000],
                 upstream_request_id=result.upstream_request_id[:100],
                 upstream_task_id=(result.upstream_task_id or t.upstream_task_id)[:100],
                 revised_prompt=result.revised_prompt,
@@ -296,6 +297,12 @@ class TaskRun:
             "task %s completed images=%d upstream_request_id=%s", t.task_id, len(stored), result.upstream_request_id
         )
         upstream.note_success()
+
+    def _partial_note(self, result: EngineResult) -> str:
+        if not result.partial_failures:
+            return ""
+        missing = self.task.num_images - len(result.images)
+        return f"{missing} of {self.task.num_images} images not made: " + "; ".join(result.partial_failures)
 
     # -- the errors
 

@@ -36,8 +36,8 @@ from gallery.models import ImageTag
 from imagegen.accounts.models import Quota
 
 from .catalogue import get_model
-from .engines import configured_engine_name
 from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, Status, is_batch_id, is_image_id, is_task_id
+from .offering import engine_name_for
 
 # Recent durations per model, cached briefly per process: estimates need not be exact, lists must be fast.
 _DURATION_CACHE: dict[str, tuple[float, float]] = {}
@@ -45,9 +45,9 @@ _DURATION_TTL = 30.0
 
 
 def _default_duration(model: str) -> float:
-    if configured_engine_name() == "preview":
-        return settings.IMAGEGEN_PREVIEW_LATENCY + 1.0
     spec = get_model(model)
+    if spec is None or engine_name_for(spec) == "preview":
+        return settings.IMAGEGEN_PREVIEW_LATENCY + 1.0
     return 30.0 if spec is not None and spec.action == "async" else 15.0
 
 
