@@ -171,6 +171,8 @@ class ArkEngine:
     def _client(self):
         client = getattr(self._local, "client", None)
         if client is None:
+            # Imported on first use, like the CV SDK: it loads hundreds of pydantic models, which a deployment
+            # without Ark models never needs.
             from volcenginesdkarkruntime import Ark
 
             kwargs = {"base_url": self.base_url} if self.base_url else {}  # else the SDK's own (cn-beijing)
@@ -247,10 +249,10 @@ class ArkEngine:
         except ValueError:
             # The generation may have run (and been billed): an unreadable answer is not sent again.
             raise EngineError("bad_upstream_data", f"Ark sent an unreadable answer: {_short(response.text, 120)}",
-                              retry=Retry.NEVER, request_id=request_id) from None
+                              retry=Retry.NEVER, upstream_code="unreadable_answer", request_id=request_id) from None
         if not isinstance(payload, dict):
             raise EngineError("bad_upstream_data", "Ark sent an answer that is not a JSON object",
-                              retry=Retry.NEVER, request_id=request_id)
+                              retry=Retry.NEVER, upstream_code="unreadable_answer", request_id=request_id)
         error = payload.get("error")
         if isinstance(error, dict) and error:
             # A 200 carrying only `error`: a whole-request failure, classified by its code.
@@ -259,7 +261,7 @@ class ArkEngine:
         data = payload.get("data") or []
         if not data or not isinstance(data[0], dict):
             raise EngineError("bad_upstream_data", "Ark reported success but sent no image", retry=Retry.NEVER,
-                              request_id=request_id)
+                              upstream_code="no_image", request_id=request_id)
         item = data[0]
         if isinstance(item.get("error"), dict):
             err = item["error"]
@@ -273,12 +275,12 @@ class ArkEngine:
         if not encoded:
             # Only b64_json is asked for; a URL answer would need a download within its 24 h life.
             raise EngineError("bad_upstream_data", "Ark sent no b64_json image", retry=Retry.NEVER,
-                              request_id=request_id)
+                              upstream_code="no_image", request_id=request_id)
         try:
             return base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError, TypeError):
             raise EngineError("bad_upstream_data", "Ark sent base64 image data that does not decode",
-                              retry=Retry.NEVER, request_id=request_id) from None
+                              retry=Retry.NEVER, upstream_code="bad_base64", request_id=request_id) from None
 
     @staticmethod
     def _status_error(exc) -> EngineError:
