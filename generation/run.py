@@ -19,7 +19,18 @@ from django.utils import timezone
 from core.logs import current_task_id
 from core.metrics import record_upstream_error
 
-from . import concurrency, imaging, queueing, retries, scheduling, selectors, storage, upstream, webhooks
+from . import (
+    concurrency,
+    images_per_minute,
+    imaging,
+    queueing,
+    retries,
+    scheduling,
+    selectors,
+    storage,
+    upstream,
+    webhooks,
+)
 from .catalogue import get_model
 from .engines import get_engine_for
 from .engines.base import Cancelled, EngineError, EngineRequest, EngineResult, Retry
@@ -126,6 +137,18 @@ class TaskRun:
             wait=lambda: self.extend(seconds),
             cancelled=self.cancelled,
         )
+
+    def image_budget(self, key: str, per_minute: int) -> None:
+        """Wait, keeping the lease, until one more image fits the shared per-minute budget (images_per_minute)."""
+        while True:
+            wait = images_per_minute.take(key, per_minute)
+            if not wait:
+                return
+            if self.cancelled():
+                raise Cancelled()
+            self.stage(Stage.QUEUED_UPSTREAM, fraction=0)
+            self.extend(wait + 5)
+            time.sleep(min(wait, 1.0))
 
     def _estimate(self, stage: str, fraction: float | None) -> int:
         if stage == Stage.QUEUED_UPSTREAM:

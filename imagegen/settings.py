@@ -257,6 +257,8 @@ ARK_BASE_URL = env.str("ARK_BASE_URL", default="")
 ARK_CONNECT_TIMEOUT = env.float("ARK_CONNECT_TIMEOUT", default=5.0)
 # One image takes 30 s to 3 min (third-party measurements; no official figure), and a read timeout is final.
 ARK_READ_TIMEOUT = env.float("ARK_READ_TIMEOUT", default=300.0)
+# Ark's images-per-minute limit per model version (500 for Seedream 4.x), shared by every worker; 0 = none.
+ARK_IMAGES_PER_MINUTE = env.int("ARK_IMAGES_PER_MINUTE", default=500)
 # Rate/concurrency rejections (50429/50430) are not billed: they get their own, larger retry budget.
 IMAGEGEN_QUOTA_RETRIES = env.int("IMAGEGEN_QUOTA_RETRIES", default=30)
 

@@ -235,3 +235,15 @@ def test_the_fake_answers_url_and_group_requests_like_ark():
                          json={"model": "doubao-seedream-3-0-t2i-250415", "prompt": "a", "seed": 3,
                                "response_format": "b64_json"}).json()
         assert base64.b64decode(b64["data"][0]["b64_json"])[:2] == b"\xff\xd8"
+
+
+def test_the_images_per_minute_limit_spaces_the_requests_across_windows(api, media, ark, settings, monkeypatch):
+    from generation import images_per_minute
+
+    monkeypatch.setattr(images_per_minute, "PERIOD", 1)  # one-second windows keep the test short
+    settings.ARK_IMAGES_PER_MINUTE = 1
+    task_id = api.generate(**S40, num_images=3)
+    run(task_id)
+    assert outcome(api, task_id) == ("completed", None, 3)
+    first, _second, third = ark.calls()
+    assert third.at - first.at >= 0.99  # three requests, three consecutive windows

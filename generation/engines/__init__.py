@@ -32,7 +32,8 @@ def _settings_key(name: str) -> tuple:
     if name == "preview":
         return (settings.IMAGEGEN_PREVIEW_LATENCY,)
     if name == "ark":
-        return (settings.ARK_BASE_URL, settings.ARK_API_KEY, settings.ARK_CONNECT_TIMEOUT, settings.ARK_READ_TIMEOUT)
+        return (settings.ARK_BASE_URL, settings.ARK_API_KEY, settings.ARK_CONNECT_TIMEOUT, settings.ARK_READ_TIMEOUT,
+                settings.ARK_IMAGES_PER_MINUTE)
     # a changed secret alone (a rotated or corrected key) must take effect too
     return (settings.VOLC_HOST, settings.VOLC_SCHEME, settings.VOLC_ACCESSKEY, settings.VOLC_SECRETKEY)
 

@@ -149,8 +149,10 @@ class ArkEngine:
     label = "VolcEngine Ark"
     is_preview = False
 
-    def __init__(self, *, api_key: str, base_url: str, connect_timeout: float, read_timeout: float):
+    def __init__(self, *, api_key: str, base_url: str, connect_timeout: float, read_timeout: float,
+                 images_per_minute: int = 500):
         self._api_key = api_key
+        self.images_per_minute = images_per_minute
         self.base_url = base_url
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -163,6 +165,7 @@ class ArkEngine:
             base_url=settings.ARK_BASE_URL,
             connect_timeout=settings.ARK_CONNECT_TIMEOUT,
             read_timeout=settings.ARK_READ_TIMEOUT,
+            images_per_minute=settings.ARK_IMAGES_PER_MINUTE,
         )
 
     def __repr__(self) -> str:  # never the key
@@ -234,6 +237,9 @@ class ArkEngine:
         from volcenginesdkarkruntime import _exceptions as ark_errors
 
         call_time = self.connect_timeout + self.read_timeout
+        # Wait for the account's images-per-minute budget before taking a concurrency slot, so that a
+        # waiting task holds no slot. Ark counts per model version.
+        progress.image_budget(f"ark:{body['model']}", self.images_per_minute)
         with progress.upstream_slot(call_time):
             progress.stage(Stage.GENERATING)
             progress.extend(call_time)

@@ -103,6 +103,10 @@ class Progress(Protocol):
         """A context manager holding one unit of the account's upstream concurrency for the block; it
         yields a callable that extends the hold by `seconds` (call it while polling a long job)."""
 
+    def image_budget(self, key: str, per_minute: int) -> None:
+        """Wait until one more image fits the shared per-minute budget `key` (Ark's images-per-minute
+        limit); raises Cancelled when the task is cancelled meanwhile."""
+
 
 class Engine(Protocol):
     name: str
