@@ -234,6 +234,7 @@ class ArkEngine:
     def _one(self, body: dict, progress: Progress) -> tuple[bytes | EngineError, str]:
         """One single-image request: (the image bytes, or the EngineError of a per-image failure; the
         server's request id). A whole-request failure is raised."""
+        # The SDK's package does not re-export its exception classes; they live in its _exceptions module.
         from volcenginesdkarkruntime import _exceptions as ark_errors
 
         call_time = self.connect_timeout + self.read_timeout

@@ -51,7 +51,8 @@ class Command(BaseCommand):
             raise CommandError(f"engine is not configured: {config.get('detail')}")
         if engine.is_preview:
             self.stdout.write(self.style.WARNING(
-                "preview engine: images are synthetic; set VOLC_ACCESSKEY and VOLC_SECRETKEY for real ones."
+                "preview engine: images are synthetic; set VOLC_ACCESSKEY and VOLC_SECRETKEY (VolcEngine) or "
+                "ARK_API_KEY (Ark) for real ones."
             ))
             self._check_preview_render()
             return
