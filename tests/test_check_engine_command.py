@@ -63,3 +63,11 @@ def test_it_stops_at_refused_credentials_without_printing_them(upstream, setting
 def test_it_says_the_preview_engine_is_in_use(settings):
     settings.IMAGEGEN_ENGINE = "preview"
     assert "preview engine" in run_command()
+
+
+def test_with_an_ark_key_it_reports_the_key_masked_and_probes_no_ark_model(settings):
+    settings.IMAGEGEN_ENGINE = "auto"
+    settings.ARK_API_KEY = "ark-check-command-key-0123456789"
+    output = run_command()
+    assert "engine: ark" in output and "not probed" in output
+    assert settings.ARK_API_KEY not in output
