@@ -247,3 +247,12 @@ def test_the_images_per_minute_limit_spaces_the_requests_across_windows(api, med
     assert outcome(api, task_id) == ("completed", None, 3)
     first, _second, third = ark.calls()
     assert third.at - first.at >= 0.99  # three requests, three consecutive windows
+
+
+def test_a_rate_limit_after_images_came_back_is_waited_out_without_remaking_them(api, media, ark):
+    ark.inject("rate_limit", skip=1, times=2, retry_after=0)
+    task_id = api.generate(**S40, num_images=3)
+    run(task_id)
+    assert outcome(api, task_id) == ("completed", None, 3)
+    assert len(ark.calls()) == 5 and billed(ark) == 3  # nothing was made twice
+    assert GenerationTask.objects.get(task_id=task_id).attempts == 1

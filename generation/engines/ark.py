@@ -27,6 +27,7 @@ import binascii
 import logging
 import re
 import threading
+import time
 
 import httpx
 from django.conf import settings
@@ -38,6 +39,8 @@ from .base import Cancelled, EngineError, EngineRequest, EngineResult, Progress,
 log = logging.getLogger(__name__)
 
 PATH = "/images/generations"
+# Free refusals (rate limits, unreachable) waited out inside a task that already has images (_one_in_task).
+IN_TASK_WAITS = 3
 RETRY_AFTER_CAP = 60.0  # seconds: a longer Retry-After is treated as this (the task's lease must outlive it)
 
 # Error codes (seedream-ark.md §1.5; the official code page was read through third-party transcriptions
@@ -209,7 +212,8 @@ class ArkEngine:
                 raise Cancelled()
             seed = (request.seed + index) % 2147483648
             try:
-                outcome, request_id = self._one(request_body(request, spec, seed=seed), progress)
+                outcome, request_id = self._one_in_task(request_body(request, spec, seed=seed), progress,
+                                                        have_images=bool(images))
             except EngineError as err:
                 if not images:
                     raise  # nothing made yet: the task's retry policy decides
@@ -230,6 +234,32 @@ class ArkEngine:
             upstream_request_id=",".join(request_ids)[:100],
             partial_failures=[f"{f.upstream_code or f.code}: {f.upstream_message or f.message}" for f in failures],
         )
+
+    def _one_in_task(self, body: dict, progress: Progress, *, have_images: bool) -> tuple[bytes | EngineError, str]:
+        """`_one`, except that once images of this task came back, a refusal that cost nothing (a rate
+        limit, a connection that never reached Ark) is waited out here, a few times: failing now would
+        either drop the images asked for or, through the task's retry, make (and bill) the kept ones again."""
+        waits = 0
+        while True:
+            try:
+                return self._one(body, progress)
+            except EngineError as err:
+                free = err.code == "quota_exceeded" or not err.reached
+                if not (have_images and free and waits < IN_TASK_WAITS):
+                    raise
+                delay = err.delay if err.delay is not None else min(2.0 * 2**waits, 30.0)
+                waits += 1
+                self._wait(progress, delay)
+
+    @staticmethod
+    def _wait(progress: Progress, seconds: float) -> None:
+        """Sleep `seconds`, keeping the task's lease and stopping at a cancellation."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            if progress.cancelled():
+                raise Cancelled()
+            progress.extend(left + 5)
+            time.sleep(min(left, 0.5))
 
     def _one(self, body: dict, progress: Progress) -> tuple[bytes | EngineError, str]:
         """One single-image request: (the image bytes, or the EngineError of a per-image failure; the
