@@ -43,7 +43,7 @@ from core.errors import NotFound, ValidationFailed
 from imagegen.accounts.auth import WWW_AUTHENTICATE, NotSignedIn, caller
 
 from . import selectors, services, webhooks
-from .catalogue import all_models
+from .offering import offered_default, offered_models
 from .model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, SEED_MAX, SEED_MIN
 from .models import FINISHED, Status
 from .openapi import task_id_parameter
@@ -311,6 +311,6 @@ class ModelListApi(APIView):
         responses={200: inline_serializer("ModelList", {"default": serializers.CharField(), "models": serializers.ListField()})},
     )
     def get(self, request):
-        models = all_models()
-        default = next(m.id for m in models if m.is_default)
+        models = offered_models()  # only models whose engine has credentials here (generation/offering.py)
+        default = offered_default().id
         return Response({"default": default, "models": [m.to_dict() for m in models]})

@@ -12,6 +12,7 @@ The 2.x models can render at half size and upscale ×2 (`use_sr`), which VolcEng
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .model_specs import ModelSpec, NumberParam, SizePreset
@@ -109,6 +110,26 @@ _V21_SIZES: dict[str, Any] = dict(
 # The 2.1 models' fixed request fields: images inline, and the prompt-expanding schedule.
 _V21_BODY = (("return_url", False), ("req_schedule_conf", "general_v20_9B_pe"))
 
+
+def _ark_4x_sizes(*, min_pixels: int) -> dict[str, Any]:
+    """Seedream 4.x on Ark: only the area and the ratio [1/16, 16] are limited; the sides are what those two
+    imply (the shortest side at 1:16 with the smallest area, the longest at 16:1 with the largest)."""
+    max_pixels = 4096 * 4096
+    return dict(
+        min_side=math.isqrt(min_pixels // 16),
+        max_side=math.isqrt(max_pixels * 16),
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        min_ratio=1 / 16,
+        max_ratio=16.0,
+        default_width=2048,  # the API's own default size
+        default_height=2048,
+    )
+
+
+# Group generation ("auto") lets the model decide how many images come back: one image per request.
+_ARK_4X_BODY = (("sequential_image_generation", "disabled"),)
+
 _MODELS: tuple[ModelSpec, ...] = (
     # The default (§8): async only; prompt enhancement on by default.
     ModelSpec(
@@ -176,6 +197,55 @@ _MODELS: tuple[ModelSpec, ...] = (
         scale=NumberParam(min=1.0, max=10.0, default=2.5, integer=False),
         enhance_prompt=False,
         body_extra=(("return_url", False),),
+    ),
+    # Ark (方舟) Seedream models, served by the Ark engine (seedream-ark.md §1.2-1.3; README, "The Ark engine").
+    # Seedream 4.5: sizes by area [2560×1440, 4096×4096] and ratio [1/16, 16]; no 1K tier; no seed and no
+    # guidance_scale (the 4.x family takes neither). A third-party report says up to 4704² works; the
+    # official tutorial says 4096², which is what is used.
+    ModelSpec(
+        id="doubao-seedream-4-5-251128",
+        name_en="Seedream 4.5 (Ark)",
+        name_zh="豆包 Seedream 4.5（方舟）",
+        engine="ark",
+        action="sync",
+        **_ark_4x_sizes(min_pixels=2560 * 1440),
+        presets=_presets(*_with_portraits(*_JIMENG4_2K), *_with_portraits(*_JIMENG4_4K)),
+        size_tiers=("2K", "4K"),
+        seed=False,
+        body_extra=_ARK_4X_BODY,
+    ),
+    # Seedream 4.0: area [1280×720, 4096×4096], ratio [1/16, 16]; tiers 1K, 2K, 4K; no seed, no guidance.
+    ModelSpec(
+        id="doubao-seedream-4-0-250828",
+        name_en="Seedream 4.0 (Ark)",
+        name_zh="豆包 Seedream 4.0（方舟）",
+        engine="ark",
+        action="sync",
+        **_ark_4x_sizes(min_pixels=1280 * 720),
+        presets=_presets((1024, 1024, "1:1"), *_with_portraits(*_JIMENG4_2K), *_with_portraits(*_JIMENG4_4K)),
+        size_tiers=("1K", "2K", "4K"),
+        seed=False,
+        body_extra=_ARK_4X_BODY,
+    ),
+    # Seedream 3.0 text-to-image on Ark: WxH with each side in [512, 2048] (the Ark table gives only that
+    # range); seed and guidance_scale (default 2.5). The ratio is kept to the CV page's [1/3, 3] for the same
+    # model, a conservative choice. Third-party listings show it as "Retiring".
+    ModelSpec(
+        id="doubao-seedream-3-0-t2i-250415",
+        name_en="Seedream 3.0 (Ark)",
+        name_zh="豆包 Seedream 3.0 文生图（方舟）",
+        engine="ark",
+        action="sync",
+        min_side=512,
+        max_side=2048,
+        min_pixels=512 * 512,
+        max_pixels=2048 * 2048,
+        min_ratio=1 / 3,
+        max_ratio=3.0,
+        default_width=1024,
+        default_height=1024,
+        presets=_presets(*_with_portraits(*_JIMENG3_1K), (2048, 2048, "1:1")),
+        scale=NumberParam(min=1.0, max=10.0, default=2.5, integer=False),
     ),
     # Legacy 2.x (§8: "legacy, hidden or optional"). Both actions are documented for these; CVProcess is
     # the primary one on their pages except for general 2.0, whose page is the async one.

@@ -11,6 +11,7 @@ MESSAGES = {
     "quota_exceeded": _("The image service's rate or concurrency quota was exceeded. The task was retried and still could not run; try again later."),
     "not_activated": _("The image service refused access: the model is not activated for this account, or the model id is wrong."),
     "auth_failed": _("The image service did not accept the configured credentials. Ask the operator to check the access keys."),
+    "account_limit": _("The image service account reached its usage quota or spending limit, or has an overdue balance. Ask the operator to check the account."),
     "invalid_request": _("The image service rejected the request parameters."),
     "upstream_error": _("The image service had an internal error."),
     "upstream_timeout": _("The image service did not answer in time."),

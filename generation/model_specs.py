@@ -59,11 +59,12 @@ class ModelSpec:
     """One model. The defaults are what most VolcEngine text-to-image models have, so the catalogue states
     only what sets a model apart."""
 
-    id: str  # the VolcEngine req_key, e.g. "jimeng_t2i_v31"
+    id: str  # the VolcEngine req_key, e.g. "jimeng_t2i_v31", or the Ark model id
+
     name_en: str
     name_zh: str
-    engine: str = "volcengine"  # the engine that serves it
-    action: str  # "sync" (CVProcess) or "async" (CVSync2AsyncSubmitTask / CVSync2AsyncGetResult)
+    engine: str = "volcengine"  # the engine that serves it: "volcengine" (CV API) or "ark" (Ark images API)
+    action: str  # "sync" (CVProcess, or Ark's one request) or "async" (CVSync2AsyncSubmitTask / GetResult)
     is_default: bool = False  # exactly one model is the default: jimeng_t2i_v31
     legacy: bool = False  # 2.x models (listed, usable, marked legacy)
     aliases: tuple[str, ...] = ()  # other ids accepted for this model, e.g. ("general_v2.0",)
@@ -80,8 +81,11 @@ class ModelSpec:
     default_height: int
     super_resolution: bool = False  # use_sr: renders at half size and upscales ×2 (both sides)
     presets: tuple[SizePreset, ...]  # recommended OUTPUT sizes, by aspect ratio
+    # Size keywords the upstream also takes instead of WxH (Ark: "1K", "2K", "4K", with the ratio then picked
+    # by the model). The app always sends an exact WxH; listed so clients know what the model supports.
+    size_tiers: tuple[str, ...] = ()
     steps: NumberParam | None = None  # ddim_steps; None = unsupported
-    scale: NumberParam | None = None  # None = unsupported
+    scale: NumberParam | None = None  # None = unsupported (Ark: guidance_scale)
     negative_prompt: bool = False  # no VolcEngine CV text-to-image model takes one
     seed: bool = True
     enhance_prompt: bool | None = None  # use_pre_llm: None = unsupported, else its default
@@ -134,6 +138,7 @@ class ModelSpec:
                     "max_pixels": self.max_pixels,
                 },
                 "presets": [p.to_dict() for p in self.presets],
+                "tiers": list(self.size_tiers),
             },
             "parameters": {
                 "negative_prompt": {"supported": self.negative_prompt},

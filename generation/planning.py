@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from .catalogue import all_models, default_model, get_model
+from .catalogue import get_model
 from .model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, SEED_MAX, SEED_MIN, ModelSpec, NumberParam
+from .offering import is_offered, offered_default, offered_models
 
 # Ratios are compared as floats. Equal fractions give equal floats, and two different fractions with
 # sides below 10⁴ differ by far more than this, so the tolerance cannot let a wrong ratio through.
@@ -284,11 +285,17 @@ def plan_generation(data: dict) -> GenerationPlan:
 
     model_id = data.get("model")
     # None, "" or blanks mean "no preference" (a form's empty select), not an unknown model.
-    model = default_model() if model_id is None or not str(model_id).strip() else get_model(model_id)
+    # Only offered models (their engine has credentials here: offering.py) are accepted.
+    model = offered_default() if model_id is None or not str(model_id).strip() else get_model(model_id)
+    choices = ", ".join(m.id for m in offered_models())
     if model is None:
         _add(errors, "model", _('Unknown model "%(model)s". Available models: %(choices)s.')
-             % {"model": model_id, "choices": ", ".join(m.id for m in all_models())})
+             % {"model": model_id, "choices": choices})
         raise PlanError(errors)  # the remaining rules all depend on the model
+    if not is_offered(model):
+        _add(errors, "model", _('The model "%(model)s" is not available on this server (its engine is not '
+                                'configured). Available models: %(choices)s.') % {"model": model.id, "choices": choices})
+        raise PlanError(errors)
 
     negative_prompt = (data.get("negative_prompt") or "").strip() or None
     if negative_prompt is not None and not model.negative_prompt:

@@ -19,9 +19,20 @@ from django.utils import timezone
 from core.logs import current_task_id
 from core.metrics import record_upstream_error
 
-from . import concurrency, imaging, queueing, retries, scheduling, selectors, storage, upstream, webhooks
+from . import (
+    concurrency,
+    images_per_minute,
+    imaging,
+    queueing,
+    retries,
+    scheduling,
+    selectors,
+    storage,
+    upstream,
+    webhooks,
+)
 from .catalogue import get_model
-from .engines import get_engine
+from .engines import get_engine_for
 from .engines.base import Cancelled, EngineError, EngineRequest, EngineResult, Retry
 from .lease import Lease
 from .model_specs import SEED_MAX
@@ -127,6 +138,18 @@ class TaskRun:
             cancelled=self.cancelled,
         )
 
+    def image_budget(self, key: str, per_minute: int) -> None:
+        """Wait, keeping the lease, until one more image fits the shared per-minute budget (images_per_minute)."""
+        while True:
+            wait = images_per_minute.take(key, per_minute)
+            if not wait:
+                return
+            if self.cancelled():
+                raise Cancelled()
+            self.stage(Stage.QUEUED_UPSTREAM, fraction=0)
+            self.extend(wait + 5)
+            time.sleep(min(wait, 1.0))
+
     def _estimate(self, stage: str, fraction: float | None) -> int:
         if stage == Stage.QUEUED_UPSTREAM:
             return 5 + int(10 * (fraction or 0))
@@ -148,7 +171,7 @@ class TaskRun:
         return self.lease.hold_until(when)
 
     def execute(self) -> None:
-        engine = get_engine()
+        engine = get_engine_for(self.task.model)
         while True:
             task = self.task
             if task.next_attempt_at and not self.sleep_until(task.next_attempt_at):
@@ -263,7 +286,8 @@ class TaskRun:
                 lease_owner="",
                 lease_expires_at=None,
                 error_code="",
-                error_message="",
+                # Completed with fewer images than asked: which ones failed, and why (staff-facing).
+                error_message=self._partial_note(result)[:2000],
                 upstream_request_id=result.upstream_request_id[:100],
                 upstream_task_id=(result.upstream_task_id or t.upstream_task_id)[:100],
                 revised_prompt=result.revised_prompt,
@@ -296,6 +320,12 @@ class TaskRun:
             "task %s completed images=%d upstream_request_id=%s", t.task_id, len(stored), result.upstream_request_id
         )
         upstream.note_success()
+
+    def _partial_note(self, result: EngineResult) -> str:
+        if not result.partial_failures:
+            return ""
+        missing = self.task.num_images - len(result.images)
+        return f"{missing} of {self.task.num_images} images not made: " + "; ".join(result.partial_failures)
 
     # -- the errors
 

@@ -38,8 +38,8 @@ from gallery.models import ImageTag
 from imagegen.accounts.models import Quota
 
 from .catalogue import get_model
-from .engines import configured_engine_name
 from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, Status, is_batch_id, is_image_id, is_task_id
+from .offering import engine_name_for, preview_stands_in
 
 # Recent durations per model, cached briefly per process: estimates need not be exact, lists must be fast.
 _DURATION_CACHE: dict[str, tuple[float, float]] = {}
@@ -47,9 +47,11 @@ _DURATION_TTL = 30.0
 
 
 def _default_duration(model: str) -> float:
-    if configured_engine_name() == "preview":
-        return settings.IMAGEGEN_PREVIEW_LATENCY + 1.0
     spec = get_model(model)
+    if (spec is None and preview_stands_in()) or (spec is not None and engine_name_for(spec) == "preview"):
+        return settings.IMAGEGEN_PREVIEW_LATENCY + 1.0
+    if spec is not None and spec.engine == "ark":
+        return 60.0  # one Ark image takes 30 s to 3 min (third-party measurements; no official figure)
     return 30.0 if spec is not None and spec.action == "async" else 15.0
 
 

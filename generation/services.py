@@ -20,7 +20,7 @@ from core.errors import Conflict, NotFound, RateLimited
 from imagegen.accounts.services import quota_check
 
 from . import queueing, selectors, storage, webhooks
-from .engines import get_engine
+from .engines import get_engine_for
 from .model_specs import SEED_MAX
 from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, Stage, Status
 from .planning import GenerationPlan
@@ -110,7 +110,7 @@ def _new_task(plan: GenerationPlan, *, client_id: str, owner, idempotency_key: s
         seed=seed,
         enhance_prompt=plan.enhance_prompt,
         ignored_params=list(plan.ignored),
-        engine=get_engine().name,
+        engine=get_engine_for(plan.model).name,
         client_id=client_id,
         owner=owner,
         idempotency_key=idempotency_key,

@@ -238,7 +238,7 @@ IMAGEGEN_RECOVERY_INTERVAL = env.float("IMAGEGEN_RECOVERY_INTERVAL", default=15.
 IMAGEGEN_CLUSTER_STOP_GRACE = env.float("IMAGEGEN_CLUSTER_STOP_GRACE", default=1.0)  # SIGTERM -> SIGKILL, stalled cluster
 
 # --- Engines --------------------------------------------------------------------------------------------
-IMAGEGEN_ENGINE = env.str("IMAGEGEN_ENGINE", default="auto")  # auto | volcengine | preview
+IMAGEGEN_ENGINE = env.str("IMAGEGEN_ENGINE", default="auto")  # auto | volcengine | preview: generation/offering.py
 IMAGEGEN_PREVIEW_LATENCY = env.float("IMAGEGEN_PREVIEW_LATENCY", default=2.0)
 VOLC_ACCESSKEY = env.str("VOLC_ACCESSKEY", default="")
 VOLC_SECRETKEY = env.str("VOLC_SECRETKEY", default="")
@@ -250,6 +250,15 @@ VOLC_MAX_CONCURRENCY = env.int("VOLC_MAX_CONCURRENCY", default=1)
 VOLC_POLL_INTERVAL = env.float("VOLC_POLL_INTERVAL", default=1.0)
 VOLC_POLL_MAX_INTERVAL = env.float("VOLC_POLL_MAX_INTERVAL", default=5.0)
 VOLC_ASYNC_DEADLINE = env.float("VOLC_ASYNC_DEADLINE", default=600.0)
+# The Ark (方舟) images API, for the catalogue's Ark models (README, "The Ark engine"). An empty base URL means
+# the SDK's own (https://ark.cn-beijing.volces.com/api/v3).
+ARK_API_KEY = env.str("ARK_API_KEY", default="")
+ARK_BASE_URL = env.str("ARK_BASE_URL", default="")
+ARK_CONNECT_TIMEOUT = env.float("ARK_CONNECT_TIMEOUT", default=5.0)
+# One image takes 30 s to 3 min (third-party measurements; no official figure), and a read timeout is final.
+ARK_READ_TIMEOUT = env.float("ARK_READ_TIMEOUT", default=300.0)
+# Ark's images-per-minute limit per model version (500 for Seedream 4.x), shared by every worker; 0 = none.
+ARK_IMAGES_PER_MINUTE = env.int("ARK_IMAGES_PER_MINUTE", default=500)
 # Rate/concurrency rejections (50429/50430) are not billed: they get their own, larger retry budget.
 IMAGEGEN_QUOTA_RETRIES = env.int("IMAGEGEN_QUOTA_RETRIES", default=30)
 

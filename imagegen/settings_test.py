@@ -11,7 +11,7 @@ os.environ.setdefault("IMAGEGEN_ENGINE", "preview")
 # (tests/conftest.py `fake_clock`), which moves time forward instead of sleeping. In the environment, so
 # the real processes tests start wait briefly too.
 os.environ.setdefault("IMAGEGEN_RETRY_INTERNAL_ERROR_DELAY", "0.05")
-for _name in ("VOLC_ACCESSKEY", "VOLC_SECRETKEY", "DATABASE_URL", "CACHE_URL", "IMAGEGEN_BROKER", "IMAGEGEN_ACCESS"):
+for _name in ("VOLC_ACCESSKEY", "VOLC_SECRETKEY", "ARK_API_KEY", "ARK_BASE_URL", "DATABASE_URL", "CACHE_URL", "IMAGEGEN_BROKER", "IMAGEGEN_ACCESS"):
     os.environ.pop(_name, None)
 # A distinctive key, in the environment so the real processes tests start get it too: tests/secrets_guard.py
 # fails any test during which it shows up in a response or a log.

@@ -17,7 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from core.access import accounts_mode
 from core.api.clients import client_ip
 from core.api.errors import error_response
-from generation.catalogue import all_models
+from generation.offering import offered_models
 from generation.error_messages import RETRY_CANNOT_HELP
 from generation.metrics import TaskCollector
 from generation.model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH
@@ -29,7 +29,7 @@ from imagegen.streaming.pages import stream_config
 def _page_config() -> dict:
     """What the page scripts need, embedded as JSON (json_script: data, not code, so CSP-safe)."""
     return {
-        "models": [m.to_dict() for m in all_models()],
+        "models": [m.to_dict() for m in offered_models()],
         "maxPromptLength": MAX_PROMPT_LENGTH,
         "maxImages": MAX_NUM_IMAGES,
         "maxBatch": settings.IMAGEGEN_MAX_BATCH_TASKS,

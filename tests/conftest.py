@@ -112,8 +112,8 @@ def scripted(monkeypatch, settings):
 
     def install(*outcomes):
         engine = ScriptedEngine(outcomes)
-        monkeypatch.setattr(services, "get_engine", lambda: engine)
-        monkeypatch.setattr(task_runs, "get_engine", lambda: engine)
+        monkeypatch.setattr(services, "get_engine_for", lambda model: engine)
+        monkeypatch.setattr(task_runs, "get_engine_for", lambda model: engine)
         return engine
 
     return install

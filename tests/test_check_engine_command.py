@@ -32,7 +32,7 @@ def run_command(*args):
 
 def test_it_reports_every_model_usable_without_generating_anything(upstream):
     output = run_command()
-    assert f"all {len(all_models())} models usable" in output
+    assert f"all {len([m for m in all_models() if m.engine == 'volcengine'])} models usable" in output
     assert {r.action for r in upstream.requests} == {"CVSync2AsyncGetResult"}
     assert SK not in output and AK not in output
 
@@ -63,3 +63,11 @@ def test_it_stops_at_refused_credentials_without_printing_them(upstream, setting
 def test_it_says_the_preview_engine_is_in_use(settings):
     settings.IMAGEGEN_ENGINE = "preview"
     assert "preview engine" in run_command()
+
+
+def test_with_an_ark_key_it_reports_the_key_masked_and_probes_no_ark_model(settings):
+    settings.IMAGEGEN_ENGINE = "auto"
+    settings.ARK_API_KEY = "ark-check-command-key-0123456789"
+    output = run_command()
+    assert "engine: ark" in output and "not probed" in output
+    assert settings.ARK_API_KEY not in output

@@ -36,6 +36,10 @@ DOCUMENTED_IDS = {
     "jimeng_high_aes_general_v21_L",
     "high_aes_general_v20_L",
     "high_aes_general_v20",
+    # Ark (方舟) models, served by the Ark engine (tests/test_ark_catalogue.py)
+    "doubao-seedream-4-5-251128",
+    "doubao-seedream-4-0-250828",
+    "doubao-seedream-3-0-t2i-250415",
 }
 
 ALL_PRESETS = [(m.id, p.width, p.height) for m in all_models() for p in m.presets]
@@ -63,7 +67,7 @@ def english():
 # --- the catalogue --------------------------------------------------------------------------------------
 
 
-def test_the_catalogue_lists_the_eight_documented_models():
+def test_the_catalogue_lists_the_documented_models():
     assert {m.id for m in all_models()} == DOCUMENTED_IDS
     assert len(all_models()) == len(DOCUMENTED_IDS)
 
@@ -92,10 +96,12 @@ def test_all_models_returns_a_copy_that_callers_may_change():
     assert len(all_models()) == len(DOCUMENTED_IDS)
 
 
-def test_every_model_uses_volcengine_with_a_known_action():
+def test_every_model_uses_a_known_engine_with_a_known_action():
     for model in all_models():
-        assert model.engine == "volcengine"
+        assert model.engine == ("ark" if model.id.startswith("doubao-") else "volcengine")
         assert model.action in {"sync", "async"}
+        if model.engine == "ark":
+            assert model.action == "sync"  # one request answers with the image
     # The Jimeng 3.x/4.0 models are documented async only; general 3.0 is the synchronous quick path.
     for model_id in ("jimeng_t2i_v31", "jimeng_t2i_v30", "jimeng_t2i_v40"):
         assert get_model(model_id).action == "async"
@@ -516,10 +522,10 @@ def test_the_api_description_is_json_with_every_documented_key():
         } <= set(data)
         assert {
             "min_side", "max_side", "min_pixels", "max_pixels", "min_ratio", "max_ratio", "default_width",
-            "default_height", "super_resolution", "presets",
+            "default_height", "super_resolution", "presets", "tiers",
         } <= set(data["sizes"])
         assert set(data["parameters"]) == {"negative_prompt", "steps", "scale", "seed", "enhance_prompt"}
-        assert data["parameters"]["seed"] == {"supported": True, "min": -1, "max": 2147483647}
+        assert data["parameters"]["seed"] == {"supported": model.seed, "min": -1, "max": 2147483647}
         assert data["default"] == model.is_default
         assert all(set(p) == {"width", "height", "ratio"} for p in data["sizes"]["presets"])
 

@@ -44,7 +44,7 @@ def small_size(model):
     return preset.width, preset.height
 
 
-@pytest.mark.parametrize("model", all_models(), ids=lambda m: m.id)
+@pytest.mark.parametrize("model", [m for m in all_models() if m.engine == "volcengine"], ids=lambda m: m.id)
 def test_every_catalogue_model_generates_with_the_documented_request(api, media, upstream, model):
     width, height = small_size(model)
     task_id = api.generate(model=model.id, width=width, height=height, seed=1234, prompt="千军万马",

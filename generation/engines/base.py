@@ -15,7 +15,7 @@ from typing import Protocol
 class EngineRequest:
     """What an engine is asked to make. Sizes are the upstream ones (half the output with use_sr)."""
 
-    model: str  # the catalogue id (VolcEngine req_key)
+    model: str  # the catalogue id (VolcEngine req_key, or Ark model id)
     action: str  # "sync" | "async"
     prompt: str
     negative_prompt: str | None
@@ -40,6 +40,10 @@ class EngineResult:
     upstream_task_id: str = ""
     # The prompt as the service rewrote it (prompt enhancement), when it says.
     revised_prompt: str = ""
+    # Images asked for but not made, one "code: message" each (Ark: a per-image failure inside an answer,
+    # or a failure after earlier images came back). The task completes with the images it has and
+    # records these in its error_message (README, "The Ark engine").
+    partial_failures: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
 
@@ -98,6 +102,10 @@ class Progress(Protocol):
     def upstream_slot(self, seconds: float):
         """A context manager holding one unit of the account's upstream concurrency for the block; it
         yields a callable that extends the hold by `seconds` (call it while polling a long job)."""
+
+    def image_budget(self, key: str, per_minute: int) -> None:
+        """Wait until one more image fits the shared per-minute budget `key` (Ark's images-per-minute
+        limit); raises Cancelled when the task is cancelled meanwhile."""
 
 
 class Engine(Protocol):

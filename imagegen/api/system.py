@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from core.api.throttling import ApiThrottle
 from core.version import VERSION
 from generation import broker, selectors, supervision, upstream
-from generation.engines import configured_engine_name, get_engine
+from generation.engines import configured_engine_name, engines_in_use, get_engine
 from generation.models import Image
 from imagegen.accounts.auth import SignedInIfRequired, StaffInAccountsMode
 
@@ -106,10 +106,14 @@ def _storage():
 
 
 def _engine():
-    result = get_engine().check()
-    if not result.get("ok"):
-        raise RuntimeError(result.get("detail", "engine not ready"))
-    return f"{configured_engine_name()}: {result.get('detail', '')}"
+    # Every engine behind an offered model must be ready (CV and Ark can both be in use).
+    details = []
+    for engine in engines_in_use():
+        result = engine.check()
+        if not result.get("ok"):
+            raise RuntimeError(result.get("detail", "engine not ready"))
+        details.append(result.get("detail", ""))
+    return f"{configured_engine_name()}: {'; '.join(details)}"
 
 
 def _upstream():

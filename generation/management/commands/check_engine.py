@@ -7,11 +7,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from generation import imaging
-from generation.catalogue import all_models, get_model
-from generation.engines import configured_engine_name, get_engine
+from generation.catalogue import get_model
+from generation.engines import configured_engine_name, engine_named, get_engine
 from generation.engines.base import EngineRequest
 from generation.engines.preview import PreviewEngine
 from generation.engines.volcengine import probe_model
+from generation.offering import offered_models
 
 
 def mask(key: str) -> str:
@@ -50,14 +51,28 @@ class Command(BaseCommand):
             raise CommandError(f"engine is not configured: {config.get('detail')}")
         if engine.is_preview:
             self.stdout.write(self.style.WARNING(
-                "preview engine: images are synthetic; set VOLC_ACCESSKEY and VOLC_SECRETKEY for real ones."
+                "preview engine: images are synthetic; set VOLC_ACCESSKEY and VOLC_SECRETKEY (VolcEngine) or "
+                "ARK_API_KEY (Ark) for real ones."
             ))
             self._check_preview_render()
             return
+        if "ark" in name.split("+"):
+            ark = engine_named("ark").check()
+            if not ark.get("ok"):
+                raise CommandError(f"the Ark engine is not configured: {ark.get('detail')}")
+            # Ark has no free call that checks a model (every image request is billed): key only.
+            self.stdout.write(f"ark: API key {mask(settings.ARK_API_KEY)}, {ark.get('detail', '')}; "
+                              "Ark models are not probed (no free call exists)")
+            if "volcengine" not in name.split("+"):
+                return
+            engine = engine_named("volcengine")
         self.stdout.write(f"access key: {mask(settings.VOLC_ACCESSKEY)}")
-        models = [get_model(m) for m in opts["model"]] if opts["model"] else all_models()
+        cv_models = [m for m in offered_models() if m.engine == "volcengine"]
+        models = [get_model(m) for m in opts["model"]] if opts["model"] else cv_models
         if any(m is None for m in models):
             raise CommandError("unknown model; see GET /api/v1/models for the ids")
+        if any(m.engine != "volcengine" for m in models):
+            raise CommandError("only VolcEngine CV models can be probed; Ark has no free call that checks a model")
         failures = {"not_activated": 0, "error": 0}
         width = max(len(m.id) for m in models)
         for model in models:

@@ -180,7 +180,7 @@ def banner(opts: dict) -> str:
     engine = configured_engine_name()
     if engine == "preview":
         lines.append("  engine   preview: offline placeholder images, nothing billed "
-                     "(set VOLC_ACCESSKEY and VOLC_SECRETKEY for VolcEngine)")
+                     "(set VOLC_ACCESSKEY and VOLC_SECRETKEY for VolcEngine, ARK_API_KEY for Ark)")
     else:
         lines.append(f"  engine   {engine}")
     lines.append("  worker   " + ("not started (--no-worker)" if opts["no_worker"] else "running, supervised"))
