@@ -40,6 +40,8 @@ def main() -> None:
             tag_image = stack.task(ids[0])["images"][0]["image_id"]
             stack.request("POST", f"/api/v1/images/{tag_image}/tags", {"tags": ["winter", "animals"]})
             stack.request("PUT", f"/api/v1/images/{tag_image}/star")
+            # One task in the trash, for the Trash page.
+            stack.request("DELETE", f"/api/v1/history/{ids[3]}")
             status, board = stack.request("POST", "/api/v1/boards", {"name": "Landscapes"})
             stack.request("POST", f"/api/v1/boards/{board['board_id']}/images",
                           {"image_ids": [stack.task(ids[2])["images"][0]["image_id"]]})
@@ -70,6 +72,9 @@ def main() -> None:
                         page.goto("/queue")
                         page.locator(".queue-row").first.wait_for()
                         page.screenshot(path=OUT / f"queue-{suffix}.png")
+                        page.goto("/trash")
+                        page.wait_for_load_state("networkidle")
+                        page.screenshot(path=OUT / f"trash-{suffix}.png")
                         context.close()
                 browser.close()
         finally:

@@ -53,7 +53,9 @@ def test_the_pipeline_runs_on_postgres_redis_and_s3(tmp_path, postgres_url, redi
         for image in task["images"]:
             status, payload = stack.request("GET", image["url"])
             assert status == 200 and hashlib.sha256(payload["_bytes"]).hexdigest() == image["sha256"]
-        assert stack.request("DELETE", f"/api/v1/task/{task_id}")[0] == 204
+        assert stack.request("DELETE", f"/api/v1/task/{task_id}")[0] == 204  # to the trash: the files stay
+        assert len(s3_server.keys(bucket)) == 4
+        assert stack.request("DELETE", f"/api/v1/trash/{task_id}")[0] == 204  # deleted for good
         stack.wait_for(lambda: s3_server.keys(bucket) == [], timeout=10, what="the objects to be deleted")
     finally:
         stack.close()

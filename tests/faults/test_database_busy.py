@@ -64,7 +64,8 @@ class Client(threading.Thread):
                 )))
                 time.sleep(self.rng.uniform(0, 0.05))
             if task is not None and task["status"] == "completed" and self.rng.random() < 0.25:
-                if self.call("DELETE", f"/api/v1/history/{task_id}", expect=(204,)) is not None:
+                # Deleted for good (?purge=1), as files and rows go under load; the trash keeps both.
+                if self.call("DELETE", f"/api/v1/history/{task_id}?purge=1", expect=(204,)) is not None:
                     self.deleted.append(task_id)
 
 
