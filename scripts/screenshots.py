@@ -14,6 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import os  # noqa: E402
+
+import django  # noqa: E402
+
+# The test helpers it reuses (tests/stack.py, tests/browser.py) import Django models.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagegen.settings_test")
+django.setup()
+
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.browser import launch  # noqa: E402
