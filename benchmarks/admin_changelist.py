@@ -48,8 +48,8 @@ def seed(count: int) -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from gallery.models import ImageTag
     from generation.catalogue import all_models
+    from generation.models import ImageTag
     from generation.models import GenerationTask, Image
 
     call_command("migrate", verbosity=0)

@@ -47,8 +47,8 @@ def main():
     from django.test import Client
     from django.test.utils import override_settings
 
-    from imagegen.accounts.services import token_create, user_create
-    from imagegen.audit.models import AuditEvent
+    from accounts.audit.models import AuditEvent
+    from accounts.services import token_create, user_create
 
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
@@ -77,7 +77,7 @@ def main():
         assert response.status_code == 201, response.content
         return elapsed
 
-    from imagegen.audit.services import audit_flush
+    from accounts.audit.services import audit_flush
 
     audit_flush()
     before = AuditEvent.objects.filter(kind="request").count()

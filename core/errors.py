@@ -1,4 +1,6 @@
-"""The one domain exception. The API's exception handler renders it as {"error", "message", "details"}."""
+"""The one domain exception and its kinds. The API's exception handler (DRF views) and `plain_api_view` (plain
+views, core/api/errors.py) render every one as {"error", "message", "details"}; the stream sends the same
+envelope in its error message."""
 
 from __future__ import annotations
 
@@ -27,6 +29,44 @@ class ValidationFailed(ApplicationError):
 class NotFound(ApplicationError):
     status = 404
     code = "not_found"
+
+
+class NotSignedIn(ApplicationError):
+    """Accounts mode, a request without a usable token or session (401), or a token whose scopes do not
+    cover the request (403, code permission_denied)."""
+
+    status = 401
+    code = "not_authenticated"
+    # The scheme a 401 asks for (RFC 6750).
+    WWW_AUTHENTICATE = 'Bearer realm="imagegen"'
+
+    def __init__(self, message, *, code: str | None = None, status: int | None = None):
+        super().__init__(message, code=code, status=status)
+        if self.status == 401:
+            self.headers["WWW-Authenticate"] = self.WWW_AUTHENTICATE
+
+
+class Forbidden(ApplicationError):
+    status = 403
+    code = "permission_denied"
+
+
+class MethodNotAllowed(ApplicationError):
+    status = 405
+    code = "method_not_allowed"
+
+    def __init__(self, message, *, allowed: tuple[str, ...]):
+        super().__init__(message, headers={"Allow": ", ".join(allowed)})
+
+
+class PayloadTooLarge(ApplicationError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unavailable(ApplicationError):
+    status = 503
+    code = "service_unavailable"
 
 
 class Conflict(ApplicationError):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import logging.handlers
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -65,3 +67,51 @@ class SecretSafeReporterFilter(SafeExceptionReporterFilter):
         if isinstance(value, str):
             value = _URL_PASSWORD.sub(lambda m: m["head"] + self.cleansed_substitute + "@", value)
         return value
+
+
+class RotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Makes the log file's directory when it first writes (with delay=True: at the first record), so that
+    loading settings creates nothing."""
+
+    def _open(self):
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+
+def logging_config(*, level: str, log_format: str, log_file: Path, queue_level: str, access_level: str) -> dict:
+    """Django's LOGGING: the console and a rotating file (created, with its directory, at the first record),
+    task ids on every record, plain or JSON lines."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"task": {"()": "core.logs.TaskContextFilter"},
+                    "queue_chatter": {"()": "core.logs.QueueChatterFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+            "json": {"()": "core.logs.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["task"]},
+            "file": {
+                "class": "core.logs.RotatingFileHandler",
+                "filename": str(log_file),
+                "maxBytes": 10 * 1024 * 1024,
+                "backupCount": 5,
+                "formatter": log_format,
+                "filters": ["task"],
+                "delay": True,
+            },
+        },
+        "root": {"handlers": ["console", "file"], "level": level},
+        "loggers": {
+            # django-q2's logger is "django-q". At INFO it writes a line per scheduled run, task and process start,
+            # which would fill the terminal of an idle `make run`: only the cluster's start and stop lines pass.
+            # Q_LOG_LEVEL=DEBUG shows everything; WARNING hides the start and stop lines too.
+            "django-q": {"level": queue_level, "propagate": True,
+                         "filters": [] if queue_level == "DEBUG" else ["queue_chatter"]},
+            # One line per request on the console (accounts/audit/middleware.py); IMAGEGEN_ACCESS_LOG=WARNING hides them.
+            # Successful reads of image files and thumbnails are left out unless IMAGEGEN_ACCESS_LOG_ASSETS=true.
+            "imagegen.access": {"handlers": ["console"], "propagate": False,
+                                "level": access_level},
+        },
+    }

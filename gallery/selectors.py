@@ -10,9 +10,10 @@ from django.utils.translation import gettext as _
 from core.access import owned_by
 from core.errors import NotFound
 from generation import selectors as generation_selectors
+from generation.models import ImageTag
 from generation.models import Image, is_image_id
 
-from .models import Board, ImageTag, ShareLink, is_board_id, is_share_id
+from .models import Board, ShareLink, is_board_id, is_share_id
 
 
 def image_list(*, filters: dict, user=None) -> QuerySet:

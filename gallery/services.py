@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, ValidationFailed
 from generation import services as generation_services
+from generation.models import MAX_TAG_LENGTH, ImageTag
 
 from . import selectors
-from .models import MAX_BOARD_NAME, MAX_TAG_LENGTH, Board, BoardImage, ImageTag, ShareLink, Star
+from .models import MAX_BOARD_NAME, Board, BoardImage, ShareLink, Star
 
 MAX_TAGS_PER_IMAGE = 30
 

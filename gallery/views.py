@@ -20,15 +20,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import Throttled
 
+from accounts.auth import api_user
 from core.access import accounts_mode
 from core.api.clients import client_id
 from core.api.csrf import csrf_failure_reason
-from core.api.errors import allow_methods, error_response, read_only
+from core.api.envelope import allow_methods, read_only
 from core.api.throttling import spend
-from core.errors import ApplicationError
+from core.errors import Forbidden, NotFound, RateLimited
 from generation import selectors
 from generation.trash_apis import wants_purge
-from imagegen.accounts.auth import api_user
 
 from .services import images_delete
 
@@ -57,10 +57,7 @@ def download_name(image, *, thumbnail: bool = False) -> str:
 
 
 def _serve(request, image_id: str, *, thumbnail: bool, user, in_trash: bool = False):
-    try:
-        image = selectors.image_get(image_id=image_id, user=user, in_trash=in_trash)
-    except ApplicationError as err:
-        return error_response(err.code, err.message, err.status)
+    image = selectors.image_get(image_id=image_id, user=user, in_trash=in_trash)
     etag = f'"{image.sha256}{"-t" if thumbnail else ""}"'
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponseNotModified()
@@ -85,7 +82,7 @@ def _serve(request, image_id: str, *, thumbnail: bool, user, in_trash: bool = Fa
         try:
             handle = default_storage.open(path, "rb")
         except (FileNotFoundError, OSError):
-            return error_response("file_missing", _("The image file is missing from storage."), 404)
+            raise NotFound(_("The image file is missing from storage."), code="file_missing") from None
         # Streams from storage in blocks; never reads the whole file into memory.
         response = FileResponse(handle, content_type=content_type)
         if size:
@@ -107,19 +104,15 @@ def image_file(request, image_id: str, user):
     for good (its task stays either way)."""
     if request.method == "DELETE":
         if csrf_failure_reason(request) is not None:
-            return error_response("permission_denied", _("CSRF check failed: reload the page and try again."), 403)
+            raise Forbidden(_("CSRF check failed: reload the page and try again."))
         if user is not None:
             request.user = user  # a token's user: the edit budget counts per user
         wait = spend("edit", client_id(request))
         if wait is not None:
-            return error_response("rate_limit_exceeded", str(Throttled(wait).detail), 429,
-                                  headers={"Retry-After": str(wait)}, retry_after=wait)
+            raise RateLimited(str(Throttled(wait).detail), retry_after=wait)
 
-        try:
-            purge = wants_purge(request.GET)
-            image = selectors.image_get(image_id=image_id, user=user)
-        except ApplicationError as err:
-            return error_response(err.code, err.message, err.status, details=err.details)
+        purge = wants_purge(request.GET)
+        image = selectors.image_get(image_id=image_id, user=user)
         images_delete(images=[image], purge=purge)
         return HttpResponse(status=204)
     return _image_original(request, image_id, user=user)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
@@ -29,171 +28,22 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.api.clients import client_id
 from core.api.throttling import spend
 from core.errors import Conflict
 
-from . import broker, maintenance, scheduling, selectors, services, webhook_admin
-from .catalogue import all_models
+from . import maintenance, scheduling, selectors, services, webhook_admin
+from .admin_cleanup import CleanupForm
+from .admin_display import ImageInline, format_duration, thumbnail_html, timeline
+from .admin_filters import EngineFilter, ModelFilter, RetriedFilter, TrashFilter
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 RETRYABLE = (Status.FAILED, Status.CANCELLED)  # what services.task_retry accepts
 # Retry and cancel are offered on the list and on a task's own page.
 BOTH = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
-
-
-def thumbnail_html(image_id: str | None, *, size: int = 64, in_trash: bool = False):
-    if not image_id:
-        return "—"
-    url = reverse("api:trash-thumbnail" if in_trash else "api:image-thumbnail", args=[image_id])
-    return format_html('<img class="ig-thumb" src="{}" alt="" loading="lazy" width="{}" height="{}">', url, size, size)
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return _("%(seconds).1f s") % {"seconds": seconds}
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": rest}
-
-
-# --- Filters (no query to build their choices) -----------------------------------------------------------
-
-
-class ModelFilter(admin.SimpleListFilter):
-    title = gettext_lazy("model")
-    parameter_name = "model"
-
-    def lookups(self, request, model_admin):
-        return [(m.id, m.id) for m in all_models()]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(model=self.value()) if self.value() else queryset
-
-
-class EngineFilter(admin.SimpleListFilter):
-    title = gettext_lazy("engine")
-    parameter_name = "engine"
-
-    def lookups(self, request, model_admin):
-        return [("volcengine", gettext_lazy("VolcEngine")), ("preview", gettext_lazy("Preview (offline)"))]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(engine=self.value()) if self.value() else queryset
-
-
-class RetriedFilter(admin.SimpleListFilter):
-    title = gettext_lazy("retried")
-    parameter_name = "retried"
-
-    def lookups(self, request, model_admin):
-        return [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(retry_count__gt=0)
-        if self.value() == "no":
-            return queryset.filter(retry_count=0)
-        return queryset
-
-
-class TrashFilter(admin.SimpleListFilter):
-    title = gettext_lazy("in the trash")
-    parameter_name = "trash"
-
-    def lookups(self, request, model_admin):
-        return [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(deleted_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(deleted_at__isnull=True)
-        return queryset
-
-
-# --- The task's images, on its page -----------------------------------------------------------------------
-
-
-class ImageInline(admin.TabularInline):
-    model = Image
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
-    fields = ("preview", "image_id", "index", "dimensions", "format", "file_size", "sha256", "seed", "tag_names")
-    readonly_fields = fields
-    ordering = ("index",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=gettext_lazy("preview"))
-    def preview(self, obj):
-        return thumbnail_html(obj.image_id, size=96, in_trash=obj.deleted_at is not None)
-
-    @admin.display(description=gettext_lazy("size"))
-    def dimensions(self, obj):
-        return f"{obj.width}×{obj.height}"
-
-    @admin.display(description=gettext_lazy("tags"))
-    def tag_names(self, obj):
-        return ", ".join(t.tag_name for t in obj.tags.all()) or "—"
-
-
-# --- The cleanup page -------------------------------------------------------------------------------------
-
-
-class CleanupForm(forms.Form):
-    older_than_days = forms.FloatField(
-        label=gettext_lazy("Older than (days)"), required=False, min_value=0.01,
-        help_text=gettext_lazy("Delete finished tasks created longer ago than this."),
-    )
-    keep_latest = forms.IntegerField(
-        label=gettext_lazy("Keep the newest"), required=False, min_value=1,
-        help_text=gettext_lazy("Delete finished tasks beyond this many, oldest first."),
-    )
-    max_size = forms.CharField(
-        label=gettext_lazy("Disk budget"), required=False, max_length=20,
-        help_text=gettext_lazy("Delete the oldest finished tasks until the images fit, e.g. 500M or 20G."),
-    )
-    files = forms.BooleanField(
-        label=gettext_lazy("Remove orphan files and image rows whose file is missing"), required=False, initial=True,
-    )
-    grace_hours = forms.FloatField(
-        label=gettext_lazy("Grace period (hours)"), min_value=1,
-        help_text=gettext_lazy("Nothing younger than this is touched."),
-    )
-
-    def clean_max_size(self):
-        try:
-            return maintenance.parse_size(self.cleaned_data["max_size"])
-        except ValueError:
-            raise forms.ValidationError(_("Not a size; write it like 500M or 20G.")) from None
-
-    def policy(self) -> maintenance.CleanupPolicy:
-        data = self.cleaned_data
-        return maintenance.CleanupPolicy(
-            older_than_days=data["older_than_days"],
-            keep_latest=data["keep_latest"],
-            max_bytes=data["max_size"],
-            files=data["files"],
-            grace_hours=data["grace_hours"],
-        )
 
 
 # --- The task admin ---------------------------------------------------------------------------------------
@@ -317,7 +167,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     def timeline(self, obj):
         rows = (
             (date_format(timezone.localtime(when), "Y-m-d H:i:s"), label, detail)
-            for when, label, detail in _timeline(obj)
+            for when, label, detail in timeline(obj)
         )
         summary = _("%(attempts)d engine attempts in the current run; %(retries)d retries in all") % {
             "attempts": obj.attempts, "retries": obj.retry_count,
@@ -552,30 +402,3 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             "days": settings.IMAGEGEN_TRASH_DAYS,
         }
         return TemplateResponse(request, "admin/generation/generationtask/trash.html", context)
-
-
-def _timeline(task: GenerationTask):
-    """(time, what, detail) for the task page: its own timestamps, the queue's records of each worker run
-    (django-q2 keeps failures and the latest successes), and the staff actions on it."""
-    events = [(task.created_at, _("Created"), "")]
-    if task.enqueued_at:
-        events.append((task.enqueued_at, _("Enqueued (latest)"), ""))
-    runs = broker.run_records(task_id=task.task_id)
-    for number, run in enumerate(r for r in runs if r.started):
-        took = (run.stopped - run.started).total_seconds() if run.started and run.stopped else None
-        outcome = _("returned") if run.success else _("raised an error")
-        events.append((run.started, _("Worker run %(n)d") % {"n": number + 1},
-                       f" — {outcome}, {format_duration(took)}"))
-    if task.started_at:
-        events.append((task.started_at, _("Started"), ""))
-    if task.error_code and task.status != Status.COMPLETED:
-        events.append((task.updated_at, _("Last error"), f" — {task.error_code}: {task.error_message[:300]}"))
-    if task.next_attempt_at:
-        events.append((task.next_attempt_at, _("Next attempt"), ""))
-    content_type = ContentType.objects.get_for_model(GenerationTask)
-    for entry in LogEntry.objects.filter(content_type=content_type, object_id=str(task.pk)).select_related("user"):
-        events.append((entry.action_time, _("Staff: %(user)s") % {"user": entry.user.get_username()},
-                       f" — {entry.get_change_message()}"))
-    if task.completed_at:
-        events.append((task.completed_at, task.get_status_display(), ""))
-    return sorted(events, key=lambda e: e[0])

@@ -26,9 +26,10 @@ from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.auth import caller
 from core.api.clients import client_id
 from core.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES
-from core.api.errors import error_response
+from core.api.envelope import plain_api_view
 from core.api.fields import (
     StrictBooleanField,
     StrictCharField,
@@ -39,18 +40,17 @@ from core.api.fields import (
 )
 from core.api.pagination import paginate
 from core.api.throttling import ApiThrottle, ReadThrottle
-from core.errors import NotFound, ValidationFailed
-from imagegen.accounts.auth import WWW_AUTHENTICATE, NotSignedIn, caller
+from core.errors import RateLimited, ValidationFailed
 
 from . import selectors, services, webhooks
-from .offering import offered_default, offered_models
 from .model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, SEED_MAX, SEED_MIN
 from .models import FINISHED, Status
+from .offering import offered_default, offered_models
 from .openapi import task_id_parameter
 from .planning import PlanError, plan_generation
-from .webhook_models import EVENTS
 from .task_json import TaskOutput, TaskPage, TaskSummaryOutput
 from .trash_apis import purge_parameter, wants_purge
+from .webhook_models import EVENTS
 
 
 class GenerateApi(APIView):
@@ -129,7 +129,7 @@ class GenerateApi(APIView):
                 description="Same key and body return the same task; a different body with the key is a 409.",
             )
         ],
-        examples=[OpenApiExample("The seed's example", request_only=True, value={
+        examples=[OpenApiExample("The seed design's example", request_only=True, value={
             "prompt": "一只可爱的猫咪", "negative_prompt": "模糊, 低质量", "model": "general_v2.0", "width": 1024,
             "height": 1024, "num_images": 1, "steps": 20, "scale": 7.5, "seed": None,
         })],
@@ -208,6 +208,7 @@ _task_detail_api = TaskDetailApi.as_view()
 
 
 @wraps(_task_detail_api)  # keeps .cls, so the schema still documents TaskDetailApi
+@plain_api_view
 def task_detail(request, task_id: str):
     """GET /api/v1/task/{id} as JSON — the request every client repeats while it waits — straight from the
     one-query snapshot, skipping DRF's request cycle (BENCHMARKS.md, read path: a quarter of the cost that
@@ -215,22 +216,14 @@ def task_detail(request, task_id: str):
     browsable HTML, DELETE, OPTIONS) is TaskDetailApi's. tests/test_task_output.py holds the two equal."""
     if request.method != "GET" or "html" in request.headers.get("Accept", "") or "format" in request.GET:
         return _task_detail_api(request, task_id=task_id)
-    try:
-        user = caller(request)
-    except NotSignedIn as err:
-        return error_response(err.code, err.message, err.status,
-                              headers={"WWW-Authenticate": WWW_AUTHENTICATE} if err.status == 401 else {})
+    user = caller(request)
     if user is not None:
         request.user = user
     throttle = ReadThrottle()
     if not throttle.allow_request(request, None):
         wait = throttle.wait()
-        return error_response("rate_limit_exceeded", Throttled(wait).detail, 429,
-                              headers={"Retry-After": str(wait)}, retry_after=wait)
-    try:
-        task, images = selectors.task_snapshot(task_id=task_id, user=user)
-    except NotFound as err:
-        return error_response(err.code, err.message, err.status)
+        raise RateLimited(Throttled(wait).detail, retry_after=wait)
+    task, images = selectors.task_snapshot(task_id=task_id, user=user)
     response = HttpResponse(_polled_json(TaskOutput().body(task, images)), content_type="application/json")
     response["Allow"] = "GET, DELETE, HEAD, OPTIONS"
     response["Vary"] = "Accept"

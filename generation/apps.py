@@ -8,4 +8,4 @@ class GenerationConfig(AppConfig):
 
     def ready(self):
         # In ready(), Django's way: the receivers connect once the models are loaded.
-        from . import signals  # noqa: F401  (worker start-up hooks)
+        from . import quotas, signals  # noqa: F401  (a quota row for every new user; worker start-up hooks)

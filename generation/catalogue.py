@@ -1,13 +1,13 @@
 """The model catalogue shipped with the app.
 
-Why a catalogue in code: VolcEngine's visual API cannot list its models (volcengine-protocol.md §6), so the
+Why a catalogue in code: VolcEngine's visual API cannot list its models (docs/spec/volcengine-protocol.md §6), so the
 app ships what the official pages say about each `req_key` (§3.1, §8). The catalogue drives three things that
 must never disagree: `GET /api/v1/models`, the web form, and validation of `POST /api/v1/generate` (and of the
 command-line generator, through planning.py). Hence no database and no other project module: importable
 anywhere (engines, serializers, management commands).
 
 The 2.x models can render at half size and upscale ×2 (`use_sr`), which VolcEngine recommends for them
-(PRODUCT.md §4): their default output size is above their native range on purpose.
+(docs/spec/PRODUCT.md §4): their default output size is above their native range on purpose.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ _SR_PRESETS = _presets(
 
 # The official pages publish no range for ddim_steps or scale on the 2.x models, only example values
 # (scale 3.5, ddim_steps 16 or 25). These ranges are our choice: wide enough for the usual diffusion
-# settings — the seed's own example (steps 20, scale 7.5) must pass as written — and narrow enough to stop
+# settings — the seed design's own example (steps 20, scale 7.5) must pass as written — and narrow enough to stop
 # obvious mistakes. The defaults are the documented example values.
 _LEGACY_STEPS_MIN, _LEGACY_STEPS_MAX = 1, 50
 _LEGACY_SCALE_MIN, _LEGACY_SCALE_MAX = 1.0, 10.0
@@ -198,7 +198,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         enhance_prompt=False,
         body_extra=(("return_url", False),),
     ),
-    # Ark (方舟) Seedream models, served by the Ark engine (seedream-ark.md §1.2-1.3; README, "The Ark engine").
+    # Ark (方舟) Seedream models, served by the Ark engine (docs/notes/seedream-ark.md §1.2-1.3; README, "The Ark engine").
     # Seedream 4.5: sizes by area [2560×1440, 4096×4096] and ratio [1/16, 16]; no 1K tier; no seed and no
     # guidance_scale (the 4.x family takes neither). A third-party report says up to 4704² works; the
     # official tutorial says 4096², which is what is used.
@@ -287,7 +287,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         body_extra=(("return_url", False), ("model_version", "general_v2.0_L"),
                     ("req_schedule_conf", "general_v20_9B_rephraser")),
     ),
-    # The seed's example model: "general_v2.0" is its model_version and is accepted as an alias.
+    # The seed design's example model: "general_v2.0" is its model_version and is accepted as an alias.
     ModelSpec(
         id="high_aes_general_v20",
         name_en="General 2.0",

@@ -2,7 +2,7 @@
 machine through the shared cache — the same atomic window counter as the API's rate limits.
 
 Ark counts generated images per account and model version per minute (500 for Seedream 4.x,
-seedream-ark.md §1.7) and refuses beyond it with a 429. Counting here first keeps a busy deployment under
+docs/notes/seedream-ark.md §1.7) and refuses beyond it with a 429. Counting here first keeps a busy deployment under
 the limit instead of collecting 429s. The windows are fixed minutes: a burst across a window's end can
 still reach twice the limit in some sliding minute; Ark's 429 then waits on the quota retry budget, as
 any rate limit does. An image is counted when its request is sent, whatever comes back (conservative).

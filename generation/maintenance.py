@@ -27,8 +27,8 @@ from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from accounts.audit.services import audit_prune
 from core.errors import Conflict
-from imagegen.audit.services import audit_prune
 
 from . import broker, imaging, selectors, services, storage, supervision, webhooks
 from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status

@@ -91,7 +91,7 @@ class ModelSpec:
     enhance_prompt: bool | None = None  # use_pre_llm: None = unsupported, else its default
     max_images_per_call: int = 1
     # Fixed fields of the upstream request body besides those the parameters above imply (the engine adds
-    # use_pre_llm, scale, ddim_steps and use_sr only for a model that takes them): protocol §3.
+    # use_pre_llm, scale, ddim_steps and use_sr only for a model that takes them): docs/spec/volcengine-protocol.md §3.
     body_extra: tuple[tuple[str, Any], ...] = ()
 
     def output_limits(self) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Generation tasks and the images they produce (the seed's `tasks` and `images` tables).
+"""Generation tasks and the images they produce (the seed design's `tasks` and `images` tables).
 
 The task row is the single source of truth for a generation: the queue only carries its id. The model
 owns its state machine; services move it with compare-and-set updates so two workers can never both
@@ -44,7 +44,7 @@ def new_task_id() -> str:
 
 
 def new_image_id() -> str:
-    # "img_" + 32 hex digits: 36 characters, the seed's VARCHAR(36).
+    # "img_" + 32 hex digits: 36 characters, the seed design's VARCHAR(36).
     return "img_" + uuid.uuid4().hex
 
 
@@ -140,7 +140,7 @@ class GenerationTask(models.Model):
         verbose_name = _("generation task")
         verbose_name_plural = _("generation tasks")
         indexes = [
-            # The seed's idx_status / idx_created_at: lists newest first, filtered by status.
+            # The seed design's idx_status / idx_created_at: lists newest first, filtered by status.
             # Every list orders by (created_at, id): with id in the index, no sort step, and deep pages
             # are an index walk.
             models.Index(fields=["status", "-created_at", "-id"], name="idx_task_status_created"),
@@ -239,7 +239,7 @@ class Batch(models.Model):
 
 
 class Image(models.Model):
-    """A stored result image (the seed's `images` table). Files are owned by the row."""
+    """A stored result image (the seed design's `images` table). Files are owned by the row."""
 
     image_id = models.CharField(max_length=36, unique=True, default=new_image_id, editable=False)
     task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="images")
@@ -266,7 +266,7 @@ class Image(models.Model):
         verbose_name = _("image")
         verbose_name_plural = _("images")
         indexes = [
-            # The seed's idx_task_id_fk is the FK index Django creates; this one serves the gallery grid.
+            # The seed design's idx_task_id_fk is the FK index Django creates; this one serves the gallery grid.
             # deleted_at last: the grid's count and deep pages skip the trash without reading table rows.
             models.Index(fields=["-created_at", "-id", "deleted_at"], name="idx_image_created"),
             models.Index(fields=["owner", "-created_at", "-id", "deleted_at"], name="idx_image_owner_created"),
@@ -340,4 +340,36 @@ class WorkerCluster(models.Model):
         return self.cluster_key
 
 
+# --- Tags on images (the seed design's `user_tags` table): one row per (image, tag) -----------------------------
+
+MAX_TAG_LENGTH = 50
+
+
+class ImageTag(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="tags")
+    # The image's owner, copied (accounts mode): one user's tag counts need no join.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="image_tags", db_index=False, verbose_name=_("owner"))
+    tag_name = models.CharField(max_length=MAX_TAG_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "user_tags"
+        ordering = ["tag_name"]
+        verbose_name = _("image tag")
+        verbose_name_plural = _("image tags")
+        indexes = [
+            # The seed design's idx_tag_name: filter the gallery and task lists by tag.
+            models.Index(fields=["tag_name"], name="idx_tag_name"),
+            models.Index(fields=["owner", "tag_name"], name="idx_tag_owner_name"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "tag_name"], name="uniq_tag_per_image"),
+        ]
+
+    def __str__(self) -> str:
+        return self.tag_name
+
+
+from .quota_models import Quota  # noqa: E402,F401  (Django finds it here)
 from .webhook_models import WebhookAttempt, WebhookDelivery, WebhookSecret  # noqa: E402,F401  (Django finds them here)

@@ -3,10 +3,10 @@ command-line generator alike.
 
 Sizes. `width`/`height` in a request are the OUTPUT size the user gets. Each model has a native (upstream)
 range; the 2.x models can also render at half size and upscale ×2 (`use_sr`), which VolcEngine recommends
-for them (PRODUCT.md §4) — so the seed's `general_v2.0` 1024×1024 is sent as 512×512 with `use_sr`.
+for them (docs/spec/PRODUCT.md §4) — so the seed design's `general_v2.0` 1024×1024 is sent as 512×512 with `use_sr`.
 
 Unsupported parameters are never an error and never silently dropped: they are kept out of the upstream
-call and listed in `GenerationPlan.ignored`, so the task can say so (PRODUCT.md §4).
+call and listed in `GenerationPlan.ignored`, so the task can say so (docs/spec/PRODUCT.md §4).
 
 Every user-facing message goes through `gettext` at call time (not at import), with named placeholders, so
 it follows the request's language and Chinese translations can be added without code changes.

@@ -1,5 +1,5 @@
 """A worker's run of one task: the engine call and its attempts, storing the images, completing or failing
-the row. Rules kept here (PRODUCT.md §5):
+the row. Rules kept here (docs/spec/PRODUCT.md §5):
 - the task row is the source of truth; a run starts with the fair rule's compare-and-set claim
   (scheduling.py), so duplicate or lost queue messages are harmless;
 - one worker owns a task at a time, through a lease it keeps extending while it works (lease.py);
@@ -267,7 +267,7 @@ class TaskRun:
         attempt = self.lease.holder.rsplit(":", 1)[-1]
         return storage.store_results(
             prefix=t.file_prefix(),
-            tag=attempt,
+            attempt=attempt,
             images=result.images,
             parameters=parameters,
             seeds=seeds,

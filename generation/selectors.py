@@ -34,11 +34,21 @@ from django.utils.translation import gettext as _
 
 from core.access import owned_by
 from core.errors import NotFound
-from gallery.models import ImageTag
-from imagegen.accounts.models import Quota
 
 from .catalogue import get_model
-from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, Status, is_batch_id, is_image_id, is_task_id
+from .models import (
+    FINISHED,
+    UNFINISHED,
+    Batch,
+    GenerationTask,
+    Image,
+    ImageTag,
+    Quota,
+    Status,
+    is_batch_id,
+    is_image_id,
+    is_task_id,
+)
 from .offering import engine_name_for, preview_stands_in
 
 # Recent durations per model, cached briefly per process: estimates need not be exact, lists must be fast.

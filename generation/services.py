@@ -17,13 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound, RateLimited
-from imagegen.accounts.services import quota_check
 
 from . import queueing, selectors, storage, webhooks
 from .engines import get_engine_for
 from .model_specs import SEED_MAX
-from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, Stage, Status
+from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, ImageTag, Stage, Status
 from .planning import GenerationPlan
+from .quotas import quota_check
 
 log = logging.getLogger(__name__)
 
@@ -314,3 +314,12 @@ def trash_purge_expired(*, now=None) -> dict:
     if not days:
         return {"tasks": 0, "images": 0}
     return trash_empty(before=(now or timezone.now()) - timedelta(days=days))
+
+
+def unowned_adopt(*, user) -> int:
+    """Give `user` every task, image and tag that has no owner (made in open mode). Returns the task count."""
+    with transaction.atomic():
+        tasks = GenerationTask.objects.filter(owner__isnull=True).update(owner=user)
+        Image.objects.filter(owner__isnull=True).update(owner=user)
+        ImageTag.objects.filter(owner__isnull=True).update(owner=user)
+    return tasks

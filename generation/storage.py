@@ -68,7 +68,7 @@ def list_prefix(prefix: str) -> list[str]:
 
 
 def store_results(
-    *, prefix: str, tag: str, images: list[bytes], parameters: list[str], seeds: list[int | None], thumbnail_side: int
+    *, prefix: str, attempt: str, images: list[bytes], parameters: list[str], seeds: list[int | None], thumbnail_side: int
 ) -> list[StoredImage]:
     """Check, annotate and write each result and its thumbnail. All or nothing: on any error the files
     written so far are removed and the error is raised (ImageDataError for bad data, OSError for storage)."""
@@ -80,9 +80,9 @@ def store_results(
             if info.format == "png":
                 data = imaging.embed_png_parameters(data, parameters[index])
             thumb, _tw, _th = imaging.make_thumbnail(data, max_side=thumbnail_side)
-            file_path = _save(f"{prefix}/{tag}-{index}.{info.extension}", data)
+            file_path = _save(f"{prefix}/{attempt}-{index}.{info.extension}", data)
             written.append(file_path)
-            thumbnail_path = _save(f"{prefix}/{tag}-{index}.thumb.webp", thumb)
+            thumbnail_path = _save(f"{prefix}/{attempt}-{index}.thumb.webp", thumb)
             written.append(thumbnail_path)
             stored.append(
                 StoredImage(

@@ -1,6 +1,6 @@
 """Sending one webhook request, safely: the one module that opens connections to addresses users name.
 
-- The address check is ssrfguard's (evaluated against advocate, which pins urllib3 < 2 and is unmaintained):
+- The address check (core/outbound.py) is ssrfguard's (evaluated against advocate, which pins urllib3 < 2 and is unmaintained):
   the name is resolved once, every answer is checked, and the connection goes to the address that was
   checked, so DNS rebinding cannot swap it afterwards. Loopback, link-local (169.254.169.254 included),
   private, shared, multicast, reserved and unspecified addresses, IPv4-mapped and other translated forms
@@ -20,33 +20,14 @@ from datetime import datetime
 
 import requests
 from django.conf import settings
-from ssrfguard import Policy, SSRFGuardError
+from ssrfguard import SSRFGuardError
 from ssrfguard.requests import Session
 from standardwebhooks import Webhook
 
+from core.outbound import policy, reason
+
 MAX_RESPONSE = 64 * 1024
 USER_AGENT = "imagegen-webhooks/1"
-
-
-class RefusedURL(ValueError):
-    """The URL, or an address its name resolves to, is one the policy refuses. Says why, never the secret."""
-
-
-def policy() -> Policy:
-    return Policy(
-        allowed_schemes=frozenset({"https", "http"} if settings.IMAGEGEN_WEBHOOK_ALLOW_HTTP else {"https"}),
-        allowed_networks=tuple(settings.IMAGEGEN_WEBHOOK_ALLOW_NETWORKS),
-        allowed_ports=frozenset(range(1, 65536)),
-        allow_userinfo=False,
-    )
-
-
-def check_url(url: str) -> None:
-    """What can be said without resolving the name (scheme, credentials, port, a literal address)."""
-    try:
-        policy().check_url(url)
-    except SSRFGuardError as err:
-        raise RefusedURL(_reason(err, url)) from None
 
 
 @dataclass(frozen=True)
@@ -83,17 +64,10 @@ def send(*, url: str, body: bytes, headers: dict[str, str], resolver=None) -> An
                 error = "redirects are not followed" if 300 <= response.status_code < 400 else ""
                 return Answer(status=response.status_code, error=error, latency_ms=took())
     except SSRFGuardError as err:
-        return Answer(status=None, error=f"refused: {_reason(err, url)}"[:300], latency_ms=took(), refused=True)
+        return Answer(status=None, error=f"refused: {reason(err, url)}"[:300], latency_ms=took(), refused=True)
     except requests.Timeout:
         return Answer(status=None, error="timed out", latency_ms=took())
     except requests.ConnectionError as err:
         return Answer(status=None, error=f"could not connect: {type(err).__name__}", latency_ms=took())
     except requests.RequestException as err:
         return Answer(status=None, error=f"request failed: {type(err).__name__}", latency_ms=took())
-
-
-def _reason(err: SSRFGuardError, url: str) -> str:
-    # ssrfguard's messages quote the whole URL, whose credentials, path and query may carry a receiver's
-    # token: only the rule that decided is kept (it names the host or address, never the rest).
-    first = (str(err).splitlines() or [""])[0]
-    return first.split(" is not permitted: ", 1)[-1].replace(url, "the URL")[:280]

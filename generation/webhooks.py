@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import outbound
 from core.errors import Conflict, ValidationFailed
 
 from . import broker, clock, selectors, webhook_sender
@@ -66,8 +67,8 @@ def webhook_request(*, url: str | None, events: list[str] | None, owner, token=N
     if not url:
         return "", []
     try:
-        webhook_sender.check_url(url)
-    except webhook_sender.RefusedURL as err:
+        outbound.check_url(url)
+    except outbound.RefusedURL as err:
         message = _("This webhook URL is not allowed: %(reason)s") % {"reason": str(err)}
         raise ValidationFailed(message, details={"webhook": [message]}) from None
     if secret_of(owner) is None:

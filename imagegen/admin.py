@@ -50,8 +50,7 @@ class AuditLogAdmin(admin.ModelAdmin):
     def message(self, obj):
         return obj.get_change_message()
 
-from .accounts import admin as accounts_admin  # noqa: E402,F401  (quotas, tokens, the staff sign-in)
-
+from .people import admin as people_admin  # noqa: E402,F401  (quotas, tokens, the staff sign-in)
 
 # --- django-q2's schedules: only the product's own jobs ----------------------------------------------------
 # django-q2's admin would let staff schedule any importable callable (os.system included) to run on the
@@ -95,4 +94,3 @@ def _schedule_admin():
 
 _schedule_admin()
 
-from .audit import admin as audit_admin  # noqa: E402,F401  (the access audit log)

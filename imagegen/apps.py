@@ -1,13 +1,15 @@
 from django.apps import AppConfig
 
+from . import startup
+
 
 class ImagegenConfig(AppConfig):
-    """The project package as an app: its templates, management commands and API plumbing."""
+    """The project package as an app: its templates, management commands and pages. Its models moved to the apps
+    that own them (accounts, generation); its migrations record the move."""
 
     name = "imagegen"
     verbose_name = "imagegen"
 
     def ready(self):
-        # In ready(), Django's way: the receivers connect once the models are loaded.
-        from .accounts import schema, signals  # noqa: F401  (OpenAPI auth schemes; a quota row for every new user)
-        from .audit import signals as audit_signals  # noqa: F401  (sign-ins into the audit log)
+        # Before anything is written (the database, logs, images): see imagegen/startup.py.
+        startup.prepare()

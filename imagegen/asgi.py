@@ -18,6 +18,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagegen.settings")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 
+from imagegen import startup  # noqa: E402
+
+startup.point_counters_at_the_metrics_dir()
+
 django_asgi = get_asgi_application()  # sets Django up first
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
@@ -25,8 +29,8 @@ from channels.security.websocket import WebsocketDenier  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-from imagegen.streaming.consumers import StreamConsumer  # noqa: E402
-from imagegen.streaming.security import OriginCheck, only_path  # noqa: E402
+from streaming.consumers import StreamConsumer  # noqa: E402
+from streaming.security import OriginCheck, only_path  # noqa: E402
 
 STREAM_PATH = "/api/v1/generate/stream"
 EVENTS_PATH = re.compile(r"^/api/v1/task/[^/]+/events$")

@@ -1,5 +1,6 @@
-"""Secure by default, at start-up (called from settings, which every process the product starts loads
-first: manage.py and its commands, gunicorn's workers, uvicorn, the qcluster).
+"""Secure by default, at start-up (imagegen/startup.py, which every process the product starts runs once
+Django is set up: manage.py and its commands, gunicorn's workers, uvicorn, the qcluster; the open-mode
+check runs in settings).
 
 - umask 027: nothing written under the data directory is readable by other users. A second service that
   must read files (nginx serving images in Docker) does so through the shared group.

@@ -3,7 +3,8 @@
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from core.api.errors import error_response
+from core.api.envelope import exception_response
+from core.errors import PayloadTooLarge
 
 
 class ApiRequestSizeMiddleware:
@@ -17,10 +18,7 @@ class ApiRequestSizeMiddleware:
             except ValueError:
                 length = 0
             if length > settings.IMAGEGEN_MAX_BODY_BYTES:
-                return error_response(
-                    "payload_too_large",
+                return exception_response(PayloadTooLarge(
                     _("The request body is too large (at most %(limit)d bytes).")
-                    % {"limit": settings.IMAGEGEN_MAX_BODY_BYTES},
-                    413,
-                )
+                    % {"limit": settings.IMAGEGEN_MAX_BODY_BYTES}))
         return self.get_response(request)

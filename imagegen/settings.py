@@ -6,58 +6,27 @@ under one data directory. The same code runs at scale with other environment val
 
 from __future__ import annotations
 
-import os
-import secrets
 import warnings
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from core.version import VERSION
-from imagegen import hardening
+from core.logs import logging_config
+from imagegen import environment, hardening, wiring
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Before anything is written: nothing under the data directory is readable by other users.
-hardening.restrict_umask()
-
-
-class _SecretFiles(environ.FileAwareMapping):
-    """Every setting NAME can come from the file named by NAME_FILE (Docker secrets); a trailing newline
-    in the file is not part of the value."""
-
-    def __getitem__(self, key):
-        value = super().__getitem__(key)
-        return value.rstrip("\r\n") if self.env.get(key + "_FILE") else value
-
-
-class _Env(environ.Env):
-    ENVIRON = _SecretFiles()
-
-
-env = _Env()
-# A .env file beside manage.py is optional; the real environment wins over it.
-_Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A .env file beside manage.py is optional; the real environment wins over it. Every setting NAME can also
+# come from the file named by NAME_FILE (Docker secrets).
+env = environment.Env()
+environment.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DATA_DIR = Path(env.str("IMAGEGEN_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once into the data directory."""
-    configured = env.str("SECRET_KEY", default="")
-    if configured:
-        return configured
-    key_file = DATA_DIR / "secret_key"
-    # Created 0600 in one step (O_EXCL: two processes starting together must not write two different keys).
-    hardening.write_private(key_file, secrets.token_urlsafe(50))
-    return key_file.read_text(encoding="ascii").strip()
-
-
-SECRET_KEY = _secret_key()
+# From the environment, else generated once into the data directory: the one file settings write, because
+# every process must agree on the key from the moment settings load (directories, file modes and the rest
+# of start-up are imagegen/startup.py's, run when Django is set up).
+SECRET_KEY = env.str("SECRET_KEY", default="") or environment.generated_secret_key(DATA_DIR)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -76,14 +45,16 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "django_ratelimit",
-    # two-factor sign-in: TOTP devices and recovery codes (static tokens); see imagegen/accounts/twofactor.py
+    # two-factor sign-in: TOTP devices and recovery codes (static tokens); see accounts/twofactor.py
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "imagegen",
+    "accounts",
     "generation",
     "history",
     "gallery",
+    "streaming",
 ]
 
 MIDDLEWARE = [
@@ -92,40 +63,24 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "imagegen.networks.NetworkAllowlistMiddleware",
+    "accounts.networks.NetworkAllowlistMiddleware",
     "imagegen.middleware.ApiRequestSizeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "imagegen.accounts.middleware.SecondFactorMiddleware",
-    "imagegen.audit.middleware.AuditMiddleware",
-    "imagegen.accounts.middleware.SignInRequiredMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
+    "accounts.audit.middleware.AuditMiddleware",
+    "accounts.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "imagegen.urls"
+TEMPLATES = wiring.TEMPLATES
 WSGI_APPLICATION = "imagegen.wsgi.application"
 
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.template.context_processors.i18n",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "imagegen.context_processors.engine",
-                "imagegen.accounts.context_processors.access",
-            ],
-        },
-    },
-]
 
 # --- Database -------------------------------------------------------------------------------------------
 # SQLite tuned for several processes (gunicorn workers + the qcluster): WAL so readers never block the
@@ -222,7 +177,7 @@ IMAGEGEN_LEASE_MARGIN = env.int("IMAGEGEN_LEASE_MARGIN", default=30)
 IMAGEGEN_MAX_ATTEMPTS = env.int("IMAGEGEN_MAX_ATTEMPTS", default=4)
 IMAGEGEN_RETRY_BASE_DELAY = env.float("IMAGEGEN_RETRY_BASE_DELAY", default=2.0)
 IMAGEGEN_RETRY_MAX_DELAY = env.float("IMAGEGEN_RETRY_MAX_DELAY", default=60.0)
-# VolcEngine internal errors (50500, 50501) are retried once after this fixed pause (protocol §4.4).
+# VolcEngine internal errors (50500, 50501) are retried once after this fixed pause (docs/spec/volcengine-protocol.md §4.4).
 IMAGEGEN_RETRY_INTERNAL_ERROR_DELAY = env.float("IMAGEGEN_RETRY_INTERNAL_ERROR_DELAY", default=5.0)
 # Pending tasks whose queue message was lost (a broker without persistence, a crash between commit and
 # enqueue) are enqueued again after this long.
@@ -294,23 +249,8 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 # E-mail (password reset): SMTP when EMAIL_HOST is set, else the console backend (make run prints the
 # message in its terminal). EMAIL_HOST_PASSWORD can come from EMAIL_HOST_PASSWORD_FILE. Django 6.1's
 # MAILERS is built from these variables (its EMAIL_* settings are deprecated).
-_email_host = env.str("EMAIL_HOST", default="")
-_email_backend = env.str("EMAIL_BACKEND", default="smtp" if _email_host else "console")
-_email_backend = {"smtp": "django.core.mail.backends.smtp.EmailBackend",
-                  "console": "django.core.mail.backends.console.EmailBackend",
-                  "file": "django.core.mail.backends.filebased.EmailBackend"}.get(_email_backend, _email_backend)
-_email_options = {}
-if _email_backend.endswith("smtp.EmailBackend"):
-    _email_options = {"host": _email_host, "port": env.int("EMAIL_PORT", default=587),
-                      "username": env.str("EMAIL_HOST_USER", default=""),
-                      "password": env.str("EMAIL_HOST_PASSWORD", default=""),
-                      "use_ssl": env.bool("EMAIL_USE_SSL", default=False),
-                      "timeout": env.int("EMAIL_TIMEOUT", default=10)}
-    _email_options["use_tls"] = env.bool("EMAIL_USE_TLS", default=not _email_options["use_ssl"])
-elif _email_backend.endswith("filebased.EmailBackend"):
-    _email_options = {"file_path": env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))}
-MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
-if not _email_host:
+MAILERS = environment.mailers(env, data_dir=DATA_DIR)
+if not env.str("EMAIL_HOST", default=""):
     # Without an SMTP server the console backend is the intended one (reset mails go to the log), not a mistake.
     SILENCED_SYSTEM_CHECKS += ["mail.E001"]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="imagegen <noreply@localhost>")
@@ -365,13 +305,7 @@ IMAGEGEN_NUM_PROXIES = env.int("IMAGEGEN_NUM_PROXIES", default=0)
 IMAGEGEN_ALLOWED_NETWORKS = env.list("IMAGEGEN_ALLOWED_NETWORKS", default=[])
 IMAGEGEN_STAFF_ALLOWED_NETWORKS = env.list("IMAGEGEN_STAFF_ALLOWED_NETWORKS", default=[])
 IMAGEGEN_ALLOWLIST_EXEMPT = env.list("IMAGEGEN_ALLOWLIST_EXEMPT", default=["/api/v1/health"])
-for _net in IMAGEGEN_ALLOWED_NETWORKS + IMAGEGEN_STAFF_ALLOWED_NETWORKS:
-    try:
-        import ipaddress as _ipaddress
-
-        _ipaddress.ip_network(_net.strip(), strict=False)
-    except ValueError:
-        raise ImproperlyConfigured(f"IMAGEGEN_ALLOWED_NETWORKS / IMAGEGEN_STAFF_ALLOWED_NETWORKS: {_net!r} is not a network (CIDR)") from None
+environment.check_networks(IMAGEGEN_ALLOWED_NETWORKS + IMAGEGEN_STAFF_ALLOWED_NETWORKS)
 
 # --- Files ----------------------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env.str("IMAGEGEN_MEDIA_DIR", default=str(DATA_DIR / "media")))
@@ -391,22 +325,7 @@ IMAGEGEN_STORAGE = env.str("IMAGEGEN_STORAGE", default="local")  # local | s3
 # Serve images by redirecting to short-lived presigned URLs instead of streaming them through the app.
 IMAGEGEN_S3_PRESIGNED = env.bool("IMAGEGEN_S3_PRESIGNED", default=False)
 if IMAGEGEN_STORAGE == "s3":
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env.str("IMAGEGEN_S3_BUCKET"),
-            "endpoint_url": env.str("IMAGEGEN_S3_ENDPOINT_URL", default="") or None,
-            "access_key": env.str("IMAGEGEN_S3_ACCESS_KEY", default="") or None,
-            "secret_key": env.str("IMAGEGEN_S3_SECRET_KEY", default="") or None,
-            "region_name": env.str("IMAGEGEN_S3_REGION", default="") or None,
-            "addressing_style": env.str("IMAGEGEN_S3_ADDRESSING_STYLE", default="") or None,  # path | virtual
-            "location": env.str("IMAGEGEN_S3_PREFIX", default=""),
-            "querystring_expire": env.int("IMAGEGEN_S3_PRESIGN_SECONDS", default=300),
-            "default_acl": None,
-            "file_overwrite": True,
-            "signature_version": "s3v4",
-        },
-    }
+    STORAGES["default"] = environment.s3_storage(env)
 elif IMAGEGEN_STORAGE != "local":
     raise ImproperlyConfigured(f"IMAGEGEN_STORAGE must be local or s3, not {IMAGEGEN_STORAGE!r}")
 # Behind nginx the app checks the request and hands the bytes to nginx (see docker/nginx.conf).
@@ -429,9 +348,6 @@ IMAGEGEN_TRASH_DAYS = env.int("IMAGEGEN_TRASH_DAYS", default=30)
 if IMAGEGEN_TRASH_DAYS < 0:
     raise ImproperlyConfigured("IMAGEGEN_TRASH_DAYS must be 0 (no automatic purge) or a number of days")
 IMAGEGEN_BACKUP_DIR = Path(env.str("IMAGEGEN_BACKUP_DIR", default=str(DATA_DIR / "backups")))
-# Files an older version left readable by everyone (0644 database, images, logs, backups) lose "other"'s
-# access at the first start of this one.
-hardening.tighten(*hardening.outermost(DATA_DIR, MEDIA_ROOT, IMAGEGEN_BACKUP_DIR))
 
 # --- Internationalisation -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -442,59 +358,11 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_TZ = True
 
 # --- API ------------------------------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
-    # The bearer class comes first: DRF takes the 401's WWW-Authenticate from the first class.
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "imagegen.accounts.auth.BearerTokenAuthentication",
-        "core.api.csrf.BrowserCsrfCheck",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["imagegen.accounts.auth.SignedInIfRequired"],
-    "UNAUTHENTICATED_USER": None,
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
-    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
-    "NUM_PROXIES": IMAGEGEN_NUM_PROXIES,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "imagegen API",
-    "DESCRIPTION": "Text-to-image generation through VolcEngine, as durable background tasks.",
-    "VERSION": VERSION,
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Two fields are named "kind": a share link's (image | task | board) keeps its name, a trash entry's
-    # (task | image) is TrashEntryOutputKindEnum.
-    "ENUM_NAME_OVERRIDES": {"KindEnum": "gallery.models.ShareLink.Kind"},
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "gallery.openapi.add_image_file_paths",
-        "imagegen.streaming.schema.add_stream_paths",
-        "core.api.docs.add_signature_headers",
-        "core.api.docs.merge_blank_alternatives",
-    ],
-}
+REST_FRAMEWORK = {**wiring.REST_FRAMEWORK, "NUM_PROXIES": IMAGEGEN_NUM_PROXIES}
+SPECTACULAR_SETTINGS = wiring.SPECTACULAR_SETTINGS
 
 # --- Security -------------------------------------------------------------------------------------------
-# No inline script or style anywhere and no eval (the pages use Alpine's CSP build). The one hash allows
-# the two identical style attributes in DRF's browsable-API template.
-SECURE_CSP = {
-    "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF],
-    "style-src": [CSP.SELF, CSP.UNSAFE_HASHES, "'sha256-OfgyIBrd+/vP79JdFMYP+re4T+fIenvkrHPD2HZ8/cs='"],
-    "img-src": [CSP.SELF, "data:", "blob:"],
-    "connect-src": [CSP.SELF],
-    "font-src": [CSP.SELF, "data:"],
-    "object-src": [CSP.NONE],
-    "base-uri": [CSP.SELF],
-    "frame-ancestors": [CSP.NONE],
-    "form-action": [CSP.SELF],
-}
+SECURE_CSP = {name: list(sources) for name, sources in wiring.SECURE_CSP.items()}  # imagegen/wiring.py
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -531,7 +399,7 @@ IMAGEGEN_WEBHOOK_RETRY_MAX = env.float("IMAGEGEN_WEBHOOK_RETRY_MAX", default=4 *
 # Finished deliveries and their attempt logs are kept this many days (the daily cleanup removes older ones).
 IMAGEGEN_WEBHOOK_LOG_DAYS = env.int("IMAGEGEN_WEBHOOK_LOG_DAYS", default=14)
 
-# --- Real-time stream (imagegen/streaming/: the WebSocket and server-sent events, served by imagegen.asgi on the ---
+# --- Real-time stream (streaming/: the WebSocket and server-sent events, served by imagegen.asgi on the ---
 # same address as everything else). Where pages open the WebSocket: empty = the page's own origin, "off" = pages
 # poll only, or a full URL (wss://stream.example.com) for an operator who serves it elsewhere.
 IMAGEGEN_STREAM_URL = env.str("IMAGEGEN_STREAM_URL", default="")
@@ -549,48 +417,18 @@ if IMAGEGEN_STREAM_URL.startswith(("ws://", "wss://", "http://", "https://")):
 # Either a bearer token, or (without one) only these networks may scrape.
 IMAGEGEN_METRICS_TOKEN = env.str("IMAGEGEN_METRICS_TOKEN", default="")
 IMAGEGEN_METRICS_ALLOW = env.list("IMAGEGEN_METRICS_ALLOW", default=["127.0.0.1/32", "::1/128"])
-# Counters of every process on this machine meet in this directory (prometheus_client multiprocess mode).
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
-Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+# Counters of every process on this machine meet in this directory (prometheus_client multiprocess mode;
+# start-up puts it in PROMETHEUS_MULTIPROC_DIR, where prometheus_client looks).
+IMAGEGEN_METRICS_DIR = Path(env.str("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "metrics")))
 
 # --- Logging --------------------------------------------------------------------------------------------
 LOG_DIR = DATA_DIR / "logs"
-LOG_DIR.mkdir(parents=True, exist_ok=True)
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-Q_LOG_LEVEL = env.str("Q_LOG_LEVEL", default="INFO").upper()
-IMAGEGEN_ACCESS_LOG_ASSETS = env.bool("IMAGEGEN_ACCESS_LOG_ASSETS", default=False)
 IMAGEGEN_LOG_FORMAT = env.str("IMAGEGEN_LOG_FORMAT", default="plain")  # plain | json
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"task": {"()": "core.logs.TaskContextFilter"},
-                "queue_chatter": {"()": "core.logs.QueueChatterFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
-        "json": {"()": "core.logs.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": IMAGEGEN_LOG_FORMAT, "filters": ["task"]},
-        "file": {
-            "class": "logging.handlers.RotatingFileHandler",
-            "filename": str(LOG_DIR / "imagegen.log"),
-            "maxBytes": 10 * 1024 * 1024,
-            "backupCount": 5,
-            "formatter": IMAGEGEN_LOG_FORMAT,
-            "filters": ["task"],
-            "delay": True,
-        },
-    },
-    "root": {"handlers": ["console", "file"], "level": LOG_LEVEL},
-    "loggers": {
-        # django-q2's logger is "django-q". At INFO it writes a line per scheduled run, task and process start,
-        # which would fill the terminal of an idle `make run`: only the cluster's start and stop lines pass.
-        # Q_LOG_LEVEL=DEBUG shows everything; WARNING hides the start and stop lines too.
-        "django-q": {"level": Q_LOG_LEVEL, "propagate": True,
-                     "filters": [] if Q_LOG_LEVEL == "DEBUG" else ["queue_chatter"]},
-        # One line per request on the console (imagegen/audit/middleware.py); IMAGEGEN_ACCESS_LOG=WARNING hides them.
-        # Successful reads of image files and thumbnails are left out unless IMAGEGEN_ACCESS_LOG_ASSETS=true.
-        "imagegen.access": {"handlers": ["console"], "propagate": False,
-                            "level": env.str("IMAGEGEN_ACCESS_LOG", default="INFO")},
-    },
-}
+# django-q2 writes a line per scheduled run, task and process start at INFO: only the cluster's start and
+# stop lines pass unless Q_LOG_LEVEL=DEBUG (WARNING hides those too).
+Q_LOG_LEVEL = env.str("Q_LOG_LEVEL", default="INFO").upper()
+# Successful reads of image files and thumbnails are left out of the access lines unless this is true.
+IMAGEGEN_ACCESS_LOG_ASSETS = env.bool("IMAGEGEN_ACCESS_LOG_ASSETS", default=False)
+LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"), log_format=IMAGEGEN_LOG_FORMAT,
+                         log_file=LOG_DIR / "imagegen.log", queue_level=Q_LOG_LEVEL,
+                         access_level=env.str("IMAGEGEN_ACCESS_LOG", default="INFO"))

@@ -19,6 +19,10 @@ os.environ["SECRET_KEY"] = "imagegen-test-sentinel-SECRET_KEY-never-shown"
 
 from imagegen.settings import *  # noqa: E402,F403
 
+# What manage.py, wsgi.py and asgi.py do before Django is set up (imagegen/startup.py); pytest-django sets
+# Django up itself.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(IMAGEGEN_METRICS_DIR))  # noqa: F405
+
 # Django's test client calls itself "testserver" (no longer in the default ALLOWED_HOSTS).
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

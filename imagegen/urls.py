@@ -12,10 +12,10 @@ from generation import apis as generation_apis
 from generation import batch_apis, queue_apis, trash_apis, webhook_apis
 from history import apis as history_apis
 from imagegen import views
-from imagegen.accounts import apis as account_apis
-from imagegen.accounts import views as account_views
 from imagegen.api import system
-from imagegen.streaming import views as streaming_views
+from imagegen.people import apis as account_apis
+from imagegen.people import views as account_views
+from streaming import views as streaming_views
 
 api_patterns = [
     path("generate", generation_apis.GenerateApi.as_view(), name="generate"),

@@ -16,14 +16,15 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from core.access import accounts_mode
 from core.api.clients import client_ip
-from core.api.errors import error_response
-from generation.offering import offered_models
+from core.api.envelope import exception_response
+from core.errors import ApplicationError, Forbidden, NotFound
+from generation import quotas
 from generation.error_messages import RETRY_CANNOT_HELP
 from generation.metrics import TaskCollector
 from generation.model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH
-from imagegen.accounts import selectors as account_selectors
-from imagegen.accounts.apis import QuotaOutput
-from imagegen.streaming.pages import stream_config
+from generation.offering import offered_models
+from imagegen.people.apis import QuotaOutput
+from streaming.pages import stream_config
 
 
 def _page_config() -> dict:
@@ -43,7 +44,7 @@ def home(request):
     config = _page_config()
     if accounts_mode():
         # The same figures as GET /api/v1/account, which the page asks again after each submission.
-        config["quota"] = QuotaOutput(account_selectors.quota_usage(user=request.user)).data
+        config["quota"] = QuotaOutput(quotas.quota_usage(user=request.user)).data
     return render(request, "pages/generate.html", {"config": config, "page": "generate"})
 
 
@@ -107,7 +108,7 @@ def _is_api(request) -> bool:
 
 def not_found(request, exception=None):
     if _is_api(request):
-        return error_response("not_found", _("No such API endpoint: %(path)s") % {"path": request.path}, 404)
+        return exception_response(NotFound(_("No such API endpoint: %(path)s") % {"path": request.path}))
     return render(request, "404.html", status=404)
 
 
@@ -115,7 +116,7 @@ def csrf_failure(request, reason=""):
     """CSRF_FAILURE_VIEW: the envelope under /api/ (a plain view reached with an unsafe method), Django's
     page elsewhere."""
     if _is_api(request):
-        return error_response("permission_denied", _("CSRF check failed: reload the page and try again."), 403)
+        return exception_response(Forbidden(_("CSRF check failed: reload the page and try again.")))
     from django.views.csrf import csrf_failure as default_failure
 
     return default_failure(request, reason=reason)
@@ -123,5 +124,6 @@ def csrf_failure(request, reason=""):
 
 def server_error(request):
     if _is_api(request):
-        return error_response("internal_error", _("An unexpected error occurred on the server."), 500)
+        return exception_response(
+            ApplicationError(_("An unexpected error occurred on the server."), code="internal_error", status=500))
     return render(request, "500.html", status=500)

@@ -33,7 +33,7 @@ TARGETS = {
     "task-run": ["generation/run.py", "generation/lease.py", "generation/retries.py", "generation/scheduling.py",
                  "generation/recovery.py", "generation/queueing.py", "generation/services.py"],
     "planning": ["generation/planning.py", "generation/model_specs.py"],
-    "quotas": ["imagegen/accounts/services.py:quota_check"],
+    "quotas": ["generation/quotas.py"],
     "rate-limits": ["core/api/throttling.py"],
     "upstream-slots": ["generation/concurrency.py"],
 }

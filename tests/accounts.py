@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from imagegen.accounts.models import Quota
+from generation.models import Quota
 
 from .conftest import Api
 

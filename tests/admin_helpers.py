@@ -10,7 +10,7 @@ from generation.models import GenerationTask, Image
 
 TASKS = "/admin/generation/generationtask/"
 IMAGES = "/admin/generation/image/"
-TAGS = "/admin/gallery/imagetag/"
+TAGS = "/admin/generation/imagetag/"
 LOG = "/admin/admin/logentry/"
 
 

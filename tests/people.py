@@ -15,7 +15,7 @@ from .conftest import files_under, run
 
 @pytest.fixture
 def people(accounts, media):
-    from imagegen.accounts import services
+    from accounts import services
 
     alice_user, bob_user = make_user("alice"), make_user("bob")
     alice_user.email = "alice@example.com"

@@ -9,10 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from gallery.models import ImageTag
-from generation.models import GenerationTask, Image
-from imagegen.accounts.models import ApiToken, Quota, UserSession
-from imagegen.audit.models import AuditEvent
+from accounts.audit.models import AuditEvent
+from accounts.models import ApiToken, UserSession
+from generation.models import GenerationTask, Image, ImageTag, Quota
 
 from .accounts import PASSWORD, accounts, with_token  # noqa: F401  (fixture)
 from .people import files, people  # noqa: F401  (fixture)
@@ -81,7 +80,7 @@ def test_the_api_erases_with_the_password(people):
 
 
 def test_a_token_that_may_only_read_cannot_erase(people):
-    from imagegen.accounts import services
+    from accounts import services
 
     _token, raw = services.token_create(user=people.alice_user, name="reader", scopes=["read"])
     refused = with_token(raw).post("account/erase", {"password": PASSWORD})

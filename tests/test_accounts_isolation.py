@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.cache import cache
 
-from gallery.models import ImageTag
+from generation.models import ImageTag
 from generation.models import GenerationTask, Image
 
 from .accounts import accounts, make_user, signed_in, with_token  # noqa: F401  (fixture)
@@ -200,7 +200,7 @@ def test_pages_carry_only_the_users_own_figures(world):
 
 
 def test_another_users_tokens_cannot_be_seen_or_revoked(world):
-    from imagegen.accounts.services import token_create
+    from accounts.services import token_create
 
     token, raw = token_create(user=world.alice_user, name="alice's laptop")
     assert "alice" not in world.bob.client.get("/account").content.decode()

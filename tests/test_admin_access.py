@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_signed_in_user_who_is_not_staff_is_refused_by_the_admin(accounts):
     api = signed_in(make_user("alice"))
-    for path in ("/admin/", "/admin/generation/generationtask/", "/admin/imagegen/quota/"):
+    for path in ("/admin/", "/admin/generation/generationtask/", "/admin/generation/quota/"):
         response = api.client.get(path)
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
@@ -37,8 +37,8 @@ def test_staff_sign_in_on_the_admin_page_and_use_it(accounts):
                                                           "next": "/admin/"})
     assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
-    assert client.get("/admin/imagegen/quota/").status_code == 200
-    assert client.get("/admin/imagegen/apitoken/").status_code == 200
+    assert client.get("/admin/generation/quota/").status_code == 200
+    assert client.get("/admin/accounts/apitoken/").status_code == 200
     assert b'href="/admin/"' in client.get("/").content  # and the site links to the console
 
 

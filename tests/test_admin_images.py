@@ -4,7 +4,7 @@ time or in bulk, through the tag services."""
 import pytest
 from django.contrib.admin.models import LogEntry
 
-from gallery.models import ImageTag
+from generation.models import ImageTag
 from generation.models import Image
 
 from .admin_helpers import IMAGES, act, make_tasks, messages_of

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 
-from gallery.models import ImageTag
+from generation.models import ImageTag
 from generation.models import Image
 
 from .admin_helpers import TAGS, act, make_tasks, messages_of

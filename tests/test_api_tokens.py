@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import ApiToken
 from generation.models import GenerationTask
-from imagegen.accounts.models import ApiToken
 
 from .accounts import accounts, make_user, signed_in, with_token  # noqa: F401  (fixture)
 from .conftest import SEED_EXAMPLE

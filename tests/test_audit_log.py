@@ -15,9 +15,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.settings import api_settings
 
+from accounts.audit.models import AuditEvent
+from accounts.services import token_create
 from generation import maintenance
-from imagegen.accounts.services import token_create
-from imagegen.audit.models import AuditEvent
 
 from .accounts import PASSWORD, accounts, make_user, signed_in, with_token  # noqa: F401  (fixture)
 from .conftest import SEED_EXAMPLE, Api
@@ -94,7 +94,7 @@ def test_token_creation_use_and_revocation_are_recorded(accounts):
 
 def test_staff_actions_in_the_console_are_recorded(accounts, admin_client):
     alice = make_user("alice")
-    response = admin_client.post(f"/admin/imagegen/quota/{alice.pk}/change/",
+    response = admin_client.post(f"/admin/generation/quota/{alice.pk}/change/",
                                  {"daily_images": "5", "max_concurrent_tasks": ""})
     assert response.status_code == 302
     [event] = events(kind="staff")
@@ -125,14 +125,14 @@ def test_staff_browse_and_filter_the_log_and_users_cannot(accounts, admin_client
     make_user("alice")
     Client().post("/login", {"username": "alice", "password": "wrong password 2"})
     Client().post("/login", {"username": "alice", "password": PASSWORD})
-    page = admin_client.get("/admin/imagegen/auditevent/?kind=sign_in_failed")
+    page = admin_client.get("/admin/accounts/auditevent/?kind=sign_in_failed")
     assert page.status_code == 200
     text = page.content.decode()
     assert "failed sign-in" in text and text.count('class="field-kind"') == 1
-    assert admin_client.get("/admin/imagegen/auditevent/?q=alice").status_code == 200
-    assert admin_client.get(f"/admin/imagegen/auditevent/{AuditEvent.objects.first().pk}/delete/").status_code == 403
+    assert admin_client.get("/admin/accounts/auditevent/?q=alice").status_code == 200
+    assert admin_client.get(f"/admin/accounts/auditevent/{AuditEvent.objects.first().pk}/delete/").status_code == 403
     user = signed_in(make_user("bob"))
-    assert user.client.get("/admin/imagegen/auditevent/").status_code == 302
+    assert user.client.get("/admin/accounts/auditevent/").status_code == 302
 
 
 def test_the_export_command_writes_json_lines_filtered_by_user_kind_and_time(accounts):

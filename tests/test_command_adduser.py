@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from generation.models import GenerationTask
-from imagegen.accounts.models import ApiToken, Quota
+from accounts.models import ApiToken
+from generation.models import GenerationTask, Quota
 
 from .accounts import PASSWORD, accounts, with_token  # noqa: F401  (fixture)
 from .conftest import Api

@@ -12,8 +12,8 @@ import zipfile
 import pytest
 from django.test import Client
 
+from accounts.audit.models import AuditEvent
 from generation.models import Image
-from imagegen.audit.models import AuditEvent
 
 from .accounts import accounts, with_token  # noqa: F401  (fixture)
 from .people import people  # noqa: F401  (fixture)

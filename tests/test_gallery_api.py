@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from gallery.models import ImageTag
+from generation.models import ImageTag
 from generation.models import GenerationTask, Image
 
 from .conftest import files_under, run

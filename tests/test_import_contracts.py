@@ -1,4 +1,5 @@
-"""The import contracts of .importlinter hold (the layers: imagegen > gallery | history > generation > core;
+"""The import contracts of .importlinter hold (the layers: imagegen > streaming > gallery | history > generation >
+accounts > core;
 core imports no project package; only the VolcEngine engine module imports the volcengine SDK; django-q2
 only in generation/broker.py, the task entry points and the cluster supervision), and a deliberate
 violation breaks them: the check is run on a copy of the packages with violations planted."""
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "generation", "gallery", "history", "imagegen")
+PACKAGES = ("accounts", "core", "generation", "gallery", "history", "imagegen", "streaming")
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
@@ -49,7 +50,7 @@ def test_the_unchanged_copy_passes_so_the_planted_checks_below_mean_something(tm
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-LAYERS = "Layers: imagegen (roof) > gallery | history > generation > core (floor)"
+LAYERS = "Layers: imagegen (roof) > streaming > gallery | history > generation > accounts > core (floor)"
 FLOOR = "core imports no project package"
 VENDOR = "Only the VolcEngine engine module imports the volcengine SDK"
 QUEUE = "django-q2 only in the broker module, the task entry points and the cluster supervision"
@@ -60,6 +61,10 @@ QUEUE = "django-q2 only in the broker module, the task entry points and the clus
                   ("generation/models.py", "from history import selectors")],
                  LAYERS, FLOOR, ["history.services -> imagegen.urls", "generation.models -> history.selectors"],
                  id="a domain app importing upward"),
+    pytest.param([("accounts/services.py", "from generation import models"),
+                  ("generation/selectors.py", "from streaming import watcher")],
+                 LAYERS, FLOOR, ["accounts.services -> generation.models", "generation.selectors -> streaming.watcher"],
+                 id="accounts or generation importing upward"),
     pytest.param([("gallery/selectors.py", "from history import selectors")],
                  LAYERS, FLOOR, ["gallery.selectors -> history.selectors"],
                  id="gallery and history importing each other"),

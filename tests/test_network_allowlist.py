@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from rest_framework.settings import api_settings
 
-from imagegen.audit.models import AuditEvent
+from accounts.audit.models import AuditEvent
 
 from .accounts import accounts, make_user  # noqa: F401  (fixture)
 from .conftest import SEED_EXAMPLE

@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.cache import caches
 from django.test import Client
 
-from imagegen.audit.models import AuditEvent
+from accounts.audit.models import AuditEvent
 
 from .accounts import PASSWORD, accounts, make_user  # noqa: F401  (fixture)
 from .two_factor import device_code, enrol

@@ -3,10 +3,10 @@ its images count again (it is a new, counted attempt), so the user's own next re
 
 import pytest
 
+from generation.quotas import quota_usage
 from generation import services
 from generation.engines.base import Retry
 from generation.models import GenerationTask
-from imagegen.accounts.selectors import quota_usage
 
 from .accounts import accounts, make_user, signed_in  # noqa: F401  (fixture)
 from .conftest import SEED_EXAMPLE, EngineError, run

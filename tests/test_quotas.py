@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from generation.models import GenerationTask
-from imagegen.accounts.models import Quota
+from generation.models import GenerationTask, Quota
 
 from .accounts import accounts, make_user, signed_in  # noqa: F401  (fixture)
 from .conftest import SEED_EXAMPLE, EngineError, run
@@ -107,7 +106,7 @@ def test_staff_raising_the_limit_in_the_admin_lets_the_user_go_on(alice):
     assert api.post("generate", SEED_EXAMPLE).status_code == 429
 
     staff = signed_in(make_user("carol", staff=True)).client
-    url = f"/admin/imagegen/quota/{alice.pk}/change/"
+    url = f"/admin/generation/quota/{alice.pk}/change/"
     form = staff.get(url)
     assert form.status_code == 200
     assert "3 of 3 images used" in form.content.decode()
@@ -124,7 +123,7 @@ def test_staff_raising_the_limit_in_the_admin_lets_the_user_go_on(alice):
 def test_the_admin_quota_list_shows_every_user_with_the_defaults(alice):
     make_user("bob", daily_images=50)
     staff = signed_in(make_user("carol", staff=True)).client
-    page = staff.get("/admin/imagegen/quota/").content.decode()
+    page = staff.get("/admin/generation/quota/").content.decode()
     assert "alice" in page and "bob" in page and "carol" in page
     assert "default (3)" in page and ">50<" in page
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from imagegen.audit.models import AuditEvent
+from accounts.audit.models import AuditEvent
 
 from .accounts import PASSWORD, accounts, make_user  # noqa: F401  (fixture)
 from .stream_inprocess import Closed, communicator, receive_json, run

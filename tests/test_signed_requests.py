@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from accounts.services import token_create
+from accounts.signing import signing_secret
 from generation.models import GenerationTask
-from imagegen.accounts.services import token_create
-from imagegen.accounts.signing import signing_secret
 
 from .accounts import accounts, make_user, signed_in  # noqa: F401  (fixture)
 from .stream_inprocess import communicator, receive_json, run
@@ -72,7 +72,7 @@ def test_a_replayed_request_is_refused(signer):
 
 @pytest.mark.parametrize("skew", [-301, 301])
 def test_a_timestamp_outside_five_minutes_is_refused(signer, skew):
-    from imagegen.accounts import signing
+    from accounts import signing
 
     stamp = str(int(time.time()) + skew)
     headers = signer("POST", "/api/v1/generate", body=BODY)
@@ -85,7 +85,7 @@ def test_a_timestamp_outside_five_minutes_is_refused(signer, skew):
 
 
 def _digest(raw: str) -> str:
-    from imagegen.accounts.services import token_digest
+    from accounts.services import token_digest
 
     return token_digest(raw)
 

@@ -9,8 +9,8 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.services import token_create
 from generation.models import GenerationTask
-from imagegen.accounts.services import token_create
 
 from .accounts import make_user
 

@@ -34,8 +34,8 @@ def test_adduser_staff_makes_an_operator_who_runs_the_console_but_not_users_or_s
     carol = get_user_model().objects.get(username="carol")
     assert carol.is_staff and not carol.is_superuser
     client = console("carol")
-    for path in ("/admin/", "/admin/generation/generationtask/", "/admin/generation/image/", "/admin/imagegen/quota/",
-                 "/admin/imagegen/apitoken/", "/admin/admin/logentry/", "/admin/django_q/schedule/"):
+    for path in ("/admin/", "/admin/generation/generationtask/", "/admin/generation/image/", "/admin/generation/quota/",
+                 "/admin/accounts/apitoken/", "/admin/admin/logentry/", "/admin/django_q/schedule/"):
         assert client.get(path).status_code == 200, path
     for path in ("/admin/auth/user/", "/admin/auth/user/add/", "/admin/django_q/schedule/add/"):
         assert client.get(path).status_code == 403, path

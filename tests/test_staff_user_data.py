@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from accounts.audit.models import AuditEvent
 from generation.models import GenerationTask
-from imagegen.audit.models import AuditEvent
 
 from .accounts import PASSWORD, accounts, make_user  # noqa: F401  (fixture)
 from .people import files, people  # noqa: F401  (fixture)

@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from accounts.models import ApiToken
+from accounts.services import token_create, token_revoke
 from generation.models import GenerationTask
-from imagegen.accounts.models import ApiToken
-from imagegen.accounts.services import token_create, token_revoke
 
 from .accounts import accounts, make_user  # noqa: F401  (fixture)
 from .stream_inprocess import Closed, communicator, receive_json, run

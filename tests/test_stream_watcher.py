@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from generation.models import GenerationTask, Status
-from imagegen.streaming import watcher as watcher_module
-from imagegen.streaming.watcher import Watcher
+from streaming import watcher as watcher_module
+from streaming.watcher import Watcher
 
 from .conftest import Api, run
 
@@ -96,7 +97,7 @@ def test_a_waiting_task_hears_when_another_clients_task_joins_ahead_of_it_in_the
 def test_a_failed_tasks_version_does_not_depend_on_the_language_its_body_was_built_in():
     from django.utils import translation
 
-    from imagegen.streaming.selectors import body_version
+    from streaming.selectors import body_version
 
     body = {"task_id": "t", "status": "failed", "error": {"code": "content_rejected", "message": "refused"}}
     with translation.override("zh-hans"):

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from gallery.models import ImageTag
+from generation.models import ImageTag
 from generation.models import GenerationTask
 
 from .conftest import files_under, run

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.models import ApiToken
+from accounts.services import token_create
 from generation.models import GenerationTask
-from imagegen.accounts.models import ApiToken
-from imagegen.accounts.services import token_create
 
 from .accounts import accounts, make_user, signed_in, with_token  # noqa: F401  (fixture)
 from .conftest import SEED_EXAMPLE
@@ -79,7 +79,7 @@ def test_the_account_page_makes_and_shows_scoped_expiring_tokens(alice):
 
 def test_the_console_lists_scopes_and_expiry(alice, admin_client):
     token_create(user=alice, name="reader", scopes=["read"], expires_in_days=7)
-    html = admin_client.get("/admin/imagegen/apitoken/").content.decode()
+    html = admin_client.get("/admin/accounts/apitoken/").content.decode()
     assert "field-scopes" in html and ">read<" in html and "field-expires_at" in html
 
 

@@ -7,8 +7,9 @@ from django.core.files.storage import default_storage
 
 from core.errors import Conflict, NotFound
 from gallery import services as gallery_services
-from gallery.models import BoardImage, ImageTag, Star
+from gallery.models import BoardImage, Star
 from generation import selectors, services
+from generation.models import ImageTag
 from generation.models import GenerationTask, Image
 
 from .admin_helpers import make_tasks

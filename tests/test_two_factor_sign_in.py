@@ -9,7 +9,7 @@ import re
 import pytest
 from django.test import Client
 
-from imagegen.audit.models import AuditEvent
+from accounts.audit.models import AuditEvent
 
 from .accounts import PASSWORD, accounts, make_user  # noqa: F401  (fixture)
 from .two_factor import device_code, enrol, key_code
@@ -114,7 +114,7 @@ def test_the_second_step_expires(accounts, monkeypatch):
     device, _codes = enrol(alice)
     client = Client()
     password_step(client, "alice")
-    import imagegen.accounts.views as views
+    import imagegen.people.views as views
 
     real = views.time.time
     monkeypatch.setattr(views.time, "time", lambda: real() + views.PENDING_SECONDS + 1)

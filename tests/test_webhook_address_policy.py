@@ -9,6 +9,7 @@ import socket
 
 import pytest
 
+from core import outbound
 from generation import webhook_sender
 
 REFUSED = [
@@ -62,8 +63,8 @@ def test_a_name_resolving_to_a_refused_address_is_refused_before_any_connection(
 def test_a_literal_refused_address_is_refused_when_the_request_is_made(address, settings):
     settings.IMAGEGEN_WEBHOOK_ALLOW_NETWORKS = []
     host = f"[{address}]" if ":" in address else address
-    with pytest.raises(webhook_sender.RefusedURL):
-        webhook_sender.check_url(f"https://{host}/in")
+    with pytest.raises(outbound.RefusedURL):
+        outbound.check_url(f"https://{host}/in")
 
 
 def test_a_name_with_one_public_and_one_private_answer_is_refused(no_connections):
@@ -80,25 +81,25 @@ def test_a_public_answer_is_connected_to_that_address_and_no_other(no_connection
 
 def test_http_is_refused_unless_the_setting_allows_it(settings):
     settings.IMAGEGEN_WEBHOOK_ALLOW_HTTP = False
-    with pytest.raises(webhook_sender.RefusedURL, match="scheme"):
-        webhook_sender.check_url("http://hooks.example.com/in")
+    with pytest.raises(outbound.RefusedURL, match="scheme"):
+        outbound.check_url("http://hooks.example.com/in")
     settings.IMAGEGEN_WEBHOOK_ALLOW_HTTP = True
-    webhook_sender.check_url("http://hooks.example.com/in")
+    outbound.check_url("http://hooks.example.com/in")
 
 
 @pytest.mark.parametrize("url", ["https://user:secret-pass@hooks.example.com/in", "ftp://hooks.example.com/in",
                                  "javascript:alert(1)", "https:///no-host", "https://hooks.example.com:0/in"])
 def test_urls_that_are_not_plain_https_urls_are_refused_and_the_reason_never_repeats_them(url):
-    with pytest.raises(webhook_sender.RefusedURL) as refused:
-        webhook_sender.check_url(url)
+    with pytest.raises(outbound.RefusedURL) as refused:
+        outbound.check_url(url)
     assert "secret-pass" not in str(refused.value)
 
 
 def test_the_setting_allows_the_networks_it_names_and_only_those(settings, no_connections):
     settings.IMAGEGEN_WEBHOOK_ALLOW_NETWORKS = ["127.0.0.0/8"]
-    webhook_sender.check_url("https://127.0.0.1:8443/in")
-    with pytest.raises(webhook_sender.RefusedURL):
-        webhook_sender.check_url("https://10.0.0.1/in")
-    with pytest.raises(webhook_sender.RefusedURL):
-        webhook_sender.check_url("https://[::1]/in")
+    outbound.check_url("https://127.0.0.1:8443/in")
+    with pytest.raises(outbound.RefusedURL):
+        outbound.check_url("https://10.0.0.1/in")
+    with pytest.raises(outbound.RefusedURL):
+        outbound.check_url("https://[::1]/in")
     assert send(resolver=resolving_to("169.254.169.254")).refused and no_connections == []

@@ -23,7 +23,7 @@ def device_code(device, *, step: int = 0) -> str:
 
 def enrol(user) -> tuple[object, list[str]]:
     """Two-factor sign-in turned on for `user` (as the account page does): the device and recovery codes."""
-    from imagegen.accounts import services
+    from accounts import services
 
     device = services.totp_enrolment_start(user=user)
     return device, services.totp_enrolment_confirm(user=user, device=device)

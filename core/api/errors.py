@@ -1,13 +1,13 @@
-"""One error path for the API: every error under /api/ is {"error": code, "message": text, "details": ...}.
-
-DRF exceptions, Django's Http404/PermissionDenied/oversized bodies and our ApplicationError all end here;
-Django's own 404/500 pages for /api/ paths use `error_response` too (see imagegen/views.py).
+"""The DRF views' side of the one error path (every error under /api/ is {"error": code, "message": text,
+"details": ...}): DRF exceptions, Django's Http404/PermissionDenied/oversized bodies and our ApplicationError
+end here. Plain views, middleware and Django's 404/500 pages for /api/ use core/api/envelope.py, which this
+builds on; the stream sends the same envelope (streaming/messages.py).
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -16,7 +16,9 @@ from rest_framework.views import set_rollback
 
 from core.errors import ApplicationError
 
-# DRF's codes, renamed where the seed's contract names them.
+from .envelope import envelope
+
+# DRF's codes, renamed where the seed design's contract names them.
 CODE_NAMES = {
     "invalid": "validation_error",
     "throttled": "rate_limit_exceeded",
@@ -29,21 +31,6 @@ CODE_NAMES = {
     "not_acceptable": "not_acceptable",
     "unsupported_media_type": "unsupported_media_type",
 }
-
-
-def envelope(code: str, message, details=None, **extra) -> dict:
-    body = {"error": code, "message": str(message), "details": details}
-    body.update(extra)
-    return body
-
-
-def error_response(code: str, message, status_code: int, details=None, headers=None, **extra) -> JsonResponse:
-    """For plain Django views (image files, 404/500 handlers): the same envelope as the DRF views."""
-    response = JsonResponse(envelope(code, message, details, **extra), status=status_code,
-                            json_dumps_params={"ensure_ascii": False})
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
 
 
 def api_exception_handler(exc, context):
@@ -94,27 +81,3 @@ def _first_message(data) -> str:
     elif data:
         return str(data)
     return ""
-
-
-def allow_methods(*methods: str):
-    """For plain views under /api/: only these methods, anything else a 405 in the envelope."""
-    from functools import wraps
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if request.method not in methods:
-                return error_response(
-                    "method_not_allowed",
-                    _('Method "%(method)s" not allowed.') % {"method": request.method},
-                    405,
-                    headers={"Allow": ", ".join(methods)},
-                )
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-read_only = allow_methods("GET", "HEAD")

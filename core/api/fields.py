@@ -59,7 +59,7 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class UtcDateTimeField(serializers.DateTimeField):
-    """ISO 8601 in UTC to the second, as in the seed's examples: 2024-01-01T12:00:00Z."""
+    """ISO 8601 in UTC to the second, as in the seed design's examples: 2024-01-01T12:00:00Z."""
 
     def to_representation(self, value):
         return self.text(value)

@@ -4,7 +4,7 @@ One image per request: a task asking for N images sends N single-image requests 
 used: there the model decides how many images come back). Each request holds one unit of the upstream
 concurrency (progress.upstream_slot), like the CV engine's calls.
 
-Where the SDK (5.0.54) behaves wrongly for us, this module works around it (seedream-ark.md §1.8):
+Where the SDK (5.0.54) behaves wrongly for us, this module works around it (docs/notes/seedream-ark.md §1.8):
 - `images.generate()` sends every argument it was not given as JSON null ("seed": null, "image": null, …),
   which the API may read as a value: the request goes through the client's lower layer (`client.post`)
   with a body holding only the fields this model takes;
@@ -43,7 +43,7 @@ PATH = "/images/generations"
 IN_TASK_WAITS = 3
 RETRY_AFTER_CAP = 60.0  # seconds: a longer Retry-After is treated as this (the task's lease must outlive it)
 
-# Error codes (seedream-ark.md §1.5; the official code page was read through third-party transcriptions
+# Error codes (docs/notes/seedream-ark.md §1.5; the official code page was read through third-party transcriptions
 # only, so the exact spellings below are third-party-only unless also seen in an official example).
 # Matched by prefix, first match wins: our code and retry policy.
 _CODE_RULES: tuple[tuple[str, str, Retry], ...] = (
@@ -117,7 +117,7 @@ def classify(status: int, code: str, message: str, *, request_id: str = "", retr
 
 def _retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds only), capped; None when absent or unreadable.
-    Whether Ark sends it at all is not documented (seedream-ark.md §1.5)."""
+    Whether Ark sends it at all is not documented (docs/notes/seedream-ark.md §1.5)."""
     if not value:
         return None
     try:

@@ -1,6 +1,6 @@
 """The VolcEngine visual API through the official `volcengine` SDK — the only module that imports it.
 
-Traps of the SDK this module handles (see volcengine-protocol.md):
+Traps of the SDK this module handles (see docs/spec/volcengine-protocol.md):
 - its default scheme is plain http: https is set explicitly (VOLC_SCHEME);
 - `VisualService()` is a singleton whose __init__ resets host and keys on every call: each thread gets
   its own instance built with `object.__new__`, after django-q2 forked the worker;
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 OK = 10000
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 
-# Business error codes (protocol §4.3) -> (our code, retry policy).
+# Business error codes (docs/spec/volcengine-protocol.md §4.3) -> (our code, retry policy).
 BUSINESS_CODES: dict[int, tuple[str, Retry]] = {
     50200: ("invalid_request", Retry.NEVER),
     50201: ("invalid_request", Retry.NEVER),
@@ -61,7 +61,7 @@ BUSINESS_CODES: dict[int, tuple[str, Retry]] = {
 for _code in range(50205, 50215):
     BUSINESS_CODES.setdefault(_code, ("invalid_request", Retry.NEVER))
 
-# Gateway errors (protocol §2.2): configuration or clock problems, never retried.
+# Gateway errors (docs/spec/volcengine-protocol.md §2.2): configuration or clock problems, never retried.
 GATEWAY_CODES = {
     "MissingAuthenticationToken": "auth_failed",
     "MissingSignature": "auth_failed",
@@ -183,7 +183,7 @@ def classify_exception(exc: Exception, *, action: str, upstream_task_id: str = "
 
 
 def request_body(req: EngineRequest, *, seed: int) -> dict:
-    """The documented body for each model (protocol §3), from its catalogue entry: the size and seed, each
+    """The documented body for each model (docs/spec/volcengine-protocol.md §3), from its catalogue entry: the size and seed, each
     parameter the model takes (use_pre_llm, scale, ddim_steps, use_sr), and its fixed fields."""
     spec = get_model(req.model)
     if spec is None:

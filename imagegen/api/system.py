@@ -17,12 +17,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.auth import SignedInIfRequired, StaffInAccountsMode
 from core.api.throttling import ApiThrottle
 from core.version import VERSION
 from generation import broker, selectors, supervision, upstream
 from generation.engines import configured_engine_name, engines_in_use, get_engine
 from generation.models import Image
-from imagegen.accounts.auth import SignedInIfRequired, StaffInAccountsMode
 
 
 def broker_info() -> dict:

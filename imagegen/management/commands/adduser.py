@@ -7,9 +7,12 @@ import sys
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from accounts import services
 from core.errors import ApplicationError
-from imagegen.accounts import services
+from generation import quotas
+from generation import services as generation
 
 
 class Command(BaseCommand):
@@ -53,16 +56,18 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name.replace('_', '-')} must be 0 or more")
         password = self._password(opts)
         try:
-            user = services.user_create(
-                username=opts["username"], password=password, email=opts["email"], is_staff=opts["staff"] or opts["superuser"],
-                is_superuser=opts["superuser"], daily_images=opts["daily_images"],
-                max_concurrent_tasks=opts["max_concurrent_tasks"],
-            )
+            with transaction.atomic():
+                user = services.user_create(
+                    username=opts["username"], password=password, email=opts["email"],
+                    is_staff=opts["staff"] or opts["superuser"], is_superuser=opts["superuser"],
+                )
+                quotas.quota_set(user=user, daily_images=opts["daily_images"],
+                                 max_concurrent_tasks=opts["max_concurrent_tasks"])
         except ValidationError as err:
             raise CommandError("refused: " + " ".join(err.messages)) from None
         except ApplicationError as err:
             raise CommandError(str(err.message)) from None
         self.stdout.write(f"user {user.get_username()} created" + (" (superuser)" if user.is_superuser else " (staff)" if user.is_staff else ""))
         if opts["adopt_unowned"]:
-            count = services.unowned_adopt(user=user)
+            count = generation.unowned_adopt(user=user)
             self.stdout.write(f"{count} tasks without an owner now belong to {user.get_username()}")

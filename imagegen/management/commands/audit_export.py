@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from imagegen.audit.selectors import audit_events
-from imagegen.audit.services import audit_event_json
+from accounts.audit.selectors import audit_events
+from accounts.audit.services import audit_event_json
 
 
 def _moment(text: str, *, end: bool = False) -> datetime:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts import services
 from core.errors import ApplicationError
-from imagegen.accounts import services
 
 
 class Command(BaseCommand):

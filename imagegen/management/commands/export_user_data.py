@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from imagegen.accounts import personal_data
+from imagegen.people import personal_data
 
 
 class Command(BaseCommand):
