@@ -59,8 +59,10 @@ def without_keys(request, path: str) -> str:
     return path
 
 
-def audit_record(kind: str, *, request=None, status: int | None = None, object_id: str = "", **fields) -> None:
-    """One audit event; request (default: the one being served) supplies who, from where and what."""
+def audit_record(kind: str, *, request=None, status: int | None = None, object_id: str = "", at_once: bool = False,
+                 **fields) -> None:
+    """One audit event; request (default: the one being served) supplies who, from where and what.
+    `at_once` writes it now instead of with the next batch."""
     request = request if request is not None else current_request.get()
     values = {"kind": kind, "status": status, "object_id": str(object_id or "")[:100]}
     try:
@@ -74,7 +76,7 @@ def audit_record(kind: str, *, request=None, status: int | None = None, object_i
                 values["object_id"] = str(ids[0] if ids else "")[:100]
         values.update(fields)
         event = AuditEvent(**values)
-        if settings.IMAGEGEN_AUDIT_FLUSH_SECONDS > 0:
+        if settings.IMAGEGEN_AUDIT_FLUSH_SECONDS > 0 and not at_once:
             _writer.add(event)
         else:
             event.save()

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import ApplicationError
+from core.operator import operator_command_done
 from imagegen.accounts import services
 
 
@@ -62,6 +63,7 @@ class Command(BaseCommand):
             raise CommandError("refused: " + " ".join(err.messages)) from None
         except ApplicationError as err:
             raise CommandError(str(err.message)) from None
+        operator_command_done("adduser", object_id=f"user:{user.get_username()}")
         self.stdout.write(f"user {user.get_username()} created" + (" (superuser)" if user.is_superuser else " (staff)" if user.is_staff else ""))
         if opts["adopt_unowned"]:
             count = services.unowned_adopt(user=user)

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core.operator import operator_command_done
 from imagegen.audit.selectors import audit_events
 from imagegen.audit.services import audit_event_json
 
@@ -54,5 +55,6 @@ class Command(BaseCommand):
         finally:
             if opts["output"]:
                 out.close()
+        operator_command_done("audit_export", object_id=f"{count} events")
         if opts["output"]:
             self.stderr.write(f"{count} events written to {opts['output']}")

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import ApplicationError
+from core.operator import operator_command_done
 from imagegen.accounts import services
 
 
@@ -27,4 +28,5 @@ class Command(BaseCommand):
             _token, raw = services.token_create(user=user, name=opts["name"])
         except ApplicationError as err:
             raise CommandError(str(err.message)) from None
+        operator_command_done("create_token", object_id=f"user:{user.get_username()}")
         self.stdout.write(raw)
