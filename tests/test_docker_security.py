@@ -1,6 +1,6 @@
-"""docker/ deploys securely by default (finding H1, the nginx row of "info", item 5's Docker secrets and
-item 6's shared group): accounts mode, secrets from files, HSTS everywhere, nginx reading images as a
-member of the app's group."""
+"""docker/ deploys securely by default (finding H1, the nginx row of "info", item 5's Docker secrets, item 6's
+shared group and item 7's staff two-factor default): accounts mode, staff with a second factor, secrets from
+files, HSTS everywhere, nginx reading images as a member of the app's group."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ def test_every_app_service_runs_accounts_mode(compose):
         assert compose["services"][name]["environment"]["IMAGEGEN_ACCESS"] == "accounts", name
     assert "IMAGEGEN_ACCESS=accounts" in (DOCKER / "env.example").read_text()
     assert re.search(r"^\s+IMAGEGEN_ACCESS=accounts", (DOCKER / "Dockerfile").read_text(), re.M)
+
+
+def test_staff_must_sign_in_with_a_second_factor_unless_the_operator_turns_it_off(compose):
+    for name in ("web", "worker", "worker-2"):
+        assert compose["services"][name]["environment"]["IMAGEGEN_STAFF_2FA"] == "${IMAGEGEN_STAFF_2FA:-true}", name
+    assert "IMAGEGEN_STAFF_2FA=true" in (DOCKER / "env.example").read_text()
 
 
 def test_secrets_reach_the_app_as_files_and_never_as_environment_values(compose):
