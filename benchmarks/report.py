@@ -1,4 +1,5 @@
-"""Writes BENCHMARKS.md from a `make bench` run (keeping the staff-console section, measured separately)."""
+"""Writes BENCHMARKS.md from a `make bench` run (keeping the sections measured separately: the staff console,
+worker supervision, the audit log)."""
 
 from __future__ import annotations
 
@@ -51,10 +52,10 @@ def _mark(ok: bool) -> str:
 
 def write_report(info: dict, r: dict, path: Path) -> None:
     old = path.read_text() if path.exists() else ""
-    console = ""
-    match = re.search(r"(## Staff console.*?)(?=\n## (?!Staff console)|\Z)", old, re.S)
-    if match:
-        console = match.group(1).rstrip() + "\n"
+    # The sections measured by their own scripts (staff console, worker supervision, audit log, ...): every
+    # "## " section but the numbered ones and the findings, which this run writes.
+    kept = [section.rstrip() + "\n" for section in re.findall(r"^## .*?(?=^## |\Z)", old, re.S | re.M)
+            if not re.match(r"## (\d+\.|Findings)", section)]
     lines = [
         "# Benchmarks",
         "",
@@ -148,8 +149,7 @@ def write_report(info: dict, r: dict, path: Path) -> None:
 
         lines += serving_lines(f"{info['date']}; {info['machine']}", r["serving"])
     lines += [FINDINGS]
-    if console:
-        lines += [console]
+    lines += kept
     path.write_text("\n".join(lines))
 
 

@@ -16,11 +16,17 @@ from imagegen import hardening
 
 class _SecretFiles(environ.FileAwareMapping):
     """Every setting NAME can come from the file named by NAME_FILE (Docker secrets); a trailing newline
-    in the file is not part of the value."""
+    in the file is not part of the value. An empty file (docker/make-secrets.sh makes one for each key to
+    fill in) leaves NAME to the environment, as if there were no file."""
 
     def __getitem__(self, key):
         value = super().__getitem__(key)
-        return value.rstrip("\r\n") if self.env.get(key + "_FILE") else value
+        if not self.env.get(key + "_FILE"):
+            return value
+        value = value.rstrip("\r\n")
+        if not value and key in self.env:
+            return self.env[key]
+        return value
 
 
 class Env(environ.Env):

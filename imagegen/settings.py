@@ -244,6 +244,9 @@ IMAGEGEN_STAFF_2FA = env.bool("IMAGEGEN_STAFF_2FA", default=False)
 # Password-reset e-mails asked for per client address (an e-mail is only sent to a known, active user).
 IMAGEGEN_PASSWORD_RESET_RATE = env.str("IMAGEGEN_PASSWORD_RESET_RATE", default="5/h")
 OTP_TOTP_ISSUER = env.str("IMAGEGEN_OTP_ISSUER", default="imagegen")
+# The staff console never shows a TOTP key or a recovery code (not even to superusers): either one passes the
+# second factor as its user.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # A reset link works for this long (seconds), and only once (it depends on the password).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 # E-mail (password reset): SMTP when EMAIL_HOST is set, else the console backend (make run prints the

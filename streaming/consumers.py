@@ -101,6 +101,19 @@ def socket_user(scope, *, recheck: bool = False):
     return user
 
 
+def standing(scope, user) -> tuple[str, object] | None:
+    """None while the credentials the connection was opened with still stand for `user` (read again from the
+    database: token, session, the user's active flag); else the error code and message an HTTP request
+    with them would get now."""
+    try:
+        now = socket_user(scope, recheck=True)
+    except NotSignedIn as err:
+        return err.code, err.message
+    if now is not None and now.pk == user.pk:
+        return None
+    return "not_authenticated", not_signed_in_message()
+
+
 def generate(scope, body, idempotency_key, language: str, user=None) -> tuple[int, dict]:
     """POST /api/v1/generate, run in-process through the very same view: same validation, services,
     throttling and error envelope."""

@@ -20,7 +20,7 @@ from core.api.envelope import method_not_allowed, plain_api_view
 from core.errors import NotFound, RateLimited, Unavailable
 
 from . import messages
-from .consumers import read_allowed
+from .consumers import read_allowed, standing
 from .selectors import task_state
 from .watcher import get_watcher
 
@@ -49,14 +49,15 @@ async def task_events(request, task_id: str):
         # The client has the final state already; 204 tells an EventSource to stop reconnecting.
         return HttpResponse(status=204)
     response = StreamingHttpResponse(
-        _events(state.task_id, user, last_id, translation.get_language()), content_type="text/event-stream"
+        _events(state.task_id, user, last_id, translation.get_language(), scope=request.scope),
+        content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
 
 
-async def _events(task_id: str, user, last_id: str, language: str):
+async def _events(task_id: str, user, last_id: str, language: str, scope=None):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.IMAGEGEN_STREAM_SSE_LIFETIME
     heartbeat = settings.IMAGEGEN_STREAM_HEARTBEAT
@@ -80,6 +81,14 @@ async def _events(task_id: str, user, last_id: str, language: str):
             try:
                 event = await asyncio.wait_for(queue.get(), timeout=min(heartbeat, left))
             except TimeoutError:
+                if user is not None and scope is not None:
+                    # Accounts mode: a revoked token, a signed-out session or a deactivated user ends the
+                    # stream at its next heartbeat, as it ends HTTP access (and the WebSocket).
+                    refused = await sync_to_async(standing)(scope, user)
+                    if refused is not None:
+                        with translation.override(language):
+                            yield messages.sse(messages.error_message(refused[0], str(refused[1])))
+                        return
                 if deadline - loop.time() > 0:
                     yield messages.sse(messages.ping_message())
                 continue

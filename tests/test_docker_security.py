@@ -1,6 +1,6 @@
-"""docker/ deploys securely by default (finding H1, the nginx row of "info", item 5's Docker secrets and
-item 6's shared group): accounts mode, secrets from files, HSTS everywhere, nginx reading images as a
-member of the app's group."""
+"""docker/ deploys securely by default (finding H1, the nginx row of "info", item 5's Docker secrets, item 6's
+shared group and item 7's staff two-factor default): accounts mode, staff with a second factor, secrets from
+files, HSTS everywhere, nginx reading images as a member of the app's group."""
 
 from __future__ import annotations
 
@@ -26,16 +26,27 @@ def test_every_app_service_runs_accounts_mode(compose):
     assert re.search(r"^\s+IMAGEGEN_ACCESS=accounts", (DOCKER / "Dockerfile").read_text(), re.M)
 
 
+def test_staff_must_sign_in_with_a_second_factor_unless_the_operator_turns_it_off(compose):
+    for name in ("web", "worker", "worker-2"):
+        assert compose["services"][name]["environment"]["IMAGEGEN_STAFF_2FA"] == "${IMAGEGEN_STAFF_2FA:-true}", name
+    assert "IMAGEGEN_STAFF_2FA=true" in (DOCKER / "env.example").read_text()
+
+
 def test_secrets_reach_the_app_as_files_and_never_as_environment_values(compose):
     env = compose["services"]["web"]["environment"]
-    for name in ("SECRET_KEY", "VOLC_SECRETKEY", "VOLC_ACCESSKEY", "DATABASE_PASSWORD"):
+    for name in ("SECRET_KEY", "VOLC_SECRETKEY", "VOLC_ACCESSKEY", "DATABASE_PASSWORD", "ARK_API_KEY",
+                 "EMAIL_HOST_PASSWORD"):
         assert name not in env, name
         assert env[f"{name}_FILE"].startswith("/run/secrets/"), name
     assert "@" in env["DATABASE_URL"] and ":" not in env["DATABASE_URL"].split("@")[0].split("//")[1]
-    assert set(compose["services"]["web"]["secrets"]) >= {"secret_key", "postgres_password", "volc_secretkey"}
+    assert set(compose["services"]["web"]["secrets"]) >= {"secret_key", "postgres_password", "volc_secretkey", "ark_api_key",
+                                                         "email_host_password"}
+    for service in ("worker", "worker-2"):
+        assert compose["services"][service]["secrets"] == compose["services"]["web"]["secrets"], service
     assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
     example = (DOCKER / "env.example").read_text()
-    assert "SECRET_KEY=" not in example and "PASSWORD=" not in example and "VOLC_SECRETKEY=" not in example
+    for name in ("SECRET_KEY=", "PASSWORD=", "VOLC_SECRETKEY=", "ARK_API_KEY="):
+        assert name not in example, name
 
 
 def test_make_secrets_creates_files_nobody_else_reads(tmp_path):
@@ -45,7 +56,8 @@ def test_make_secrets_creates_files_nobody_else_reads(tmp_path):
     result = subprocess.run(["sh", str(copy / "make-secrets.sh")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     files = {p.name: p for p in (copy / "secrets").iterdir()}
-    assert set(files) == {"secret_key", "postgres_password", "volc_accesskey", "volc_secretkey"}
+    assert set(files) == {"secret_key", "postgres_password", "volc_accesskey", "volc_secretkey", "ark_api_key",
+                          "email_host_password"}
     assert len(files["secret_key"].read_text()) >= 40
     for path in files.values():
         assert path.stat().st_mode & 0o007 == 0, path

@@ -9,7 +9,7 @@ from django.utils.functional import SimpleLazyObject, empty
 
 from core.api.clients import client_ip
 
-from .services import audit_request, current_request, who
+from .services import audit_request, current_request, who, without_keys
 
 # The access lines (one per request, on the console as a web server's access log would be): who asked (user,
 # or user/token prefix; "-" for nobody) after the address, never a token. Written by the app rather than the
@@ -29,7 +29,7 @@ class AuditMiddleware:
             if access_log.isEnabledFor(logging.INFO) and not _quiet_asset(request, response):
                 access_log.info(
                     '%s %s "%s %s %s" %s %s', client_ip(request), _who_label(request), request.method,
-                    request.get_full_path(), request.META.get("SERVER_PROTOCOL", "HTTP/1.1"), response.status_code,
+                    without_keys(request, request.get_full_path()), request.META.get("SERVER_PROTOCOL", "HTTP/1.1"), response.status_code,
                     len(response.content) if not response.streaming else "-",
                 )
             return response

@@ -44,20 +44,39 @@ def who(request) -> dict:
     return fields
 
 
-def audit_record(kind: str, *, request=None, status: int | None = None, object_id: str = "", **fields) -> None:
-    """One audit event; request (default: the one being served) supplies who, from where and what."""
+# URL arguments that are keys (a share link's, a password-reset token): whoever holds one has the access it
+# grants, so neither the audit log nor the access lines write them down.
+KEY_URL_ARGUMENTS = frozenset({"token"})
+
+
+def without_keys(request, path: str) -> str:
+    """`path` (or the full path) with the keys it carries replaced by "<token>"."""
+    match = getattr(request, "resolver_match", None)
+    for name in KEY_URL_ARGUMENTS:
+        value = match.kwargs.get(name) if match is not None else None
+        if value:
+            path = path.replace(str(value), f"<{name}>")
+    return path
+
+
+def audit_record(kind: str, *, request=None, status: int | None = None, object_id: str = "", at_once: bool = False,
+                 **fields) -> None:
+    """One audit event; request (default: the one being served) supplies who, from where and what.
+    `at_once` writes it now instead of with the next batch."""
     request = request if request is not None else current_request.get()
     values = {"kind": kind, "status": status, "object_id": str(object_id or "")[:100]}
     try:
         if request is not None:
             match = getattr(request, "resolver_match", None)
             values.update(who(request), ip=_ip(request), method=(request.method or "")[:10],
-                          path=request.path[:300], route=str((match.route if match else "") or "")[:200])
+                          path=without_keys(request, request.path)[:300],
+                          route=str((match.route if match else "") or "")[:200])
             if not values["object_id"] and match and match.kwargs:
-                values["object_id"] = str(next(iter(match.kwargs.values())))[:100]
+                ids = [value for name, value in match.kwargs.items() if name not in KEY_URL_ARGUMENTS]
+                values["object_id"] = str(ids[0] if ids else "")[:100]
         values.update(fields)
         event = AuditEvent(**values)
-        if settings.IMAGEGEN_AUDIT_FLUSH_SECONDS > 0:
+        if settings.IMAGEGEN_AUDIT_FLUSH_SECONDS > 0 and not at_once:
             _writer.add(event)
         else:
             event.save()

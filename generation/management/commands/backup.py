@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.operator import operator_command_done
 from generation import backups
 from generation.maintenance import format_size
 
@@ -37,6 +38,7 @@ class Command(BaseCommand):
                                            progress=progress)
         except (backups.BackupError, OSError) as err:
             raise CommandError(f"backup failed: {err}") from err
+        operator_command_done("backup", object_id=result.path.name)
         for name in result.missing[:20]:
             self.stdout.write(self.style.WARNING(f"  missing from storage (not in the archive): {name}"))
         if result.missing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.operator import operator_command_done
 from generation import maintenance
 
 
@@ -67,6 +68,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {what}: {done}/{total}")
 
         report = maintenance.cleanup_apply(plan=plan, progress=progress)
+        operator_command_done("cleanup", object_id=report.summary())
         for line in report.skipped[: opts["list"] or None]:
             self.stdout.write(self.style.WARNING(f"  skipped {line}"))
         self.stdout.write(self.style.SUCCESS(report.summary()))

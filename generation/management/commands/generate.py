@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from core.errors import QuotaExceeded, RateLimited
+from core.operator import operator_command_done
 from generation import maintenance, run, services
 from generation.model_specs import MAX_NUM_IMAGES
 from generation.models import FINISHED, GenerationTask, Status
@@ -151,6 +152,7 @@ class Command(BaseCommand):
                 continue
             pending.pop(0)
             tasks.append(task)
+            operator_command_done("generate", object_id=task.task_id)
             self._note(f"submitted {task.task_id} ({task.model}, {task.width}x{task.height}, seed {task.seed})")
             if opts["here"]:
                 self._run_here(task)

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 
+from core.operator import operator_command_done
 from generation import backups
 from generation.maintenance import format_size
 
@@ -61,6 +62,7 @@ class Command(BaseCommand):
             raise CommandError(f"{len(result.mismatched)} files do not match their checksums")
         if not opts["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
+        operator_command_done("restore", object_id=archive.name)  # into the restored database
         self.stdout.write(self.style.SUCCESS(
             f"restored {result.tasks} tasks, {result.images} images, {result.files} files "
             f"({format_size(result.bytes)}); every file matches its checksum"

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from accounts import services
 from core.errors import ApplicationError
+from core.operator import operator_command_done
 from generation import quotas
 from generation import services as generation
 
@@ -67,6 +68,7 @@ class Command(BaseCommand):
             raise CommandError("refused: " + " ".join(err.messages)) from None
         except ApplicationError as err:
             raise CommandError(str(err.message)) from None
+        operator_command_done("adduser", object_id=f"user:{user.get_username()}")
         self.stdout.write(f"user {user.get_username()} created" + (" (superuser)" if user.is_superuser else " (staff)" if user.is_staff else ""))
         if opts["adopt_unowned"]:
             count = generation.unowned_adopt(user=user)

@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.audit.selectors import audit_events
 from accounts.audit.services import audit_event_json
+from core.operator import operator_command_done
 
 
 def _moment(text: str, *, end: bool = False) -> datetime:
@@ -54,5 +55,6 @@ class Command(BaseCommand):
         finally:
             if opts["output"]:
                 out.close()
+        operator_command_done("audit_export", object_id=f"{count} events")
         if opts["output"]:
             self.stderr.write(f"{count} events written to {opts['output']}")
