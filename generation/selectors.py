@@ -282,6 +282,99 @@ def _snapshot_fields():
     )
 
 
+# --- List pages: the page's rows in one query, their images and tags in one more -------------------------
+
+
+def task_rows(qs: QuerySet) -> QuerySet:
+    """A task list's rows as tuples of the columns a task's JSON shows (task_page turns a page of them into
+    snapshots): no model instances and no prefetch, which together cost more than the page's SQL."""
+    return qs.prefetch_related(None).values_list(*_SNAPSHOT_TASK_FIELDS)
+
+
+def task_page(rows) -> list[tuple[TaskSnapshot, list[tuple[SimpleNamespace, list[str]]]]]:
+    """A page of task_rows' tuples as task_snapshot gives one task, in the page's order: one more indexed
+    query (the images' task foreign key) reads the images out of the trash and their tag names."""
+    task_fields, _image_fields = _snapshot_fields()
+    tasks = [TaskSnapshot(**{f.attname: v for f, v in zip(task_fields, row)}) for row in rows]
+    images = task_images([task.id for task in tasks])
+    return [(task, images.get(task.id, [])) for task in tasks]
+
+
+@lru_cache(maxsize=1)
+def _page_images_sql() -> str:
+    q = connection.ops.quote_name
+
+    def col(model, name):
+        return q(model._meta.get_field(name).column)
+
+    image_columns = ", ".join(f"i.{col(Image, name)}" for name in _SNAPSHOT_IMAGE_FIELDS)
+    return (
+        f"SELECT i.{col(Image, 'task')}, {image_columns}, g.{col(ImageTag, 'tag_name')} "
+        f"FROM {q(Image._meta.db_table)} i "
+        f"LEFT JOIN {q(ImageTag._meta.db_table)} g ON g.{col(ImageTag, 'image')} = i.{col(Image, 'id')} "
+        f"WHERE i.{col(Image, 'deleted_at')} IS NULL AND i.{col(Image, 'task')} IN "
+    )
+
+
+def task_images(task_pks: list[int]) -> dict[int, list[tuple[SimpleNamespace, list[str]]]]:
+    """The images out of the trash of these tasks (by primary key), in their order, each with its sorted tag
+    names; one query however many tasks."""
+    if not task_pks:
+        return {}
+    sql = _page_images_sql() + "(" + ", ".join("%s" for _ in task_pks) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, task_pks)
+        rows = cursor.fetchall()
+    _task_fields, image_fields = _snapshot_fields()
+    found: dict[str, tuple[int, SimpleNamespace, list[str]]] = {}
+    for row in rows:
+        image_id, tag = row[1], row[-1]
+        if image_id not in found:
+            found[image_id] = (row[0], SimpleNamespace(**{f.attname: _from_db(v, f) for f, v in zip(image_fields, row[1:-1])}), [])
+        if tag is not None:
+            found[image_id][2].append(tag)
+    by_task: dict[int, list[tuple[SimpleNamespace, list[str]]]] = {}
+    for task_pk, image, tags in sorted(found.values(), key=lambda entry: (entry[0], entry[1].index)):
+        by_task.setdefault(task_pk, []).append((image, sorted(tags)))
+    return by_task
+
+
+def task_count(*, filters: dict, user=None):
+    """A cheaper count for the unfiltered task list, or None: every task minus those in the trash (on the
+    trash's small partial index), instead of a scan that reads each row's deleted_at."""
+    if any(value for name, value in filters.items() if name not in ("page", "page_size")):
+        return None
+    return lambda: count_less(GenerationTask, user, trashed=True)
+
+
+def count_less(model, user=None, *, trashed: bool = False, statuses=()) -> int:
+    """How many rows of `model` (`user`'s; all in open mode), less those in the trash (`trashed`) and those in
+    `statuses`, as one statement of index counts: a bare COUNT(*) walks the narrowest index, the others
+    the small partial trash index and the status index. Three ORM counts cost twice as much to compile
+    as to run."""
+    q = connection.ops.quote_name
+
+    def col(name):
+        return q(model._meta.get_field(name).column)
+
+    table, parts, params = q(model._meta.db_table), [], []
+
+    def count(*conditions, values=()):
+        if user is not None:
+            conditions, values = (*conditions, f"{col('owner')} = %s"), (*values, user.pk)
+        parts.append(f"(SELECT COUNT(*) FROM {table}{' WHERE ' if conditions else ''}{' AND '.join(conditions)})")
+        params.extend(values)
+
+    count()
+    if trashed:
+        count(f"{col('deleted_at')} IS NOT NULL")
+    if statuses:
+        count(f"{col('status')} IN ({', '.join('%s' for _ in statuses)})", values=statuses)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + " - ".join(parts), params)
+        return cursor.fetchone()[0]
+
+
 def task_list(*, filters: dict, user=None) -> QuerySet:
     """`user`'s tasks (every task in open mode) newest first, filtered by status, model, tag, creation date
     range and prompt text; none in the trash."""

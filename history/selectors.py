@@ -23,9 +23,7 @@ def history_count(*, filters: dict, user=None):
     scan that checks each row's status."""
     if any(value for name, value in filters.items() if name not in ("page", "page_size")):
         return None
-    tasks = owned_by(GenerationTask.objects.all(), user)
-    return lambda: (tasks.count() - tasks.filter(status__in=UNFINISHED).count()
-                    - tasks.filter(deleted_at__isnull=False).count())
+    return lambda: generation_selectors.count_less(GenerationTask, user, trashed=True, statuses=UNFINISHED)
 
 
 def history_get(*, item_id: str, user=None) -> GenerationTask:
