@@ -325,12 +325,12 @@ def task_images(task_pks: list[int]) -> dict[int, list[tuple[SimpleNamespace, li
     with connection.cursor() as cursor:
         cursor.execute(sql, task_pks)
         rows = cursor.fetchall()
-    _task_fields, image_fields = _snapshot_fields()
+    # The image columns are text and integers, which the driver gives as they are (no conversion).
     found: dict[str, tuple[int, SimpleNamespace, list[str]]] = {}
     for row in rows:
         image_id, tag = row[1], row[-1]
         if image_id not in found:
-            found[image_id] = (row[0], SimpleNamespace(**{f.attname: _from_db(v, f) for f, v in zip(image_fields, row[1:-1])}), [])
+            found[image_id] = (row[0], SimpleNamespace(**dict(zip(_SNAPSHOT_IMAGE_FIELDS, row[1:-1]))), [])
         if tag is not None:
             found[image_id][2].append(tag)
     by_task: dict[int, list[tuple[SimpleNamespace, list[str]]]] = {}
