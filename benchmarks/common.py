@@ -13,9 +13,19 @@ sys.path.insert(0, str(ROOT))
 
 from tests.stack import Stack  # noqa: E402
 
-__all__ = ["ROOT", "Stack", "percentile", "rss_kb", "children", "now"]
+__all__ = ["ROOT", "Stack", "percentile", "rss_kb", "children", "now", "setup_django"]
 
 now = time.perf_counter
+
+
+def setup_django(tmp: Path) -> None:
+    """Django set up in the runner itself (with a data directory of its own under `tmp`): Stack.start_web
+    asks the serve command for the web server's command line, which imports the app's models."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagegen.settings")
+    os.environ.setdefault("IMAGEGEN_DATA_DIR", str(tmp / "runner"))
+    django.setup()
 
 
 def percentile(values, q: float) -> float:

@@ -110,6 +110,10 @@ def write_report(info: dict, r: dict, path: Path) -> None:
                   f"| bare view | {x['bare_rps']} | {x.get('bare_rounds', '')} | {x['bare_p99_ms']} ms |",
                   f"| task | {x['task_rps']} | {x.get('task_rounds', '')} | {x['task_p99_ms']} ms |", "",
                   f"Ratio {x['ratio']}: {_mark(x['pass'])}.", ""]
+    if "list_load" in r:
+        from list_load import lines as list_load_lines
+
+        lines += list_load_lines(f"{info['date']} in the same run", r["list_load"])
     if "lists" in r:
         x = r["lists"]
         lines += ["## 4. Lists at size", "",
