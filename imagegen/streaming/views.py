@@ -21,6 +21,7 @@ from imagegen.accounts.auth import WWW_AUTHENTICATE, NotSignedIn, caller
 
 from . import messages
 from .consumers import read_allowed
+from .heartbeat import Ping, get_heartbeat
 from .selectors import task_state
 from .watcher import get_watcher
 
@@ -64,9 +65,9 @@ async def task_events(request, task_id: str):
 async def _events(task_id: str, user, last_id: str, language: str):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.IMAGEGEN_STREAM_SSE_LIFETIME
-    heartbeat = settings.IMAGEGEN_STREAM_HEARTBEAT
     retry_ms = int(settings.IMAGEGEN_STREAM_SSE_RETRY * 1000)
     watcher = get_watcher()
+    heartbeat = get_heartbeat()
     queue: asyncio.Queue = asyncio.Queue()
     try:
         yield f"retry: {retry_ms}\n\n"
@@ -76,6 +77,7 @@ async def _events(task_id: str, user, last_id: str, language: str):
             with translation.override(language):
                 yield messages.sse(messages.gone_message(task_id))
             return
+        heartbeat.add(queue)  # pings come from the process's one heartbeat timer (heartbeat.py)
         while True:
             left = deadline - loop.time()
             if left <= 0:
@@ -83,10 +85,11 @@ async def _events(task_id: str, user, last_id: str, language: str):
                 yield f": reconnect\nretry: {retry_ms}\n\n"
                 return
             try:
-                event = await asyncio.wait_for(queue.get(), timeout=min(heartbeat, left))
+                event = await asyncio.wait_for(queue.get(), timeout=left)
             except TimeoutError:
-                if deadline - loop.time() > 0:
-                    yield messages.sse(messages.ping_message())
+                continue
+            if isinstance(event, Ping):
+                yield event.sse
                 continue
             with translation.override(language):
                 if event.kind == "gone":
@@ -99,6 +102,7 @@ async def _events(task_id: str, user, last_id: str, language: str):
                     yield messages.sse(messages.unsubscribed_message(task_id, "finished"))
                     return
     finally:
+        heartbeat.discard(queue)
         watcher.unsubscribe(task_id, queue)  # also when the client left while the subscription was made
 
 
