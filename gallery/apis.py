@@ -109,7 +109,7 @@ class ImageListApi(APIView):
                                    details={name: [_("Unknown query parameter.")] for name in unknown})
         filters = ImageFilterSerializer(data=request.query_params.dict())  # "?tag=" is blank, not absent
         filters.is_valid(raise_exception=True)
-        return paginate(queryset=selectors.image_rows(selectors.image_list(filters=filters.validated_data, user=request.user)),
+        return paginate(queryset=selectors.image_list_rows(filters=filters.validated_data, user=request.user),
                         count=selectors.image_count(filters=filters.validated_data, user=request.user),
                         render=gallery_bodies, request=request, view=self)
 

@@ -299,7 +299,7 @@ class TaskListApi(APIView):
     def get(self, request):
         filters = read_filters(request)
         return paginate(
-            queryset=selectors.task_rows(selectors.task_list(filters=filters, user=request.user)),
+            queryset=selectors.task_list_rows(filters=filters, user=request.user),
             count=selectors.task_count(filters=filters, user=request.user),
             render=task_list_bodies,
             request=request,
