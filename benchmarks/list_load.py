@@ -23,7 +23,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Stack, children, machine, setup_django  # noqa: E402
+from common import ROOT, Stack, cpu_seconds, machine, setup_django  # noqa: E402
 
 HEADING = "## 3b. Lists under load"
 PAGES = 50
@@ -40,19 +40,6 @@ request = function()
   return wrk.format(nil, "{path}" .. page)
 end
 """
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` and its descendants (the server's worker processes)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in [pid, *children(pid)]:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / ticks
 
 
 def wrk(url: str, *, script: Path | None = None, seconds: int = 4, connections: int = 50) -> dict:
