@@ -98,7 +98,8 @@ def bench_list_load(tmp: Path, fast: dict, rounds: int = 5, tasks: int = 100_000
                 result = wrk(url, script=script)
                 result["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(1, result["requests"])
                 measured[name].append(result)
-        out = {"tasks": tasks, "seed_seconds": round(seconds), "rounds": rounds, "bytes": sizes, "endpoints": {}}
+        out = {"tasks": tasks, "seed_seconds": round(seconds), "rounds": rounds, "bytes": sizes, "endpoints": {},
+               "copied": bool(os.environ.get("BENCH_LISTS_DB"))}
         for name, results in measured.items():
             entry = {"rps": round(median(r["rps"] for r in results)), "each": [round(r["rps"]) for r in results],
                      "cpu_ms": round(median(r["cpu_ms"] for r in results), 2),
@@ -119,7 +120,8 @@ def lines(info: str, x: dict) -> list[str]:
     e = x["endpoints"]
     out = [HEADING, "",
            f"Measured {info}. {x['tasks']:,} tasks (`benchmarks/lists.py`'s data: 95 % completed with two images,",
-           "a tag on every third image) behind the server `make run` starts (2 workers); `wrk -t2 -c50 -d4s`, in",
+           "a tag on every third image" + ("; copied from a database it seeded before, BENCH_LISTS_DB" if x.get("copied")
+                                           else "") + ") behind the server `make run` starts (2 workers); `wrk -t2 -c50 -d4s`, in",
            f"each of {x['rounds']} rounds the task read and then each list, 20 items a page, pages 1–{PAGES} cycled by a",
            "Lua script. A list's ratio is its req/s over the task read's in the same round, median of the rounds;",
            "CPU per request is the server processes' CPU time (/proc) over the round's requests, median of the rounds.",

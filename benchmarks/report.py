@@ -47,8 +47,9 @@ Profiles behind the figures (kept here by `benchmarks/report.py`, so `make bench
   rows less the trash, less the unfinished for history) on a new narrow index (`idx_task_owner`,
   `idx_image_owner`: SQLite counts a table by walking its narrowest index, 0.02 ms for 100,000 tasks against
   1.8 ms on the narrowest before). In one process a page now costs ~3–4 ms (history 16 → 3.4 ms, gallery
-  21 → 3 ms). Under wrk the server pays ~7 ms per page against ~2 ms per task read: eight request threads
-  per process share the GIL, which costs a long request more than a short one. What is left in the page
+  21 → 3 ms). Under wrk the server pays 5–7 ms of CPU per page against 1.5–2 ms per task read (section 3b,
+  two runs): eight request threads per process share the GIL, which costs a long request more than a short
+  one. What is left in the page
   itself: encoding 27 KB of JSON (~1 ms with the standard library) and Django's middleware.
 - **Thumbnails.** A 2048² PNG spends ~50 ms in zlib decoding before any resize on a loaded machine; the
   WebP encode is a third of what it was.
