@@ -313,7 +313,7 @@ class PlainRows:
         if self.user is not None:
             params.append(self.user.pk)
         if not self.unfinished:
-            params += UNFINISHED
+            params += [str(status) for status in UNFINISHED]
         params += [window.stop - window.start, window.start]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -436,7 +436,7 @@ def count_less(model, user=None, *, trashed: bool = False, statuses=()) -> int:
     if trashed:
         count(f"{col('deleted_at')} IS NOT NULL")
     if statuses:
-        count(f"{col('status')} IN ({', '.join('%s' for _ in statuses)})", values=statuses)
+        count(f"{col('status')} IN ({', '.join('%s' for _ in statuses)})", values=[str(s) for s in statuses])
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + " - ".join(parts), params)
         return cursor.fetchone()[0]
