@@ -21,14 +21,14 @@ def history_rows(*, filters: dict, user=None):
     """history_list's rows as generation.selectors.task_rows gives them: by hand-written SQL when only a page is
     asked for (every finished task out of the trash, newest first)."""
     if generation_selectors.unfiltered(filters):
-        return generation_selectors.PlainRows(user=user, unfinished=False)
+        return generation_selectors.PlainRows(user=user, finished_only=True)
     return generation_selectors.task_rows(history_list(filters=filters, user=user))
 
 
 def history_count(*, filters: dict, user=None):
     """A cheaper count for the unfiltered history, or None: every task minus the few unfinished ones and the
-    few in the trash (never the same: an unfinished task is never in it), three index counts instead of a
-    scan that checks each row's status."""
+    few in the trash (never the same: an unfinished task is never in it), three index counts in one statement
+    instead of a scan that checks each row's status."""
     if not generation_selectors.unfiltered(filters):
         return None
     return lambda: generation_selectors.count_less(GenerationTask, user, trashed=True, statuses=UNFINISHED)
