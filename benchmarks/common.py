@@ -13,9 +13,19 @@ sys.path.insert(0, str(ROOT))
 
 from tests.stack import Stack  # noqa: E402
 
-__all__ = ["ROOT", "Stack", "percentile", "rss_kb", "children", "now"]
+__all__ = ["ROOT", "Stack", "percentile", "rss_kb", "children", "cpu_seconds", "now", "setup_django"]
 
 now = time.perf_counter
+
+
+def setup_django(tmp: Path) -> None:
+    """Django set up in the runner itself (with a data directory of its own under `tmp`): Stack.start_web
+    asks the serve command for the web server's command line, which imports the app's models."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagegen.settings")
+    os.environ.setdefault("IMAGEGEN_DATA_DIR", str(tmp / "runner"))
+    django.setup()
 
 
 def percentile(values, q: float) -> float:
@@ -43,6 +53,19 @@ def children(pid: int) -> list[int]:
             found.append(kid)
             frontier.append(kid)
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` and its descendants (a server's worker processes), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
 
 
 def rss_kb(pid: int) -> int:

@@ -1,4 +1,4 @@
-"""Lists at size: 100,000 tasks and 200,000 images in SQLite; /api/v1/history and /api/v1/tasks (first and
+"""Lists at size: 100,000 tasks and 190,000 images (a tag on every third) in SQLite; /api/v1/history and /api/v1/tasks (first and
 deep pages, filters, prompt search) and the gallery and history pages, timed through Django's full
 request stack; query counts for two page sizes. Prints one JSON line."""
 
@@ -28,6 +28,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from gallery.models import ImageTag  # noqa: E402
 from generation.models import GenerationTask, Image  # noqa: E402
 
 WORDS = "red fox whale lighthouse dawn city river forest snow cat dog castle robot garden ocean night".split()
@@ -60,7 +61,10 @@ def seed(tasks: int = 100_000) -> None:
                                             thumbnail_path=f"images/x/{task.task_id}-{index}.webp", file_size=200_000,
                                             thumbnail_size=12_000, width=1024, height=1024, format="png",
                                             sha256="0" * 64, seed=task.seed + index, created_at=task.created_at))
-            Image.objects.bulk_create(images, batch_size=2000)
+            images = Image.objects.bulk_create(images, batch_size=2000)
+            # A tag on every third image, as a gallery in use has them (the lists read them with the images).
+            ImageTag.objects.bulk_create([ImageTag(image=image, tag_name=WORDS[n % len(WORDS)])
+                                          for n, image in enumerate(images) if n % 3 == 0], batch_size=2000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
@@ -84,13 +88,18 @@ def queries(client: Client, url: str) -> int:
 
 
 def main() -> None:
+    if "--seed-only" in sys.argv:  # the data of benchmarks/list_load.py, in IMAGEGEN_BENCH_LISTS_DIR
+        call_command("migrate", verbosity=0)
+        seed(int(os.environ.get("BENCH_LISTS_TASKS", "100000")))
+        print(json.dumps({"tasks": GenerationTask.objects.count(), "images": Image.objects.count()}))
+        return
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
     call_command("collectstatic", verbosity=0, interactive=False)
     seeded = time.perf_counter()
     seed()
     seconds = time.perf_counter() - seeded
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")  # an allowed host (ALLOWED_HOSTS has no "testserver")
     cases = {
         "history, first page": "/api/v1/history",
         "history, page 2000": "/api/v1/history?page=2000",

@@ -36,11 +36,36 @@ Profiles behind the figures (kept here by `benchmarks/report.py`, so `make bench
   but joining those back to `tasks` for status, order and page costs as much as the scan, so it pays only
   for rare words. A search that stays under 50 ms at any size needs a capped count ("1,000+") or a search
   index that also holds the sort key and status (FTS5 with those columns / PostgreSQL trigram).
+- **Lists under load (issue 23, section 3b).** A 20-item page of `/api/v1/history` cost ~16 ms of CPU in
+  one process (test client, 100,000 tasks) against ~1 ms for the task read: DRF's walk over the declared
+  fields of 20 tasks and their images, model instances with three prefetches, three compiled ORM counts for
+  the total and the ORM's query building. Now an unfiltered page is one hand-written `LIMIT/OFFSET` statement
+  on the list's index (`PlainRows`, `PlainImageRows`; a filtered page keeps the ORM's query, read as
+  `values_list` rows), the page's images and tag names (the gallery: task, star and tags) come by one more
+  query on the page's keys, the bodies are rendered by hand (`TaskSummaryOutput.body`, `image_body`,
+  `gallery_body`; `tests/test_list_bodies_equal_their_serializers.py` holds them equal to the declared
+  serializers in every state, in both access modes), and the total is one statement of index counts (all
+  rows less the trash, less the unfinished for history) on a new narrow index (`idx_task_owner`,
+  `idx_image_owner`: SQLite counts a table by walking its narrowest index, 0.02 ms for 100,000 tasks against
+  1.8 ms on the narrowest before). In one process a page now costs ~3–4 ms (history 16 → 3.4 ms, gallery
+  21 → 3 ms). Under wrk the server pays 5–7 ms of CPU per page against 1.5–2 ms per task read (section 3b,
+  two runs): eight request threads per process share the GIL, which costs a long request more than a short
+  one. What is left in the page
+  itself: encoding 27 KB of JSON (~1 ms with the standard library) and Django's middleware.
 - **Thumbnails.** A 2048² PNG spends ~50 ms in zlib decoding before any resize on a loaded machine; the
   WebP encode is a third of what it was.
-- **Idle streams.** The 500 sockets now live in the same processes as the read path (one address): the
-  watcher reads the 10 watched tasks every 0.5 s and 100 heartbeats a second go out in this setup, on the
-  event loop, while the read path runs on the WSGI threads (section 7).
+- **Idle streams.** The 500 sockets live in the same processes as the read path (one address). Each idle
+  stream used to wait for its next event with a timeout of `IMAGEGEN_STREAM_HEARTBEAT`: at 5 s, 500 sockets
+  were 100 timer wake-ups a second of the event loop (each raising `TimeoutError` through `wait_for` and
+  cancelling a queue read), and each wake-up took the GIL from the WSGI threads serving the read path. The
+  watcher's tick (one fingerprint query for all watched tasks, twice a second) costs the same for 1 socket
+  or 500. Now one heartbeat timer per process puts one shared, once-encoded ping on every stream's queue
+  (`streaming/heartbeat.py`): with no requests, 500 idle sockets went from ~3.1 to ~1.5 ms of CPU per
+  second per 100 sockets, about half of it the watcher's tick (section 7 has this run's figure). The
+  fingerprint's count of other clients' waiting tasks is now all waiting tasks less the client's own (one
+  count per tick, one seek per task), not a count over every waiting task per watched task. Left: in
+  accounts mode each heartbeat re-checks the socket's user (a database read per socket per heartbeat: 33 a
+  second for 500 sockets at the default 15 s).
 - **Noise.** Other test processes may share the 2 cores (see the load average above); quota saturation at
   C=8 (8 + 2 worker processes on 2 cores) and the read-path ratio are the most sensitive to it.
 """
@@ -111,6 +136,10 @@ def write_report(info: dict, r: dict, path: Path) -> None:
                   f"| bare view | {x['bare_rps']} | {x.get('bare_rounds', '')} | {x['bare_p99_ms']} ms |",
                   f"| task | {x['task_rps']} | {x.get('task_rounds', '')} | {x['task_p99_ms']} ms |", "",
                   f"Ratio {x['ratio']}: {_mark(x['pass'])}.", ""]
+    if "list_load" in r:
+        from list_load import lines as list_load_lines
+
+        lines += list_load_lines(f"{info['date']} in the same run", r["list_load"])
     if "lists" in r:
         x = r["lists"]
         lines += ["## 4. Lists at size", "",

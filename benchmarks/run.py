@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Stack, children, cmdline, machine, median, now, percentile, rss_kb  # noqa: E402
+from common import ROOT, Stack, children, cmdline, machine, median, now, percentile, rss_kb, setup_django  # noqa: E402
 
+from list_load import bench_list_load  # noqa: E402
 from serving import bench_serving  # noqa: E402
 
 from tests.volcengine_server import FakeVolcEngine  # noqa: E402
@@ -198,13 +199,15 @@ def bench_memory(tmp: Path, tasks: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer tasks (a smoke run, not for BENCHMARKS.md)")
-    parser.add_argument("--only", nargs="*", help="run only these: quota pipeline read serving lists images memory")
+    parser.add_argument("--only", nargs="*",
+                        help="run only these: quota pipeline read list-load serving lists images memory")
     args = parser.parse_args()
-    wanted = set(args.only or ["quota", "pipeline", "read", "serving", "lists", "images", "memory"])
+    wanted = set(args.only or ["quota", "pipeline", "read", "list-load", "serving", "lists", "images", "memory"])
     started = time.time()
     info = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     with tempfile.TemporaryDirectory(prefix="imagegen-bench-") as tmp_name:
         tmp = Path(tmp_name)
+        setup_django(tmp)
         if "quota" in wanted:
             n = 40 if args.quick else 200
             results["quota"] = [bench_quota(tmp, c, n if c > 1 else n // 2 if args.quick else n) for c in (4, 8, 1)]
@@ -216,6 +219,9 @@ def main() -> None:
             results["breakdown"] = bench_breakdown()
         if "read" in wanted:
             results["read"] = bench_read(tmp)
+        if "list-load" in wanted:
+            results["list_load"] = bench_list_load(tmp, FAST, rounds=3 if args.quick else 5,
+                                                   tasks=10_000 if args.quick else 100_000)
         if "serving" in wanted:
             results["serving"] = bench_serving(tmp, FAST, SMALL)
         if "lists" in wanted:
@@ -235,6 +241,11 @@ def main() -> None:
 
         write_section(f"{info['date']} (`benchmarks/run.py --only serving`); {info['machine']}", results["serving"],
                       ROOT / "BENCHMARKS.md")
+    elif not args.quick and set(args.only) == {"list-load"}:
+        from list_load import write_section
+
+        write_section(f"{info['date']} (`benchmarks/run.py --only list-load`) on {info['machine']}",
+                      results["list_load"], ROOT / "BENCHMARKS.md")
 
 
 def postgres_database() -> str | None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Stack, machine, rss_kb  # noqa: E402
+from common import ROOT, Stack, cpu_seconds, machine, rss_kb  # noqa: E402
 
 from tests.stack import free_port  # noqa: E402
 
@@ -137,6 +137,19 @@ def bench_serving(tmp: Path, fast: dict, small: dict, rounds: int = 5) -> dict:
                 held.append(wrk(chosen_url))
                 held_kb = max(held_kb, sum(rss_kb(p) for p in _tree(pid)))
                 pings += sockets.pings
+        # What the idle sockets cost by themselves: the chosen server's CPU time (/proc) over 8 s with them held
+        # and no requests, against 8 s without them, per 100 sockets.
+        idle_free, idle_held = [], []
+        for _ in range(3):
+            before = cpu_seconds(pid)
+            time.sleep(8)
+            idle_free.append(cpu_seconds(pid) - before)
+            with HeldSockets(stream_url, SOCKETS, waiting):
+                time.sleep(1)
+                before = cpu_seconds(pid)
+                time.sleep(8)
+                idle_held.append(cpu_seconds(pid) - before)
+        per_100 = (median(idle_held) - median(idle_free)) / 8 * 1000 * 100 / SOCKETS
         base = median(runs["gunicorn"])
         result = {
             "rounds": rounds,
@@ -148,6 +161,9 @@ def bench_serving(tmp: Path, fast: dict, small: dict, rounds: int = 5) -> dict:
             "held_ratio": round(median(held) / median(free), 3),
             "sockets": SOCKETS, "pings_during": pings,
             "idle_mb": round(idle_kb / 1024, 1), "held_mb": round(held_kb / 1024, 1),
+            "idle_cpu_ms_per_s": round(median(idle_free) / 8 * 1000, 1),
+            "held_cpu_ms_per_s": round(median(idle_held) / 8 * 1000, 1),
+            "cpu_ms_per_s_per_100": round(per_100, 2),
         }
         result["pass"] = result["candidates"][CHOSEN]["ratio"] >= 0.90 and result["held_ratio"] >= 0.95
         return result
@@ -176,7 +192,12 @@ def lines(info: str, x: dict) -> list[str]:
             f"heartbeats every 5 s: {x['pings_during']} pings received during the runs): read path "
             f"{x['held_rps']} req/s with them against {x['free_rps']} without, **{x['held_ratio']:.2f}x** "
             f"(rounds with: {', '.join(map(str, x['held_each']))}; without: {', '.join(map(str, x['free_each']))}).",
-            f"The server's processes: {x['idle_mb']} MB idle, {x['held_mb']} MB with the sockets.", "",
+            f"The server's processes: {x['idle_mb']} MB idle, {x['held_mb']} MB with the sockets.",
+            *([f"CPU of the idle sockets alone (no requests; the server's processes, /proc, 3 × 8 s with and without): "
+               f"{x['held_cpu_ms_per_s']} ms per second with them against {x['idle_cpu_ms_per_s']} without, "
+               f"**{x['cpu_ms_per_s_per_100']} ms of CPU per second per 100 idle sockets** "
+               f"({x['cpu_ms_per_s_per_100'] / 10:.2f} % of a core); one heartbeat timer per process pings them all "
+               "(`streaming/heartbeat.py`)."] if "cpu_ms_per_s_per_100" in x else []), "",
             f"Targets: chosen design >= 0.90x gunicorn's read path, 500 idle sockets cost <= 5%: "
             f"**{'met' if x['pass'] else 'NOT met'}**.", "",
             "Why this design: `imagegen.asgi` on uvicorn (httptools, uvloop) routes the WebSocket and the event",
@@ -184,7 +205,7 @@ def lines(info: str, x: dict) -> list[str]:
             "a thread pool (a2wsgi), so sync views never go through `sync_to_async` (Django's own ASGI path, the",
             "`django-asgi` row, is the slow one). It meets both figures, runs every stream and graceful-stop test,",
             "and needs nothing outside the virtualenv for `make run`. granian serving the same application measured",
-            "faster again in these runs; it is the next step if the read path needs more, once the stream suite and",
+            "as fast or faster in some runs (see its row); it is the next step if the read path needs more, once the stream suite and",
             "graceful stop have been run on it. The nginx proxy needs nginx on every developer's machine and two",
             "servers behind it; pure-Python HTTP parsing (h11) is the margin between the two uvicorn rows.",
             "The machine is shared: the load average above and the spread of the rounds show how noisy one round",

@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+from types import SimpleNamespace
+
+from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,10 +15,9 @@ from django.utils.translation import gettext as _
 from core.access import owned_by
 from core.errors import NotFound
 from generation import selectors as generation_selectors
-from generation.models import ImageTag
-from generation.models import Image, is_image_id
+from generation.models import GenerationTask, Image, ImageTag, is_image_id
 
-from .models import Board, ShareLink, is_board_id, is_share_id
+from .models import Board, ShareLink, Star, is_board_id, is_share_id
 
 
 def image_list(*, filters: dict, user=None) -> QuerySet:
@@ -36,6 +40,120 @@ def image_list(*, filters: dict, user=None) -> QuerySet:
     if filters.get("starred"):
         qs = qs.filter(star__isnull=False)
     return qs.order_by("-created_at", "-id")
+
+
+# The image columns a gallery row shows, with its task's primary key first.
+_ROW_FIELDS = ("task", "created_at", "image_id", "index", "width", "height", "file_size", "format", "sha256", "seed")
+
+
+def image_rows(qs: QuerySet) -> QuerySet:
+    """image_list's images as tuples of the columns a gallery row shows (image_page reads the rest of a page):
+    no model instances and no prefetches, which together cost more than the page's SQL."""
+    return qs.prefetch_related(None).values_list("id", *_ROW_FIELDS)
+
+
+class PlainImageRows:
+    """The unfiltered gallery's rows as image_rows gives them, read by a hand-written SQL statement when the
+    paginator slices a page out of them (as generation.selectors.PlainRows for the task lists)."""
+
+    def __init__(self, *, user=None):
+        self.user = user
+
+    def __getitem__(self, window: slice) -> list[tuple]:
+        params = [self.user.pk] if self.user is not None else []
+        with connection.cursor() as cursor:
+            cursor.execute(_plain_image_rows_sql(self.user is not None), [*params, window.stop - window.start, window.start])
+            rows = cursor.fetchall()
+        created = Image._meta.get_field("created_at")
+        # created_at is the one column the driver does not give as the ORM would (SQLite: text).
+        return [(*row[:2], generation_selectors.from_db(row[2], created), *row[3:]) for row in rows]
+
+
+@lru_cache(maxsize=2)
+def _plain_image_rows_sql(owned: bool) -> str:
+    q = connection.ops.quote_name
+
+    def col(name):
+        return q(Image._meta.get_field(name).column)
+
+    where = f"{col('deleted_at')} IS NULL" + (f" AND {col('owner')} = %s" if owned else "")
+    # image_list's order (newest first), which idx_image_created / idx_image_owner_created walk as it is.
+    return (f"SELECT {col('id')}, {', '.join(col(name) for name in _ROW_FIELDS)} FROM {q(Image._meta.db_table)} "
+            f"WHERE {where} ORDER BY {col('created_at')} DESC, {col('id')} DESC LIMIT %s OFFSET %s")
+
+
+def image_list_rows(*, filters: dict, user=None):
+    """image_list's rows as image_rows gives them: by hand-written SQL when only a page is asked for."""
+    if generation_selectors.unfiltered(filters):
+        return PlainImageRows(user=user)
+    return image_rows(image_list(filters=filters, user=user))
+
+
+@lru_cache(maxsize=1)
+def _image_page_sql() -> str:
+    q = connection.ops.quote_name
+
+    def col(model, name):
+        return q(model._meta.get_field(name).column)
+
+    tasks, images = q(GenerationTask._meta.db_table), q(Image._meta.db_table)
+    return (
+        f"SELECT i.{col(Image, 'id')}, t.{col(GenerationTask, 'task_id')}, t.{col(GenerationTask, 'prompt')}, "
+        f"t.{col(GenerationTask, 'model')}, s.{col(Star, 'id')}, g.{col(ImageTag, 'tag_name')} "
+        f"FROM {images} i JOIN {tasks} t ON t.{col(GenerationTask, 'id')} = i.{col(Image, 'task')} "
+        f"LEFT JOIN {q(Star._meta.db_table)} s ON s.{col(Star, 'image')} = i.{col(Image, 'id')} "
+        f"LEFT JOIN {q(ImageTag._meta.db_table)} g ON g.{col(ImageTag, 'image')} = i.{col(Image, 'id')} "
+        f"WHERE i.{col(Image, 'id')} IN "
+    )
+
+
+def image_page(rows) -> list[GalleryRow]:
+    """A page of image_rows' tuples with each image's task (id, prompt, model), star and sorted tag names, read
+    by one more query on the images' primary keys. An image whose task was deleted since the page was read
+    went with it (the delete cascades) and is left out, rather than shown half."""
+    rows = list(rows)
+    if not rows:
+        return []
+    sql = _image_page_sql() + "(" + ", ".join("%s" for _ in rows) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [row[0] for row in rows])
+        found = cursor.fetchall()
+    extra: dict[int, tuple[tuple, list[str]]] = {}
+    for pk, task_id, prompt, model, star, tag in found:
+        if pk not in extra:
+            extra[pk] = ((task_id, prompt, model, star is not None), [])
+        if tag is not None:
+            extra[pk][1].append(tag)
+    fields = _row_fields()
+    page = []
+    for row in rows:
+        if row[0] not in extra:
+            continue
+        (task_id, prompt, model, starred), tags = extra[row[0]]
+        image = SimpleNamespace(**{f.attname: v for f, v in zip(fields, row[1:])})
+        page.append(GalleryRow(image, SimpleNamespace(task_id=task_id, prompt=prompt, model=model), sorted(tags), starred))
+    return page
+
+
+@dataclass
+class GalleryRow:
+    image: SimpleNamespace  # the _ROW_FIELDS columns as attributes
+    task: SimpleNamespace  # task_id, prompt, model
+    tags: list[str]
+    starred: bool
+
+
+@lru_cache(maxsize=1)
+def _row_fields():
+    return [Image._meta.get_field(name) for name in _ROW_FIELDS]
+
+
+def image_count(*, filters: dict, user=None):
+    """A cheaper count for the unfiltered gallery, or None: every image minus those in the trash, two index
+    counts (the second on the trash's small partial index)."""
+    if not generation_selectors.unfiltered(filters):
+        return None
+    return lambda: generation_selectors.count_less(Image, user, trashed=True)
 
 
 def tag_counts(*, user=None) -> list[dict]:

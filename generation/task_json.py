@@ -185,4 +185,11 @@ class TaskSummaryOutput(TaskOutput):
         return None
 
 
+def task_list_bodies(rows) -> list[dict]:
+    """The list bodies of a page of selectors.task_rows' rows: TaskSummaryOutput's, rendered from two queries
+    for the whole page (tests/test_list_bodies_equal_their_serializers.py holds them equal)."""
+    summary = TaskSummaryOutput()
+    return [summary.body(task, images) for task, images in selectors.task_page(rows)]
+
+
 TaskPage = paginated("TaskPage", TaskSummaryOutput)

@@ -10,7 +10,7 @@ from core.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES
 from core.api.pagination import paginate
 from core.api.throttling import ApiThrottle
 from generation.apis import TaskFilterSerializer, read_filters
-from generation.task_json import TaskPage, TaskSummaryOutput
+from generation.task_json import TaskPage, task_list_bodies
 from generation.openapi import task_id_parameter
 from generation.trash_apis import purge_parameter, wants_purge
 
@@ -29,9 +29,9 @@ class HistoryListApi(APIView):
     def get(self, request):
         filters = read_filters(request)
         return paginate(
-            queryset=selectors.history_list(filters=filters, user=request.user),
+            queryset=selectors.history_rows(filters=filters, user=request.user),
             count=selectors.history_count(filters=filters, user=request.user),
-            serializer_class=TaskSummaryOutput,
+            render=task_list_bodies,
             request=request,
             view=self,
         )

@@ -17,15 +17,21 @@ def history_list(*, filters: dict, user=None):
     return generation_selectors.task_list(filters={**filters, "status": wanted or ["-none-"]}, user=user)
 
 
+def history_rows(*, filters: dict, user=None):
+    """history_list's rows as generation.selectors.task_rows gives them: by hand-written SQL when only a page is
+    asked for (every finished task out of the trash, newest first)."""
+    if generation_selectors.unfiltered(filters):
+        return generation_selectors.PlainRows(user=user, finished_only=True)
+    return generation_selectors.task_rows(history_list(filters=filters, user=user))
+
+
 def history_count(*, filters: dict, user=None):
     """A cheaper count for the unfiltered history, or None: every task minus the few unfinished ones and the
-    few in the trash (never the same: an unfinished task is never in it), three index counts instead of a
-    scan that checks each row's status."""
-    if any(value for name, value in filters.items() if name not in ("page", "page_size")):
+    few in the trash (never the same: an unfinished task is never in it), three index counts in one statement
+    instead of a scan that checks each row's status."""
+    if not generation_selectors.unfiltered(filters):
         return None
-    tasks = owned_by(GenerationTask.objects.all(), user)
-    return lambda: (tasks.count() - tasks.filter(status__in=UNFINISHED).count()
-                    - tasks.filter(deleted_at__isnull=False).count())
+    return lambda: generation_selectors.count_less(GenerationTask, user, trashed=True, statuses=UNFINISHED)
 
 
 def history_get(*, item_id: str, user=None) -> GenerationTask:

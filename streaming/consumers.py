@@ -32,6 +32,7 @@ from core.errors import ApplicationError, RateLimited, ValidationFailed
 from generation.apis import GenerateApi
 
 from . import messages
+from .heartbeat import Ping, get_heartbeat
 from .watcher import Event, get_watcher
 
 log = logging.getLogger(__name__)
@@ -157,12 +158,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.closed = False
         await self.accept()
         self.sender = asyncio.get_running_loop().create_task(self._send_loop())
+        get_heartbeat().add(self.queue)
 
     async def disconnect(self, code):
         self.closed = True
         sender = getattr(self, "sender", None)
         if sender is not None:
             sender.cancel()
+        if hasattr(self, "queue"):
+            get_heartbeat().discard(self.queue)
         for task_id in list(getattr(self, "tasks", ())):
             self.watcher.unsubscribe(task_id, self.queue)
 
@@ -273,14 +277,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=messages.encode(message))
 
     async def _send_loop(self):
-        heartbeat = settings.IMAGEGEN_STREAM_HEARTBEAT
         while True:
-            try:
-                event: Event = await asyncio.wait_for(self.queue.get(), timeout=heartbeat)
-            except TimeoutError:
+            event: Event | Ping = await self.queue.get()
+            if isinstance(event, Ping):  # the process's heartbeat (heartbeat.py): one timer for every socket
                 if not await self._still_signed_in():
                     return
-                await self._send(messages.ping_message())
+                await self.send(text_data=event.text)
                 continue
             if event.kind != "snapshot" and event.task_id not in self.tasks:
                 continue  # queued before the client unsubscribed

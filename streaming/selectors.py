@@ -87,16 +87,21 @@ def task_fingerprints(task_ids: list[str]) -> dict[str, tuple]:
             f"CASE WHEN t.{col('status')} = %s THEN (SELECT COUNT(*) FROM {tasks} u "
             f"WHERE u.{col('status')} IN ({unfinished}) AND u.{col('created_at')} < t.{col('created_at')}) END, "
             # The fair queue_position (generation.selectors.queue_position) also counts other clients' waiting
-            # tasks created after this one, and the tasks staff moved to the front.
+            # tasks created after this one, and the tasks staff moved to the front. Other clients' are all
+            # waiting tasks less the client's own: the first count does not depend on the row, so it runs once
+            # per tick, and the second is a seek on (client_id, status), where "all but this client's" read
+            # every waiting task once per watched task on every tick.
             f"CASE WHEN t.{col('status')} = %s THEN (SELECT COUNT(*) FROM {tasks} v "
-            f"WHERE v.{col('status')} IN ({unfinished}) AND v.{col('lease_owner')} = '' "
-            f"AND v.{col('client_id')} <> t.{col('client_id')}) END, "
+            f"WHERE v.{col('status')} IN ({unfinished}) AND v.{col('lease_owner')} = '') - (SELECT COUNT(*) "
+            f"FROM {tasks} o WHERE o.{col('client_id')} = t.{col('client_id')} AND o.{col('status')} IN ({unfinished}) "
+            f"AND o.{col('lease_owner')} = '') END, "
             f"CASE WHEN t.{col('status')} = %s THEN (SELECT COUNT(*) FROM {tasks} w "
             f"WHERE w.{col('status')} IN ({unfinished}) AND w.{col('priority')} > 0) END "
             f"FROM {tasks} t WHERE t.{col('task_id')} IN ({', '.join('%s' for _ in chunk)})"
         )
+        params = [Status.PENDING, *UNFINISHED, Status.PENDING, *UNFINISHED, *UNFINISHED, Status.PENDING, *UNFINISHED]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*([Status.PENDING, *UNFINISHED] * 3), *chunk])
+            cursor.execute(sql, [*params, *chunk])
             for row in cursor.fetchall():
                 found[row[0]] = tuple(row[1:])
     return found

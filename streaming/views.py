@@ -21,6 +21,7 @@ from core.errors import NotFound, RateLimited, Unavailable
 
 from . import messages
 from .consumers import read_allowed, standing
+from .heartbeat import Ping, get_heartbeat
 from .selectors import task_state
 from .watcher import get_watcher
 
@@ -60,9 +61,9 @@ async def task_events(request, task_id: str):
 async def _events(task_id: str, user, last_id: str, language: str, scope=None):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.IMAGEGEN_STREAM_SSE_LIFETIME
-    heartbeat = settings.IMAGEGEN_STREAM_HEARTBEAT
     retry_ms = int(settings.IMAGEGEN_STREAM_SSE_RETRY * 1000)
     watcher = get_watcher()
+    heartbeat = get_heartbeat()
     queue: asyncio.Queue = asyncio.Queue()
     try:
         yield f"retry: {retry_ms}\n\n"
@@ -72,6 +73,7 @@ async def _events(task_id: str, user, last_id: str, language: str, scope=None):
             with translation.override(language):
                 yield messages.sse(messages.gone_message(task_id))
             return
+        heartbeat.add(queue)  # pings come from the process's one heartbeat timer (heartbeat.py)
         while True:
             left = deadline - loop.time()
             if left <= 0:
@@ -79,8 +81,10 @@ async def _events(task_id: str, user, last_id: str, language: str, scope=None):
                 yield f": reconnect\nretry: {retry_ms}\n\n"
                 return
             try:
-                event = await asyncio.wait_for(queue.get(), timeout=min(heartbeat, left))
+                event = await asyncio.wait_for(queue.get(), timeout=left)
             except TimeoutError:
+                continue
+            if isinstance(event, Ping):
                 if user is not None and scope is not None:
                     # Accounts mode: a revoked token, a signed-out session or a deactivated user ends the
                     # stream at its next heartbeat, as it ends HTTP access (and the WebSocket).
@@ -89,8 +93,7 @@ async def _events(task_id: str, user, last_id: str, language: str, scope=None):
                         with translation.override(language):
                             yield messages.sse(messages.error_message(refused[0], str(refused[1])))
                         return
-                if deadline - loop.time() > 0:
-                    yield messages.sse(messages.ping_message())
+                yield event.sse
                 continue
             with translation.override(language):
                 if event.kind == "gone":
@@ -103,4 +106,5 @@ async def _events(task_id: str, user, last_id: str, language: str, scope=None):
                     yield messages.sse(messages.unsubscribed_message(task_id, "finished"))
                     return
     finally:
+        heartbeat.discard(queue)
         watcher.unsubscribe(task_id, queue)  # also when the client left while the subscription was made

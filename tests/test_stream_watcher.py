@@ -18,8 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def reads(monkeypatch):
-    """Every read the watcher makes, by name."""
+def reads(monkeypatch, settings):
+    """Every read the watcher makes, by name. Only the ticks a test runs itself: the watcher's own timer
+    would otherwise tick too when a loaded machine takes longer than IMAGEGEN_STREAM_POLL between two, and
+    take the change a test's tick is to see."""
+    settings.IMAGEGEN_STREAM_POLL = 3600
     calls: list[str] = []
     for name in ("task_fingerprints", "task_state"):
         real = getattr(watcher_module, name)

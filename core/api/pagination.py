@@ -27,11 +27,16 @@ class CountedPaginator(DjangoPaginator):
         return self._counted
 
 
-def paginate(*, queryset, serializer_class, request, view, context=None, count=None):
-    """One page of `queryset`; `count`, if given, is a callable that returns the total."""
+def paginate(*, queryset, serializer_class=None, request, view, context=None, count=None, render=None):
+    """One page of `queryset`; `count`, if given, is a callable that returns the total. `render`, if given,
+    turns the page's rows into the list of bodies instead of `serializer_class` (lists whose bodies are
+    rendered by hand from plain rows: DRF's walk over the declared fields is most of a page's cost)."""
     paginator = Pagination()
     if count is not None:
         paginator.django_paginator_class = partial(CountedPaginator, count=count)
     page = paginator.paginate_queryset(queryset, request, view=view)
-    data = serializer_class(page, many=True, context=context or {"request": request}).data
+    if render is not None:
+        data = render(page)
+    else:
+        data = serializer_class(page, many=True, context=context or {"request": request}).data
     return paginator.get_paginated_response(data)
