@@ -27,7 +27,8 @@ def image_list(*, filters: dict, user=None) -> QuerySet:
     if filters.get("model"):
         qs = qs.filter(task__model=filters["model"])
     if filters.get("q"):
-        qs = qs.filter(task__prompt__icontains=filters["q"])
+        # The matching tasks' ids from the prompt index (generation.selectors.PromptSearch pages tasks, not images).
+        qs = qs.filter(task_id__in=generation_selectors.prompt_task_ids(text=filters["q"], user=user))
     if filters.get("batch"):
         qs = qs.filter(task__batch_id=filters["batch"])
     if filters.get("board"):

@@ -28,6 +28,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -284,7 +285,7 @@ def _snapshot_fields():
 
 def task_list(*, filters: dict, user=None) -> QuerySet:
     """`user`'s tasks (every task in open mode) newest first, filtered by status, model, tag, creation date
-    range and prompt text; none in the trash."""
+    range and prompt text (then a PromptSearch: the index's pages and a capped count); none in the trash."""
     qs = owned_by(GenerationTask.objects.filter(deleted_at__isnull=True), user)
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"])
@@ -297,10 +298,10 @@ def task_list(*, filters: dict, user=None) -> QuerySet:
         qs = qs.filter(created_at__gte=filters["created_after"])
     if filters.get("created_before"):
         qs = qs.filter(created_at__lt=filters["created_before"])
-    if filters.get("q"):
-        qs = qs.filter(prompt__icontains=filters["q"])
     if filters.get("batch"):
         qs = qs.filter(batch_id=filters["batch"])
+    if filters.get("q"):
+        return PromptSearch(_with_images(qs), filters["q"], user=user)
     return _with_images(qs.order_by("-created_at", "-id"))
 
 
@@ -449,3 +450,119 @@ def trash_get(*, item_id: str, user=None) -> TrashEntry:
     if not entries:
         raise NotFound(_("This is not in the trash."))
     return entries[0]
+
+
+# --- Prompt search (README, "How it works"; the index and its triggers: migration 0013) --------------------
+
+SEARCH_COUNT_CAP = 1000  # a search counts up to this many matches; beyond, the count says "1,000+"
+SEARCH_INDEXED_LENGTH = 3  # trigrams: shorter text has none, so it is looked for by a scan (README)
+_SEARCH_KEY_ID = 0xFFFFFFFF  # the low 32 bits of the SQLite index's rowid are the task's id (migration 0013)
+
+
+def _like_pattern(text: str) -> str:
+    # The user's % and _ are characters to find, not wildcards.
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _fts_query(text: str, user) -> str:
+    # One quoted phrase: FTS5's operators (OR, NEAR(, *, ^, column filters) inside it are plain text.
+    phrase = '"' + text.replace('"', '""') + '"'
+    query = f"prompt : {phrase}"
+    # Accounts mode: the owner is in the index ("<id>", exactly that substring), so one user's search
+    # never walks the other users' matches.
+    return query if user is None else f'{query} AND owner : "<{user.pk}>"'
+
+
+def _uses_fts(text: str) -> bool:
+    return connection.vendor == "sqlite" and len(text) >= SEARCH_INDEXED_LENGTH
+
+
+def _prompt_matches(qs: QuerySet, text: str) -> QuerySet:
+    """`qs` narrowed to prompts containing `text`, case-insensitively, as the ORM runs it (no FTS)."""
+    if connection.vendor == "postgresql":
+        # ILIKE on the column itself, which the pg_trgm GIN index serves (icontains would be UPPER(..) LIKE).
+        column = f"{connection.ops.quote_name(GenerationTask._meta.db_table)}.{connection.ops.quote_name('prompt')}"
+        return qs.filter(RawSQL(f"{column} ILIKE %s", (_like_pattern(text),), output_field=BooleanField()))
+    return qs.filter(prompt__icontains=text)
+
+
+def prompt_task_ids(*, text: str, user=None) -> QuerySet | RawSQL:
+    """The ids of `user`'s tasks out of the trash whose prompt contains `text`, for an `__in` filter (the
+    gallery's): the whole set at once, which the index finds without a scan for text of 3 characters or more."""
+    if _uses_fts(text):
+        return RawSQL(f"SELECT rowid & {_SEARCH_KEY_ID} FROM tasks_search WHERE tasks_search MATCH %s",
+                      (_fts_query(text, user),))
+    return _prompt_matches(owned_by(GenerationTask.objects.filter(deleted_at__isnull=True), user), text).values("pk")
+
+
+class PromptSearch:
+    """The tasks of `base` whose prompt contains `text`, newest first, in pages: what Django's paginator
+    needs (count(), slicing). Each page is one pass over the index that stops after the page's rows, and the
+    count stops at SEARCH_COUNT_CAP + 1 (then `count_capped`), so neither grows with the number of tasks.
+
+    SQLite (text of 3 characters or more): the FTS5 index hands matching rows out in the order of its rowid,
+    the (second of created_at, id) key, newest first; each is checked against `base`'s other filters (status,
+    model, trash, owner, ...) by its primary key, and the page is put in the lists' exact order (created_at,
+    id) from what the index gave up to it and the rest of its last second. PostgreSQL: ILIKE, served by the
+    pg_trgm index or by a walk of the (created_at, id) index, as the planner judges. Shorter text on either:
+    that walk, with LIKE."""
+
+    ordered = True
+
+    def __init__(self, base: QuerySet, text: str, *, user=None):
+        self.base, self.text, self.user = base, text, user
+        self.count_capped = False
+
+    def _fts_sql(self, select: str, tail: str, *, keys: tuple[int, int] | None = None) -> tuple[str, list]:
+        # base's filters, correlated with the index row by the id in the key: a primary-key lookup per row.
+        check = self.base.order_by().filter(pk=RawSQL(f"tasks_search.rowid & {_SEARCH_KEY_ID}", ())).values("pk")
+        check_sql, check_params = check.query.get_compiler(connection=connection).as_sql()
+        within = "AND rowid >= %s AND rowid < %s " if keys else ""
+        sql = f"SELECT {select} FROM tasks_search WHERE tasks_search MATCH %s {within}AND EXISTS ({check_sql}) {tail}"
+        return sql, [_fts_query(self.text, self.user), *(keys or ()), *check_params]
+
+    def _fts_rows(self, limit: int, keys: tuple[int, int] | None = None) -> list[tuple[int, str]]:
+        """(key, created_at) of the matches in the index's order, newest second first."""
+        created = (f"(SELECT t.created_at FROM {connection.ops.quote_name(GenerationTask._meta.db_table)} t "
+                   f"WHERE t.id = tasks_search.rowid & {_SEARCH_KEY_ID})")
+        sql, params = self._fts_sql(f"rowid, {created}", "ORDER BY rowid DESC LIMIT %s", keys=keys)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit])
+            return cursor.fetchall()
+
+    def _fts_page(self, start: int, stop: int) -> list[int]:
+        # The index orders by the second of created_at, then id; the lists by created_at, then id. The first
+        # `stop` matches in the index's order hold every match of a newer second than the last one's; adding
+        # the rest of that last second gives a set that holds the true first `stop`, which sorting then finds.
+        rows = self._fts_rows(stop)
+        if len(rows) == stop and stop:
+            last = rows[-1][0]
+            rows += self._fts_rows(-1, keys=((last >> 32) << 32, last))
+        # SQLite's datetimes are ISO text: they sort as they compare (a value without microseconds is a prefix).
+        rows.sort(key=lambda row: (row[1], row[0] & _SEARCH_KEY_ID), reverse=True)
+        return [key & _SEARCH_KEY_ID for key, _created in rows[start:stop]]
+
+    def count(self) -> int:
+        limit = SEARCH_COUNT_CAP + 1
+        if _uses_fts(self.text):
+            sql, params = self._fts_sql("1", "LIMIT %s")
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) FROM ({sql})", [*params, limit])
+                found = cursor.fetchone()[0]
+        else:
+            found = _prompt_matches(self.base.order_by(), self.text).values("pk")[:limit].count()
+        self.count_capped = found > SEARCH_COUNT_CAP
+        return min(found, SEARCH_COUNT_CAP)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[GenerationTask]:
+        if not isinstance(index, slice) or index.step is not None:
+            raise TypeError("PromptSearch takes a slice")
+        start, stop = index.start or 0, index.stop
+        if not _uses_fts(self.text):
+            return list(_prompt_matches(self.base, self.text).order_by("-created_at", "-id")[start:stop])
+        ids = self._fts_page(start, self.count() if stop is None else stop)
+        found = {task.pk: task for task in self.base.filter(pk__in=ids)}  # with base's prefetches
+        return [found[pk] for pk in ids if pk in found]

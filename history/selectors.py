@@ -7,14 +7,19 @@ from generation.models import FINISHED, UNFINISHED, GenerationTask, is_task_id
 
 
 def history_list(*, filters: dict, user=None):
-    """`user`'s finished tasks (everyone's in open mode); a status filter narrows within the finished ones."""
+    """`user`'s finished tasks (everyone's in open mode); a status filter narrows within the finished ones; with
+    a prompt search, a PromptSearch (pages from the index, a capped count)."""
     wanted = [s for s in filters.get("status") or FINISHED if s in FINISHED]
+    # The prompt search goes last, over every other filter (generation.selectors.PromptSearch).
+    text, filters = filters.get("q"), {**filters, "q": None}
     if set(wanted) == set(FINISHED):
         # "Not unfinished" rather than "one of three": SQLite then walks the (created_at, id) index in
         # order instead of merging three status ranges and sorting them, which deep pages would pay for.
         qs = generation_selectors.task_list(filters={**filters, "status": None}, user=user)
-        return qs.exclude(status__in=UNFINISHED)
-    return generation_selectors.task_list(filters={**filters, "status": wanted or ["-none-"]}, user=user)
+        qs = qs.exclude(status__in=UNFINISHED)
+    else:
+        qs = generation_selectors.task_list(filters={**filters, "status": wanted or ["-none-"]}, user=user)
+    return generation_selectors.PromptSearch(qs, text, user=user) if text else qs
 
 
 def history_count(*, filters: dict, user=None):
