@@ -100,6 +100,18 @@ def check() -> None:
     finally:
         selectors.SEARCH_COUNT_CAP = cap
 
+    # Past the window of newest tasks (made small here) a search asks the index for the rest.
+    window = selectors.SEARCH_WINDOW
+    selectors.SEARCH_WINDOW = 2
+    try:
+        search = history_list(filters={"q": "meadow"})
+        assert search.count() == 3 and not search.count_capped
+        assert [t.prompt for t in search[0:3]] == ["bob's meadow", "alice's secret meadow 1", "alice's secret meadow 0"]
+        assert [t.prompt for t in search[1:2]] == ["alice's secret meadow 1"]
+        assert found("meadow", user=alice) == ["alice's secret meadow 1", "alice's secret meadow 0"]
+    finally:
+        selectors.SEARCH_WINDOW = window
+
     # The rebuild: an index that went missing is made again.
     with connection.cursor() as cursor:
         cursor.execute("DROP INDEX idx_task_prompt_trgm")
