@@ -456,7 +456,6 @@ def trash_get(*, item_id: str, user=None) -> TrashEntry:
 
 SEARCH_COUNT_CAP = 1000  # a search counts up to this many matches; beyond, the count says "1,000+"
 SEARCH_INDEXED_LENGTH = 3  # trigrams: shorter text has none, so it is looked for by a scan (README)
-SEARCH_WINDOW = 5000  # PostgreSQL: the newest tasks a search reads itself before it asks the index
 _SEARCH_KEY_ID = 0xFFFFFFFF  # the low 32 bits of the SQLite index's rowid are the task's id (migration 0013)
 
 
@@ -506,14 +505,12 @@ class PromptSearch:
     model, trash, owner, ...) by its primary key, and the page is put in the lists' exact order (created_at,
     id) from what the index gave up to it and the rest of its last second.
 
-    PostgreSQL: ILIKE, which pg_trgm's index serves, but whose planner cannot tell a common word from a rare
-    one well enough (a phrase of two common words looks rare to it and it reads 100,000 rows to sort them).
-    So a search first reads the newest SEARCH_WINDOW tasks of `base` (its own index walk) and checks them
-    with ILIKE: a common word's page is there, and a count that reaches the cap there is exact. Else the
-    query goes to the index: a rare word's rows are few. Between the two (a word in between 0.4 % and 20 %
-    of the tasks), counting exactly would read tens of thousands of rows, so the count is estimated from the
-    window's share and the planner's row estimate of `base`, and when that makes more than the cap, it says
-    the cap ("1,000+", `count_capped`) uncounted.
+    PostgreSQL: ILIKE, which pg_trgm's index serves; the planner walks the (created_at, id) index instead
+    when its estimate says matches are many (its estimates of LIKE come from the column's statistics, which
+    ANALYZE keeps). The page is its plan. For the count, the planner's estimate of the matches is read first
+    (EXPLAIN: nothing is read): over twice the cap, counting would read every match up to the cap (a word in
+    1 % of the tasks: 100,000 rows), so the count says the cap uncounted ("1,000+", `count_capped`);
+    below, the matches are few and counted, up to the cap.
 
     Text shorter than 3 characters has no trigram: SQLite walks `base` newest first with LIKE (a common
     one's page and count stop early; a rare one reads every task), PostgreSQL as above."""
@@ -523,7 +520,6 @@ class PromptSearch:
     def __init__(self, base: QuerySet, text: str, *, user=None):
         self.base, self.text, self.user = base, text, user
         self.count_capped = False
-        self._window: tuple[list[int], bool] | None = None
 
     def _fts_sql(self, select: str, tail: str, *, keys: tuple[int, int] | None = None) -> tuple[str, list]:
         # base's filters, correlated with the index row by the id in the key: a primary-key lookup per row.
@@ -554,23 +550,10 @@ class PromptSearch:
         rows.sort(key=lambda row: (row[1], row[0] & _SEARCH_KEY_ID), reverse=True)
         return [key & _SEARCH_KEY_ID for key, _created in rows[start:stop]]
 
-    def _newest(self) -> tuple[list[int], bool]:
-        """PostgreSQL: the ids of the matches among `base`'s newest SEARCH_WINDOW tasks, newest first, and
-        whether those were all of `base`."""
-        if self._window is None:
-            newest = self.base.order_by("-created_at", "-id").values("pk", "created_at", "prompt")[:SEARCH_WINDOW]
-            sql, params = newest.query.get_compiler(connection=connection).as_sql()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT array_agg(w.pk ORDER BY w.created_at DESC, w.pk DESC) FILTER (WHERE w.prompt ILIKE %s), "
-                    f"count(*) FROM ({sql}) w", [_like_pattern(self.text), *params])
-                ids, read = cursor.fetchone()
-            self._window = (ids or [], read < SEARCH_WINDOW)
-        return self._window
-
-    def _estimated_base(self) -> float:
-        # The planner's row estimate for `base`: EXPLAIN plans, it reads no row.
-        sql, params = self.base.order_by().values("pk").query.get_compiler(connection=connection).as_sql()
+    def _estimated_matches(self) -> float:
+        """PostgreSQL: the planner's row estimate for the matches (EXPLAIN plans, it reads no row)."""
+        query = _prompt_matches(self.base.order_by(), self.text).values("pk").query
+        sql, params = query.get_compiler(connection=connection).as_sql()
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
             plan = cursor.fetchone()[0]
@@ -584,14 +567,8 @@ class PromptSearch:
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT count(*) FROM ({sql})", [*params, limit])
                 found = cursor.fetchone()[0]
-        elif connection.vendor == "postgresql":
-            ids, whole = self._newest()
-            if whole or len(ids) >= limit:
-                found = len(ids)
-            elif len(ids) * self._estimated_base() / SEARCH_WINDOW > 2 * limit:
-                found = limit  # estimated: surely over the cap (twice it, from the window's share)
-            else:
-                found = _prompt_matches(self.base.order_by(), self.text).values("pk")[:limit].count()
+        elif connection.vendor == "postgresql" and self._estimated_matches() > 2 * limit:
+            found = limit  # estimated, not counted: see the class's docstring
         else:
             found = _prompt_matches(self.base.order_by(), self.text).values("pk")[:limit].count()
         self.count_capped = found > SEARCH_COUNT_CAP
@@ -604,14 +581,8 @@ class PromptSearch:
         if not isinstance(index, slice) or index.step is not None:
             raise TypeError("PromptSearch takes a slice")
         start, stop = index.start or 0, index.stop
-        if connection.vendor == "postgresql":
-            newest, whole = self._newest()
-            if not (whole or (stop is not None and len(newest) >= stop)):
-                return list(_prompt_matches(self.base, self.text).order_by("-created_at", "-id")[start:stop])
-            ids = newest[start:stop]
-        elif not _uses_fts(self.text):
+        if not _uses_fts(self.text):
             return list(_prompt_matches(self.base, self.text).order_by("-created_at", "-id")[start:stop])
-        else:
-            ids = self._fts_page(start, self.count() if stop is None else stop)
+        ids = self._fts_page(start, self.count() if stop is None else stop)
         found = {task.pk: task for task in self.base.filter(pk__in=ids)}  # with base's prefetches
         return [found[pk] for pk in ids if pk in found]

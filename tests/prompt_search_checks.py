@@ -100,17 +100,12 @@ def check() -> None:
     finally:
         selectors.SEARCH_COUNT_CAP = cap
 
-    # Past the window of newest tasks (made small here) a search asks the index for the rest.
-    window = selectors.SEARCH_WINDOW
-    selectors.SEARCH_WINDOW = 2
-    try:
-        search = history_list(filters={"q": "meadow"})
-        assert search.count() == 3 and not search.count_capped
-        assert [t.prompt for t in search[0:3]] == ["bob's meadow", "alice's secret meadow 1", "alice's secret meadow 0"]
-        assert [t.prompt for t in search[1:2]] == ["alice's secret meadow 1"]
-        assert found("meadow", user=alice) == ["alice's secret meadow 1", "alice's secret meadow 0"]
-    finally:
-        selectors.SEARCH_WINDOW = window
+    # When the planner expects many more matches than the cap, the count is not made: it says the cap.
+    search = history_list(filters={"q": "meadow"})
+    assert 1 <= search._estimated_matches() < 100
+    search._estimated_matches = lambda: 10_000.0
+    assert search.count() == selectors.SEARCH_COUNT_CAP and search.count_capped
+    assert [t.prompt for t in search[0:2]] == ["bob's meadow", "alice's secret meadow 1"]
 
     # The rebuild: an index that went missing is made again.
     with connection.cursor() as cursor:
