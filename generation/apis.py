@@ -254,7 +254,9 @@ class TaskFilterSerializer(serializers.Serializer):
     tag = TextFilterField(required=False, max_length=50)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
-    q = TextFilterField(required=False, max_length=200, help_text="Text the prompt contains.")
+    q = TextFilterField(required=False, max_length=200, help_text=(
+        "Text the prompt contains, anywhere and in any case, taken literally; the count of a search stops at "
+        "1,000 (then `count_capped`)."))
     batch = TextFilterField(required=False, max_length=38, help_text="A batch id: that batch's tasks.")
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)

@@ -188,6 +188,10 @@ def test_one_user_never_finds_another_users_tasks(accounts):
         assert all("bob" not in prompt for prompt in found(alice, q)), q
     assert found(bob, "harbour") == ["bob's harbour"]
     assert found(alice, "harbour", path="tasks") == ["alice's secret harbour 1", "alice's secret harbour 0"]
+    # One user's search asks the index for trigrams that cover the text, then checks the whole text: a
+    # prompt holding those trigrams apart is not a match.
+    make_tasks(1, prompt="harsh bouquet for our dog", owner=alice_user, client_id=f"user:{alice_user.pk}")
+    assert found(alice, "HARBOUR") == ["alice's secret harbour 1", "alice's secret harbour 0"]
     assert found(bob, "secret") == [] and found(bob, "secret", path="tasks") == []
     assert bob.get("images", q="secret").json()["results"] == []
     # Changing a task's owner moves it in the index too.
