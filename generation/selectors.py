@@ -478,7 +478,8 @@ def _fts_query(text: str, user, *, rows_checked: bool = False) -> str:
         return f'owner : "<{user.pk}>" AND prompt : {_fts_quoted(text)}'
     # When the caller checks each row for the whole text (PromptSearch._fts_sql), the prompt is asked for as
     # trigrams that cover it (every third one and the last) rather than as the phrase of all of them:
-    # checking a phrase's positions in each of the user's rows costs five times more.
+    # checking a phrase's positions in each of the user's rows costs five times more. (That check is LIKE,
+    # which folds ASCII case only: "Ä" finds "ä" in open mode's phrase, not here.)
     starts = sorted({*range(0, len(text) - 2, 3), len(text) - 3})
     terms = " AND ".join(_fts_quoted(text[i:i + 3]) for i in starts)
     return f'owner : "<{user.pk}>" AND prompt : ({terms})'
