@@ -518,8 +518,9 @@ class PromptSearch:
     id) from what the index gave up to it and the rest of its last second.
 
     PostgreSQL: ILIKE, which pg_trgm's index serves; the planner walks the (created_at, id) index instead
-    when its estimate says matches are many (its estimates of LIKE come from the column's statistics, which
-    ANALYZE keeps). The page is its plan. For the count, the planner's estimate of the matches is read first
+    when its estimate says matches are many (its estimates of LIKE come from a sample of prompts ANALYZE
+    keeps, made ten times the default by migration 0013: with the default it guessed a word in 1 % of a
+    million tasks at 100 rows and took 0.4 s). The page is its plan. For the count, the planner's estimate of the matches is read first
     (EXPLAIN: nothing is read): over twice the cap, counting would read every match up to the cap (a word in
     1 % of the tasks: 100,000 rows), so the count says the cap uncounted ("1,000+", `count_capped`);
     below, the matches are few and counted, up to the cap.
