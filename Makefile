@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench mutants venv dev-deps assets setup clean messages docker-test
+.PHONY: run test bench bench-large mutants venv dev-deps assets setup clean messages docker-test
 
 run: setup ## set up everything and serve on http://$(HOST):$(PORT) (web + worker)
 	exec $(PY) manage.py serve --host "$(HOST)" --port "$(PORT)"
@@ -18,6 +18,9 @@ test: dev-deps assets ## install the dev dependencies, check the import contract
 bench: dev-deps assets ## run the benchmarks (about 12 minutes) and rewrite BENCHMARKS.md
 	@command -v wrk >/dev/null || { echo "the read-path benchmark needs wrk (apt-get install wrk)"; exit 1; }
 	$(PY) benchmarks/run.py
+
+bench-large: dev-deps assets ## prompt search at 1,000,000 tasks on SQLite and PostgreSQL (about 15 minutes); its section of BENCHMARKS.md
+	$(PY) benchmarks/run.py --large
 
 # Mutation testing of the core (TESTING.md); slow and CPU-heavy, so not part of `make test`.
 # MUTANTS="task-run planning" limits it to some targets; MUTANTS_CHILDREN=N runs N mutants at once.

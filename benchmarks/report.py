@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-
 FINDINGS = """## Findings: what was changed to meet the targets, and what is left
 
 Profiles behind the figures (kept here by `benchmarks/report.py`, so `make bench` rewrites them too):
@@ -29,13 +28,10 @@ Profiles behind the figures (kept here by `benchmarks/report.py`, so `make bench
   three): at C=8 every idle moment of a slot adds up over 25 rounds (1.205 → ~1.07 of the ideal).
 - **Lists.** Plain and deep pages walk the `(created_at, id, status)` index; history's total is two index
   counts (all tasks minus the few unfinished) instead of a scan reading every row's status (history first
-  page ~45 → ~14 ms, page 2000 ~65 → ~19 ms). Prompt search remains a `LIKE '%…%'` scan of every prompt,
-  twice (count and page): ~25 ms per 100,000 rows each on a quiet machine, whatever the index (a covering
-  index on `prompt` and `instr()` were measured: no change). It meets 50 ms when the machine is quiet and
-  misses it under load. An FTS5 trigram index was measured: 5.8 ms to count a common word's 40,000 matches,
-  but joining those back to `tasks` for status, order and page costs as much as the scan, so it pays only
-  for rare words. A search that stays under 50 ms at any size needs a capped count ("1,000+") or a search
-  index that also holds the sort key and status (FTS5 with those columns / PostgreSQL trigram).
+  page ~45 → ~14 ms, page 2000 ~65 → ~19 ms). Prompt search was a `LIKE '%…%'` scan of every prompt,
+  twice (count and page): ~25 ms per 100,000 rows each. It is now an index (issue 23): an FTS5 trigram
+  table whose rowid is the sort key, so matches come out newest first and stop at the page, with the count
+  capped at 1,000, and pg_trgm on PostgreSQL ("Search at 1,000,000 tasks", `make bench-large`).
 - **Lists under load (issue 23, section 3b).** A 20-item page of `/api/v1/history` cost ~16 ms of CPU in
   one process (test client, 100,000 tasks) against ~1 ms for the task read: DRF's walk over the declared
   fields of 20 tasks and their images, model instances with three prefetches, three compiled ORM counts for

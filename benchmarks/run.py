@@ -201,7 +201,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer tasks (a smoke run, not for BENCHMARKS.md)")
     parser.add_argument("--only", nargs="*",
                         help="run only these: quota pipeline read list-load serving lists images memory")
+    parser.add_argument("--large", action="store_true",
+                        help="`make bench-large`: only prompt search at 1,000,000 tasks (benchmarks/search.py), its section")
     args = parser.parse_args()
+    if args.large:
+        from search import main as bench_search_large
+
+        bench_search_large([])
+        return
     wanted = set(args.only or ["quota", "pipeline", "read", "list-load", "serving", "lists", "images", "memory"])
     started = time.time()
     info = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.access import owned_by
 from core.errors import NotFound
+from generation import list_selectors, search
 from generation import selectors as generation_selectors
 from generation.models import GenerationTask, Image, ImageTag, is_image_id
 
@@ -32,7 +33,8 @@ def image_list(*, filters: dict, user=None) -> QuerySet:
     if filters.get("model"):
         qs = qs.filter(task__model=filters["model"])
     if filters.get("q"):
-        qs = qs.filter(task__prompt__icontains=filters["q"])
+        # The matching tasks' ids from the prompt index (generation.search.PromptSearch pages tasks, not images).
+        qs = qs.filter(task_id__in=search.prompt_task_ids(text=filters["q"], user=user))
     if filters.get("batch"):
         qs = qs.filter(task__batch_id=filters["batch"])
     if filters.get("board"):
@@ -54,7 +56,7 @@ def image_rows(qs: QuerySet) -> QuerySet:
 
 class PlainImageRows:
     """The unfiltered gallery's rows as image_rows gives them, read by a hand-written SQL statement when the
-    paginator slices a page out of them (as generation.selectors.PlainRows for the task lists)."""
+    paginator slices a page out of them (as generation.list_selectors.PlainRows for the task lists)."""
 
     def __init__(self, *, user=None):
         self.user = user
@@ -84,7 +86,7 @@ def _plain_image_rows_sql(owned: bool) -> str:
 
 def image_list_rows(*, filters: dict, user=None):
     """image_list's rows as image_rows gives them: by hand-written SQL when only a page is asked for."""
-    if generation_selectors.unfiltered(filters):
+    if list_selectors.unfiltered(filters):
         return PlainImageRows(user=user)
     return image_rows(image_list(filters=filters, user=user))
 
@@ -151,9 +153,9 @@ def _row_fields():
 def image_count(*, filters: dict, user=None):
     """A cheaper count for the unfiltered gallery, or None: every image minus those in the trash, two index
     counts (the second on the trash's small partial index)."""
-    if not generation_selectors.unfiltered(filters):
+    if not list_selectors.unfiltered(filters):
         return None
-    return lambda: generation_selectors.count_less(Image, user, trashed=True)
+    return lambda: list_selectors.count_less(Image, user, trashed=True)
 
 
 def tag_counts(*, user=None) -> list[dict]:

@@ -34,7 +34,7 @@ from core.api.clients import client_id
 from core.api.throttling import spend
 from core.errors import Conflict
 
-from . import maintenance, scheduling, selectors, services, webhook_admin
+from . import maintenance, scheduling, services, trash_selectors, webhook_admin
 from .admin_cleanup import CleanupForm
 from .admin_display import ImageInline, format_duration, thumbnail_html, timeline
 from .admin_filters import EngineFilter, ModelFilter, RetriedFilter, TrashFilter
@@ -397,8 +397,8 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": _("Empty the trash"),
             "opts": self.opts,
-            "tasks": selectors.trash_tasks().count(),
-            "images": selectors.trash_images().count(),
+            "tasks": trash_selectors.trash_tasks().count(),
+            "images": trash_selectors.trash_images().count(),
             "days": settings.IMAGEGEN_TRASH_DAYS,
         }
         return TemplateResponse(request, "admin/generation/generationtask/trash.html", context)

@@ -42,7 +42,7 @@ from core.api.pagination import paginate
 from core.api.throttling import ApiThrottle, ReadThrottle
 from core.errors import RateLimited, ValidationFailed
 
-from . import selectors, services, webhooks
+from . import list_selectors, selectors, services, webhooks
 from .model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, SEED_MAX, SEED_MIN
 from .models import FINISHED, Status
 from .offering import offered_default, offered_models
@@ -247,7 +247,9 @@ class TaskFilterSerializer(serializers.Serializer):
     tag = TextFilterField(required=False, max_length=50)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
-    q = TextFilterField(required=False, max_length=200, help_text="Text the prompt contains.")
+    q = TextFilterField(required=False, max_length=200, help_text=(
+        "Text the prompt contains, anywhere and in any case, taken literally; the count of a search stops at "
+        "1,000 (then `count_capped`)."))
     batch = TextFilterField(required=False, max_length=38, help_text="A batch id: that batch's tasks.")
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
@@ -292,8 +294,8 @@ class TaskListApi(APIView):
     def get(self, request):
         filters = read_filters(request)
         return paginate(
-            queryset=selectors.task_list_rows(filters=filters, user=request.user),
-            count=selectors.task_count(filters=filters, user=request.user),
+            queryset=list_selectors.task_list_rows(filters=filters, user=request.user),
+            count=list_selectors.task_count(filters=filters, user=request.user),
             render=task_list_bodies,
             request=request,
             view=self,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import SimpleNamespace
@@ -26,7 +25,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -50,6 +48,7 @@ from .models import (
     is_task_id,
 )
 from .offering import engine_name_for, preview_stands_in
+from .search import PromptSearch
 
 # Recent durations per model, cached briefly per process: estimates need not be exact, lists must be fast.
 _DURATION_CACHE: dict[str, tuple[float, float]] = {}
@@ -127,7 +126,7 @@ def fair_order(now=None) -> list[str]:
     if not rows:
         return []
     heads = {row["client_id"]: row["first"] for row in rows}
-    last_start = {row["client_id"]: _from_db(row["last"], GenerationTask._meta.get_field("started_at")) for row in rows}
+    last_start = {row["client_id"]: from_db(row["last"], GenerationTask._meta.get_field("started_at")) for row in rows}
     clients = list(heads)
     running = running_counts(now, clients)
     caps = _running_caps(clients)
@@ -192,13 +191,13 @@ def task_get(*, task_id: str, user=None) -> GenerationTask:
 
 
 # The task columns a task's JSON shows, and its images' (tags come as one name per joined row).
-_SNAPSHOT_TASK_FIELDS = (
+SNAPSHOT_TASK_FIELDS = (
     "id", "task_id", "status", "stage", "progress", "prompt", "negative_prompt", "model", "engine", "width",
     "height", "num_images", "steps", "scale", "seed", "enhance_prompt", "use_sr", "ignored_params",
     "error_code", "retry_count", "batch_id", "next_attempt_at", "lease_owner", "revised_prompt", "upstream_request_id",
     "created_at", "started_at", "completed_at", "owner", "client_id", "priority",
 )
-_SNAPSHOT_IMAGE_FIELDS = ("image_id", "index", "width", "height", "file_size", "format", "sha256", "seed")
+SNAPSHOT_IMAGE_FIELDS = ("image_id", "index", "width", "height", "file_size", "format", "sha256", "seed")
 
 
 @lru_cache(maxsize=1)
@@ -212,8 +211,8 @@ def _snapshot_sql() -> str:
         return ", ".join(f"{alias}.{col(model, name)}" for name in names)
 
     return (
-        f"SELECT {columns(GenerationTask, 't', _SNAPSHOT_TASK_FIELDS)}, "
-        f"{columns(Image, 'i', _SNAPSHOT_IMAGE_FIELDS)}, g.{col(ImageTag, 'tag_name')} "
+        f"SELECT {columns(GenerationTask, 't', SNAPSHOT_TASK_FIELDS)}, "
+        f"{columns(Image, 'i', SNAPSHOT_IMAGE_FIELDS)}, g.{col(ImageTag, 'tag_name')} "
         f"FROM {q(GenerationTask._meta.db_table)} t "
         f"LEFT JOIN {q(Image._meta.db_table)} i ON i.{col(Image, 'task')} = t.{col(GenerationTask, 'id')} "
         f"AND i.{col(Image, 'deleted_at')} IS NULL "
@@ -228,7 +227,7 @@ def _owner_condition() -> str:
     return f" AND t.{connection.ops.quote_name(GenerationTask._meta.get_field('owner').column)} = %s"
 
 
-def _from_db(value, field):
+def from_db(value, field):
     # A raw cursor skips the ORM's converters: SQLite gives naive UTC datetimes and JSON as text.
     if value is None:
         return None
@@ -243,7 +242,7 @@ def _from_db(value, field):
     return value
 
 
-from_db = _from_db  # `value` of `field` as the ORM would give it, from a raw cursor (gallery.selectors too)
+from_db = from_db  # `value` of `field` as the ORM would give it, from a raw cursor (gallery.selectors too)
 
 
 class TaskSnapshot(SimpleNamespace):
@@ -271,16 +270,16 @@ def task_snapshot(*, task_id: str, user=None) -> tuple[TaskSnapshot, list[tuple[
         rows = cursor.fetchall()
     if not rows:
         raise NotFound(_("Task not found."))
-    task_fields, image_fields = _snapshot_fields()
+    task_fields, image_fields = snapshot_fields()
     n = len(task_fields)
-    task = TaskSnapshot(**{f.attname: _from_db(v, f) for f, v in zip(task_fields, rows[0][:n])})
+    task = TaskSnapshot(**{f.attname: from_db(v, f) for f, v in zip(task_fields, rows[0][:n])})
     images: dict[str, tuple[SimpleNamespace, list[str]]] = {}
     for row in rows:
         image_id, tag = row[n], row[-1]
         if image_id is None:
             continue
         if image_id not in images:
-            images[image_id] = (SimpleNamespace(**{f.attname: _from_db(v, f) for f, v in zip(image_fields, row[n:-1])}), [])
+            images[image_id] = (SimpleNamespace(**{f.attname: from_db(v, f) for f, v in zip(image_fields, row[n:-1])}), [])
         if tag is not None:
             images[image_id][1].append(tag)
     ordered = sorted(images.values(), key=lambda pair: pair[0].index)
@@ -288,173 +287,16 @@ def task_snapshot(*, task_id: str, user=None) -> tuple[TaskSnapshot, list[tuple[
 
 
 @lru_cache(maxsize=1)
-def _snapshot_fields():
+def snapshot_fields():
     return (
-        [GenerationTask._meta.get_field(name) for name in _SNAPSHOT_TASK_FIELDS],
-        [Image._meta.get_field(name) for name in _SNAPSHOT_IMAGE_FIELDS],
+        [GenerationTask._meta.get_field(name) for name in SNAPSHOT_TASK_FIELDS],
+        [Image._meta.get_field(name) for name in SNAPSHOT_IMAGE_FIELDS],
     )
-
-
-# --- List pages: the page's rows in one query, their images and tags in one more -------------------------
-
-
-def task_rows(qs: QuerySet) -> QuerySet:
-    """A task list's rows as tuples of the columns a task's JSON shows (task_page turns a page of them into
-    snapshots): no model instances and no prefetch, which together cost more than the page's SQL."""
-    return qs.prefetch_related(None).values_list(*_SNAPSHOT_TASK_FIELDS)
-
-
-def unfiltered(filters: dict) -> bool:
-    """No filter but the page: the lists' common request, which gets the cheap count and the plain page."""
-    return not any(value for name, value in filters.items() if name not in ("page", "page_size"))
-
-
-class PlainRows:
-    """An unfiltered list's rows as task_rows gives them, read by a hand-written SQL statement when the
-    paginator slices a page out of them (LIMIT/OFFSET on the list's index walk). Building, compiling and
-    converting the ORM's query cost three times running it; the filtered lists keep the ORM's. Never counted
-    (the cheap count comes with it: task_count, history.selectors.history_count)."""
-
-    def __init__(self, *, user=None, finished_only: bool = False):
-        self.user, self.finished_only = user, finished_only  # finished_only: history's rows
-
-    def __getitem__(self, window: slice) -> list[tuple]:
-        sql, params = _plain_rows_sql(self.user is not None, self.finished_only), []
-        if self.user is not None:
-            params.append(self.user.pk)
-        if self.finished_only:
-            params += [str(status) for status in UNFINISHED]
-        params += [window.stop - window.start, window.start]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        convert = _plain_rows_conversions()
-        return [tuple(row[n] if c is None else c(row[n]) for n, c in enumerate(convert)) for row in rows]
-
-
-@lru_cache(maxsize=1)
-def _plain_rows_conversions() -> list:
-    """Per column of the rows, the conversion _from_db makes (None: the driver's value as it is). Seven of the
-    31 columns need one; asking _from_db for each of 620 values was a tenth of a page's cost."""
-    def conversion(field):
-        if isinstance(field, (DateTimeField, JSONField, BooleanField)):
-            return lambda value: _from_db(value, field)
-        return None
-
-    return [conversion(field) for field in _snapshot_fields()[0]]
-
-
-@lru_cache(maxsize=4)
-def _plain_rows_sql(owned: bool, finished_only: bool) -> str:
-    q = connection.ops.quote_name
-
-    def col(name):
-        return q(GenerationTask._meta.get_field(name).column)
-
-    where = [f"{col('deleted_at')} IS NULL"]
-    if owned:
-        where.append(f"{col('owner')} = %s")
-    if finished_only:  # as history_list: "not unfinished" walks the (created_at, id, status) index in order
-        where.append(f"{col('status')} NOT IN ({', '.join('%s' for _ in UNFINISHED)})")
-    # The order task_list gives (newest first): the (created_at, id) indexes walk it as it is.
-    return (f"SELECT {', '.join(col(name) for name in _SNAPSHOT_TASK_FIELDS)} FROM {q(GenerationTask._meta.db_table)} "
-            f"WHERE {' AND '.join(where)} ORDER BY {col('created_at')} DESC, {col('id')} DESC LIMIT %s OFFSET %s")
-
-
-def task_list_rows(*, filters: dict, user=None):
-    """task_list's rows as task_rows gives them: by hand-written SQL when only a page is asked for."""
-    if unfiltered(filters):
-        return PlainRows(user=user)
-    return task_rows(task_list(filters=filters, user=user))
-
-
-def task_page(rows) -> list[tuple[TaskSnapshot, list[tuple[SimpleNamespace, list[str]]]]]:
-    """A page of task_rows' tuples as task_snapshot gives one task, in the page's order: one more indexed
-    query (the images' task foreign key) reads the images out of the trash and their tag names."""
-    task_fields, _image_fields = _snapshot_fields()
-    tasks = [TaskSnapshot(**{f.attname: v for f, v in zip(task_fields, row)}) for row in rows]
-    images = task_images([task.id for task in tasks])
-    return [(task, images.get(task.id, [])) for task in tasks]
-
-
-@lru_cache(maxsize=1)
-def _page_images_sql() -> str:
-    q = connection.ops.quote_name
-
-    def col(model, name):
-        return q(model._meta.get_field(name).column)
-
-    image_columns = ", ".join(f"i.{col(Image, name)}" for name in _SNAPSHOT_IMAGE_FIELDS)
-    return (
-        f"SELECT i.{col(Image, 'task')}, {image_columns}, g.{col(ImageTag, 'tag_name')} "
-        f"FROM {q(Image._meta.db_table)} i "
-        f"LEFT JOIN {q(ImageTag._meta.db_table)} g ON g.{col(ImageTag, 'image')} = i.{col(Image, 'id')} "
-        f"WHERE i.{col(Image, 'deleted_at')} IS NULL AND i.{col(Image, 'task')} IN "
-    )
-
-
-def task_images(task_pks: list[int]) -> dict[int, list[tuple[SimpleNamespace, list[str]]]]:
-    """The images out of the trash of these tasks (by primary key), in their order, each with its sorted tag
-    names; one query however many tasks."""
-    if not task_pks:
-        return {}
-    sql = _page_images_sql() + "(" + ", ".join("%s" for _ in task_pks) + ")"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, task_pks)
-        rows = cursor.fetchall()
-    # The image columns are text and integers, which the driver gives as they are (no conversion).
-    found: dict[str, tuple[int, SimpleNamespace, list[str]]] = {}
-    for row in rows:
-        image_id, tag = row[1], row[-1]
-        if image_id not in found:
-            found[image_id] = (row[0], SimpleNamespace(**dict(zip(_SNAPSHOT_IMAGE_FIELDS, row[1:-1]))), [])
-        if tag is not None:
-            found[image_id][2].append(tag)
-    by_task: dict[int, list[tuple[SimpleNamespace, list[str]]]] = {}
-    for task_pk, image, tags in sorted(found.values(), key=lambda entry: (entry[0], entry[1].index)):
-        by_task.setdefault(task_pk, []).append((image, sorted(tags)))
-    return by_task
-
-
-def task_count(*, filters: dict, user=None):
-    """A cheaper count for the unfiltered task list, or None: every task minus those in the trash (on the
-    trash's small partial index), instead of a scan that reads each row's deleted_at."""
-    if not unfiltered(filters):
-        return None
-    return lambda: count_less(GenerationTask, user, trashed=True)
-
-
-def count_less(model, user=None, *, trashed: bool = False, statuses=()) -> int:
-    """How many rows of `model` (`user`'s; all in open mode), less those in the trash (`trashed`) and those in
-    `statuses`, as one statement of index counts: a bare COUNT(*) walks the narrowest index, the others
-    the small partial trash index and the status index. Three ORM counts cost twice as much to compile
-    as to run."""
-    q = connection.ops.quote_name
-
-    def col(name):
-        return q(model._meta.get_field(name).column)
-
-    table, parts, params = q(model._meta.db_table), [], []
-
-    def count(*conditions, values=()):
-        if user is not None:
-            conditions, values = (*conditions, f"{col('owner')} = %s"), (*values, user.pk)
-        parts.append(f"(SELECT COUNT(*) FROM {table}{' WHERE ' if conditions else ''}{' AND '.join(conditions)})")
-        params.extend(values)
-
-    count()
-    if trashed:
-        count(f"{col('deleted_at')} IS NOT NULL")
-    if statuses:
-        count(f"{col('status')} IN ({', '.join('%s' for _ in statuses)})", values=[str(s) for s in statuses])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + " - ".join(parts), params)
-        return cursor.fetchone()[0]
 
 
 def task_list(*, filters: dict, user=None) -> QuerySet:
     """`user`'s tasks (every task in open mode) newest first, filtered by status, model, tag, creation date
-    range and prompt text; none in the trash."""
+    range and prompt text (then a PromptSearch: the index's pages and a capped count); none in the trash."""
     qs = owned_by(GenerationTask.objects.filter(deleted_at__isnull=True), user)
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"])
@@ -467,10 +309,10 @@ def task_list(*, filters: dict, user=None) -> QuerySet:
         qs = qs.filter(created_at__gte=filters["created_after"])
     if filters.get("created_before"):
         qs = qs.filter(created_at__lt=filters["created_before"])
-    if filters.get("q"):
-        qs = qs.filter(prompt__icontains=filters["q"])
     if filters.get("batch"):
         qs = qs.filter(batch_id=filters["batch"])
+    if filters.get("q"):
+        return PromptSearch(_with_images(qs), filters["q"], user=user)
     return _with_images(qs.order_by("-created_at", "-id"))
 
 
@@ -535,87 +377,3 @@ def queue_list(*, user=None, everyone: bool = False) -> list[GenerationTask]:
     if not everyone:
         qs = owned_by(qs, user)
     return list(_with_images(qs.order_by("created_at", "id"))[:200])
-
-
-# --- The trash --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class TrashEntry:
-    """One entry of the trash: a task (with the images that went there with it) or an image trashed alone."""
-
-    kind: str  # "task" | "image"
-    item_id: str
-    deleted_at: datetime
-    task: GenerationTask
-    images: list[Image]
-
-    @property
-    def image(self) -> Image:
-        return self.images[0]
-
-
-def trash_tasks(*, user=None, before: datetime | None = None) -> QuerySet:
-    """`user`'s tasks in the trash (everyone's with None), or those put there before `before`."""
-    qs = owned_by(GenerationTask.objects.filter(deleted_at__isnull=False), user).order_by()  # idx_task_trash, unsorted
-    return qs.filter(deleted_at__lt=before) if before is not None else qs
-
-
-def trash_images(*, user=None, before: datetime | None = None) -> QuerySet:
-    """`user`'s images in the trash, alone or with their task, or those put there before `before`."""
-    qs = owned_by(Image.objects.filter(deleted_at__isnull=False), user).order_by()  # idx_image_trash, unsorted
-    return qs.filter(deleted_at__lt=before) if before is not None else qs
-
-
-def _trashed_alone(qs: QuerySet) -> QuerySet:
-    # An image whose task is in the trash is not an entry of its own: it comes back (or goes) with the task.
-    return qs.filter(deleted_at__isnull=False, task__deleted_at__isnull=True)
-
-
-def trash_list(*, user=None) -> QuerySet:
-    """The entries of `user`'s trash (everyone's in open mode), last put there first, as (deleted_at, id, kind)
-    rows (a page of them becomes TrashEntry objects with trash_entries)."""
-    tasks = owned_by(GenerationTask.objects.filter(deleted_at__isnull=False), user).annotate(kind=Value("task"))
-    images = _trashed_alone(owned_by(Image.objects.all(), user)).annotate(kind=Value("image"))
-    rows = tasks.values_list("deleted_at", "id", "kind").order_by().union(
-        images.values_list("deleted_at", "id", "kind").order_by(), all=True)
-    return rows.order_by("-deleted_at", "-kind", "-id")
-
-
-def trash_entries(rows) -> list[TrashEntry]:
-    """The TrashEntry objects of trash_list's rows, in their order, with three queries for any page."""
-    rows = list(rows)
-    task_pks = [pk for _at, pk, kind in rows if kind == "task"]
-    image_pks = [pk for _at, pk, kind in rows if kind == "image"]
-    tasks = {t.pk: t for t in GenerationTask.objects.filter(pk__in=task_pks)}
-    with_task: dict[int, list[Image]] = {}
-    for image in Image.objects.filter(task_id__in=task_pks, deleted_at__isnull=False).order_by("index"):
-        if image.deleted_at == tasks[image.task_id].deleted_at:  # went with it, not trashed alone before
-            with_task.setdefault(image.task_id, []).append(image)
-    alone = {i.pk: i for i in Image.objects.filter(pk__in=image_pks).select_related("task")}
-    entries = []
-    for _at, pk, kind in rows:
-        if kind == "task" and pk in tasks:
-            task = tasks[pk]
-            entries.append(TrashEntry("task", task.task_id, task.deleted_at, task, with_task.get(pk, [])))
-        elif kind == "image" and pk in alone:  # (a row restored or purged since the page was read is left out)
-            image = alone[pk]
-            entries.append(TrashEntry("image", image.image_id, image.deleted_at, image.task, [image]))
-    return entries
-
-
-def trash_get(*, item_id: str, user=None) -> TrashEntry:
-    """The entry of `user`'s trash with this id (a task id or an image id); NotFound when it is not one."""
-    found = None
-    if is_task_id(item_id):
-        found = owned_by(GenerationTask.objects.filter(task_id=item_id, deleted_at__isnull=False), user).values_list(
-            "deleted_at", "id").first()
-        kind = "task"
-    elif is_image_id(item_id):
-        found = _trashed_alone(owned_by(Image.objects.filter(image_id=item_id), user)).values_list(
-            "deleted_at", "id").first()
-        kind = "image"
-    entries = trash_entries([(found[0], found[1], kind)]) if found else []
-    if not entries:
-        raise NotFound(_("This is not in the trash."))
-    return entries[0]

@@ -11,14 +11,14 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound, RateLimited
 
-from . import queueing, selectors, storage, webhooks
+from . import queueing, selectors, storage, trash_selectors, webhooks
 from .engines import get_engine_for
 from .model_specs import SEED_MAX
 from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, ImageTag, Stage, Status
@@ -290,7 +290,7 @@ def image_restore(*, image: Image) -> None:
 
 
 def trash_item_delete(*, item) -> None:
-    """Delete one entry of the trash for good (selectors.trash_get's TrashEntry)."""
+    """Delete one entry of the trash for good (trash_selectors.trash_get's TrashEntry)."""
     gone = task_delete(task=item.task, in_trash=True) if item.kind == "task" else images_delete(images=[item.image], in_trash=True)
     if not gone:
         raise NotFound(_("This is not in the trash."))
@@ -299,9 +299,9 @@ def trash_item_delete(*, item) -> None:
 def trash_empty(*, user=None, before=None) -> dict:
     """Delete for good what is in `user`'s trash (everyone's with None: open mode, staff), or only what went
     there before `before`. Returns {"tasks": n, "images": m}."""
-    tasks = sum(task_delete(task=task, in_trash=True) for task in selectors.trash_tasks(user=user, before=before))
+    tasks = sum(task_delete(task=task, in_trash=True) for task in trash_selectors.trash_tasks(user=user, before=before))
     # After the tasks: their images went with them; what is left was trashed alone (or longer ago than its task).
-    images = images_delete(images=selectors.trash_images(user=user, before=before), in_trash=True)
+    images = images_delete(images=trash_selectors.trash_images(user=user, before=before), in_trash=True)
     if tasks or images:
         log.info("trash: %d tasks and %d images deleted for good", tasks, images)
     return {"tasks": tasks, "images": images}
@@ -323,3 +323,58 @@ def unowned_adopt(*, user) -> int:
         Image.objects.filter(owner__isnull=True).update(owner=user)
         ImageTag.objects.filter(owner__isnull=True).update(owner=user)
     return tasks
+# --- The prompt search index (migration 0013; reads: search.PromptSearch) ----------------------------------
+
+# As migration 0013 makes them; the SQL is repeated here because a migration must not change with the code.
+_SEARCH_KEY = "((CAST(strftime('%s', {row}.created_at) AS INTEGER) << 32) + {row}.id)"
+_SEARCH_OWNER = "COALESCE('<' || {row}.owner_id || '>', '')"
+
+
+def _search_add(row: str) -> str:
+    return (f"INSERT INTO tasks_search(rowid, prompt, owner) SELECT {_SEARCH_KEY.format(row=row)}, {row}.prompt, "
+            f"{_SEARCH_OWNER.format(row=row)} WHERE {row}.deleted_at IS NULL;")
+
+
+def _search_remove(row: str) -> str:
+    return (f"INSERT INTO tasks_search(tasks_search, rowid, prompt, owner) SELECT 'delete', "
+            f"{_SEARCH_KEY.format(row=row)}, {row}.prompt, {_SEARCH_OWNER.format(row=row)} WHERE {row}.deleted_at IS NULL;")
+
+
+_SEARCH_SQLITE = [
+    "DROP TRIGGER IF EXISTS tasks_search_insert",
+    "DROP TRIGGER IF EXISTS tasks_search_delete",
+    "DROP TRIGGER IF EXISTS tasks_search_update",
+    "DROP TABLE IF EXISTS tasks_search",
+    "CREATE VIRTUAL TABLE tasks_search USING fts5(prompt, owner, content='', tokenize='trigram')",
+    "INSERT INTO tasks_search(rowid, prompt, owner) SELECT " + _SEARCH_KEY.format(row="tasks") + ", prompt, "
+    + _SEARCH_OWNER.format(row="tasks") + " FROM tasks WHERE deleted_at IS NULL",
+    f"CREATE TRIGGER tasks_search_insert AFTER INSERT ON tasks BEGIN {_search_add('NEW')} END",
+    f"CREATE TRIGGER tasks_search_delete AFTER DELETE ON tasks BEGIN {_search_remove('OLD')} END",
+    "CREATE TRIGGER tasks_search_update AFTER UPDATE OF prompt, owner_id, created_at, deleted_at ON tasks "
+    "WHEN OLD.prompt IS NOT NEW.prompt OR OLD.owner_id IS NOT NEW.owner_id OR OLD.created_at IS NOT NEW.created_at "
+    f"OR OLD.deleted_at IS NOT NEW.deleted_at BEGIN {_search_remove('OLD')} {_search_add('NEW')} END",
+    "INSERT INTO tasks_search(tasks_search) VALUES ('optimize')",  # one b-tree per term: the fastest reads
+]
+_SEARCH_POSTGRESQL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    # Made when missing, else made again (REINDEX: one that went bad, e.g. after a collation change).
+    "DO $$ BEGIN IF to_regclass('idx_task_prompt_trgm') IS NULL THEN CREATE INDEX idx_task_prompt_trgm ON tasks "
+    "USING gin (prompt gin_trgm_ops) WHERE deleted_at IS NULL; ELSE REINDEX INDEX idx_task_prompt_trgm; END IF; END $$",
+    "ALTER TABLE tasks ALTER COLUMN prompt SET STATISTICS 1000",  # as migration 0013 says why
+    "ANALYZE tasks",
+]
+
+
+def search_index_rebuild() -> int:
+    """Make the prompt search index again from the tasks, with its triggers (SQLite) or as an index
+    (PostgreSQL): for a database whose index is missing or out of step (made before migration 0013 by a
+    copy that skipped it, a restore by hand, triggers dropped). Returns how many tasks it holds (those out of
+    the trash). Writes to tasks wait for it. SQLite: in one transaction, so searches meanwhile see the old
+    index; PostgreSQL: searches wait for it too (REINDEX)."""
+    statements = {"sqlite": _SEARCH_SQLITE, "postgresql": _SEARCH_POSTGRESQL}.get(connection.vendor)
+    if statements is None:
+        raise NotImplementedError(f"no prompt search index on {connection.vendor}")
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql, None)  # None: the "%s" in strftime is not a placeholder
+    return GenerationTask.objects.filter(deleted_at__isnull=True).count()

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from core.api.docs import paginated
 from core.api.fields import UtcDateTimeField
 
-from . import selectors
+from . import list_selectors, selectors
 from .error_messages import user_message
 from .models import Status
 
@@ -186,10 +186,10 @@ class TaskSummaryOutput(TaskOutput):
 
 
 def task_list_bodies(rows) -> list[dict]:
-    """The list bodies of a page of selectors.task_rows' rows: TaskSummaryOutput's, rendered from two queries
+    """The list bodies of a page of list_selectors.task_rows' rows: TaskSummaryOutput's, rendered from two queries
     for the whole page (tests/test_list_bodies_equal_their_serializers.py holds them equal)."""
     summary = TaskSummaryOutput()
-    return [summary.body(task, images) for task, images in selectors.task_page(rows)]
+    return [summary.body(task, images) for task, images in list_selectors.task_page(rows)]
 
 
 TaskPage = paginated("TaskPage", TaskSummaryOutput)

@@ -23,7 +23,7 @@ from core.api.pagination import paginate
 from core.api.throttling import ApiThrottle
 from core.errors import ValidationFailed
 
-from . import selectors, services
+from . import services, trash_selectors
 from .models import IMAGE_ID_PATTERN, TASK_ID_PATTERN
 
 _PURGE = {"1": True, "true": True, "0": False, "false": False}
@@ -70,7 +70,7 @@ class _Entries(serializers.ListSerializer):
     """A page of trash_list rows, made entries with three queries, whatever the page size."""
 
     def to_representation(self, data):
-        return [self.child.to_representation(entry) for entry in selectors.trash_entries(data)]
+        return [self.child.to_representation(entry) for entry in trash_selectors.trash_entries(data)]
 
 
 class TrashEntryOutput(serializers.Serializer):
@@ -126,7 +126,7 @@ class TrashApi(APIView):
             raise ValidationFailed(_("Unknown query parameter: %(names)s") % {"names": ", ".join(unknown)},
                                    details={name: [_("Unknown query parameter.")] for name in unknown})
         TrashPageQuery(data=request.query_params.dict()).is_valid(raise_exception=True)
-        return paginate(queryset=selectors.trash_list(user=request.user), serializer_class=TrashEntryOutput,
+        return paginate(queryset=trash_selectors.trash_list(user=request.user), serializer_class=TrashEntryOutput,
                         request=request, view=self)
 
     @extend_schema(
@@ -148,7 +148,7 @@ class TrashItemApi(APIView):
     @extend_schema(operation_id="trash_item_delete", summary="Delete one entry of the trash for good, with its files",
                    parameters=[item_id_parameter()], responses={204: None, **WRITE_ERROR_RESPONSES})
     def delete(self, request, item_id: str):
-        services.trash_item_delete(item=selectors.trash_get(item_id=item_id, user=request.user))
+        services.trash_item_delete(item=trash_selectors.trash_get(item_id=item_id, user=request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -168,7 +168,7 @@ class TrashRestoreApi(APIView):
                    **WRITE_ERROR_RESPONSES},
     )
     def post(self, request, item_id: str):
-        entry = selectors.trash_get(item_id=item_id, user=request.user)
+        entry = trash_selectors.trash_get(item_id=item_id, user=request.user)
         if entry.kind == "task":
             services.task_restore(task=entry.task)
         else:

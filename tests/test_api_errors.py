@@ -45,12 +45,12 @@ def test_a_non_json_content_type_is_415_in_the_envelope(db):
 
 
 def test_an_unexpected_error_is_500_in_the_envelope(db, monkeypatch):
-    from generation import selectors
+    from generation import list_selectors
 
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(selectors, "task_list", broken)
+    monkeypatch.setattr(list_selectors, "task_list_rows", broken)
     client = Client(raise_request_exception=False)
     body = assert_envelope(client.get("/api/v1/tasks"), 500, "internal_error")
     assert "boom" not in body["message"]

@@ -35,13 +35,13 @@ def without_secrets(text, secrets):
 
 
 def break_views(monkeypatch):
-    from generation import selectors
+    from generation import list_selectors
     from imagegen import views
 
     def broken(*args, **kwargs):
         raise RuntimeError("something broke")
 
-    monkeypatch.setattr(selectors, "task_list", broken)
+    monkeypatch.setattr(list_selectors, "task_list_rows", broken)
     monkeypatch.setattr(views, "_page_config", broken)
 
 

@@ -8,9 +8,8 @@ from django.core.files.storage import default_storage
 from core.errors import Conflict, NotFound
 from gallery import services as gallery_services
 from gallery.models import BoardImage, Star
-from generation import selectors, services
-from generation.models import ImageTag
-from generation.models import GenerationTask, Image
+from generation import services, trash_selectors
+from generation.models import GenerationTask, Image, ImageTag
 
 from .admin_helpers import make_tasks
 from .conftest import files_under, run
@@ -61,11 +60,11 @@ def test_an_image_trashed_alone_before_its_task_stays_in_the_trash_when_the_task
     assert services.images_trash(images=[alone]) == 1
     services.task_trash(task=task)
     # The task's entry holds the image that went with it, not the one that was there before it.
-    assert [i.pk for i in selectors.trash_get(item_id=task.task_id).images] == [other.pk]
+    assert [i.pk for i in trash_selectors.trash_get(item_id=task.task_id).images] == [other.pk]
     services.task_restore(task=task)
     assert Image.objects.get(pk=other.pk).deleted_at is None
     assert Image.objects.get(pk=alone.pk).deleted_at is not None
-    entry = selectors.trash_get(item_id=alone.image_id)
+    entry = trash_selectors.trash_get(item_id=alone.image_id)
     assert entry.kind == "image" and entry.image.pk == alone.pk
 
 
@@ -75,7 +74,7 @@ def test_an_image_trashed_alone_leaves_its_task_and_the_task_s_other_images(api,
     services.images_trash(images=[alone])
     body = api.get(f"task/{task.task_id}").json()
     assert [i["image_id"] for i in body["images"]] == [other.image_id]
-    entry = selectors.trash_get(item_id=alone.image_id)
+    entry = trash_selectors.trash_get(item_id=alone.image_id)
     services.image_restore(image=entry.image)
     assert [i["image_id"] for i in api.get(f"task/{task.task_id}").json()["images"]] == [alone.image_id, other.image_id]
 
@@ -85,8 +84,8 @@ def test_an_image_that_went_with_its_task_is_not_an_entry_of_its_own(api, media)
     image = Image.objects.get(task=task)
     services.task_trash(task=task)
     with pytest.raises(NotFound):
-        selectors.trash_get(item_id=image.image_id)
-    assert [e.item_id for e in selectors.trash_entries(selectors.trash_list())] == [task.task_id]
+        trash_selectors.trash_get(item_id=image.image_id)
+    assert [e.item_id for e in trash_selectors.trash_entries(trash_selectors.trash_list())] == [task.task_id]
 
 
 @pytest.mark.parametrize("status", ["pending", "processing", "retrying"])
@@ -116,7 +115,7 @@ def test_a_task_in_the_trash_is_never_retried(media):
 def test_restoring_what_is_no_longer_in_the_trash_is_not_found(media):
     task = make_tasks(1)[0]
     services.task_trash(task=task)
-    entry = selectors.trash_get(item_id=task.task_id)
+    entry = trash_selectors.trash_get(item_id=task.task_id)
     services.task_restore(task=entry.task)
     with pytest.raises(NotFound):
         services.task_restore(task=GenerationTask.objects.get(pk=task.pk))
@@ -126,7 +125,7 @@ def test_an_image_is_not_restored_alone_once_its_task_has_followed_it_into_the_t
     task = finished(api, num_images=2)
     alone = Image.objects.filter(task=task).order_by("index").first()
     services.images_trash(images=[alone])
-    entry = selectors.trash_get(item_id=alone.image_id)
+    entry = trash_selectors.trash_get(item_id=alone.image_id)
     services.task_trash(task=task)  # meanwhile
     with pytest.raises(NotFound):
         services.image_restore(image=entry.image)

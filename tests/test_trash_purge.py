@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from core.errors import NotFound
-from generation import maintenance, selectors, services
+from generation import maintenance, services, trash_selectors
 from generation.models import GenerationTask, Image
 
 from .conftest import files_under, run
@@ -40,7 +40,7 @@ def test_emptying_the_trash_deletes_its_rows_and_files_and_nothing_else(api, med
     assert list(Image.objects.values_list("task_id", flat=True)) == [kept.pk]
     assert files_of(gone, media) == [] and len(files_of(kept, media)) == 2
     assert alone.file_path not in files_under(media)
-    assert selectors.trash_entries(selectors.trash_list()) == []
+    assert trash_selectors.trash_entries(trash_selectors.trash_list()) == []
 
 
 def test_one_entry_is_deleted_for_good_and_the_others_stay(api, media, django_capture_on_commit_callbacks):
@@ -48,15 +48,15 @@ def test_one_entry_is_deleted_for_good_and_the_others_stay(api, media, django_ca
     services.task_trash(task=one)
     services.task_trash(task=two)
     with django_capture_on_commit_callbacks(execute=True):
-        services.trash_item_delete(item=selectors.trash_get(item_id=one.task_id))
+        services.trash_item_delete(item=trash_selectors.trash_get(item_id=one.task_id))
     assert files_of(one, media) == [] and len(files_of(two, media)) == 2
-    assert [e.item_id for e in selectors.trash_entries(selectors.trash_list())] == [two.task_id]
+    assert [e.item_id for e in trash_selectors.trash_entries(trash_selectors.trash_list())] == [two.task_id]
 
 
 def test_an_entry_restored_meanwhile_is_not_deleted(api, media):
     task = finished(api)
     services.task_trash(task=task)
-    entry = selectors.trash_get(item_id=task.task_id)
+    entry = trash_selectors.trash_get(item_id=task.task_id)
     services.task_restore(task=GenerationTask.objects.get(pk=task.pk))
     with pytest.raises(NotFound):
         services.trash_item_delete(item=entry)

@@ -45,6 +45,9 @@ def paginated(name: str, item):
         name,
         {
             "count": serializers.IntegerField(),
+            "count_capped": serializers.BooleanField(
+                required=False, help_text="Present (true) when `count` stopped at its cap: a prompt search counts "
+                "up to 1,000 matches, so the count reads \"1,000+\" and the pages end there."),
             "next": serializers.CharField(allow_null=True),
             "previous": serializers.CharField(allow_null=True),
             "results": item(many=True),

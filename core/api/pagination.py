@@ -12,6 +12,14 @@ class Pagination(PageNumberPagination):
     page_query_param = "page"
     invalid_page_message = _("That page does not exist.")
 
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        # A list that counts only so far (a prompt search counts up to 1,000 matches) says so: `count` is then
+        # a floor ("1,000+") and the pages end there.
+        if getattr(self.page.paginator.object_list, "count_capped", False):
+            response.data["count_capped"] = True
+        return response
+
 
 class CountedPaginator(DjangoPaginator):
     """A paginator told how to count more cheaply than COUNT(*) over the filtered query."""
