@@ -88,7 +88,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             "error_code", "error_message", "upstream_error_code", "upstream_request_id", "upstream_task_id",
         )}),
         (gettext_lazy("Execution"), {"fields": (
-            "attempts", "retry_count", "next_attempt_at", "lease_owner", "lease_expires_at", "enqueued_at",
+            "attempts", "retry_count", "next_attempt_at", "lease_holder", "lease_expires_at", "enqueued_at",
             "created_at", "started_at", "completed_at", "updated_at", "duration_display", "deleted_at",
         )}),
         (gettext_lazy("Client"), {"classes": ("collapse",), "fields": (

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from .engines.base import Cancelled
 from .models import UpstreamSlot
-from .processes import owner_is_dead
+from .processes import holder_is_dead
 
 
 def _slots(count: int) -> list[tuple[int, str, object]]:
@@ -30,7 +30,7 @@ def try_acquire(*, holder: str, count: int, seconds: float) -> int | None:
     candidates = [
         (slot, old)
         for slot, old, expires_at in _slots(count)
-        if not old or expires_at is None or expires_at < now or owner_is_dead(old)
+        if not old or expires_at is None or expires_at < now or holder_is_dead(old)
     ]
     random.shuffle(candidates)
     for slot, old_holder in candidates:

@@ -18,7 +18,7 @@ from .models import GenerationTask, Status
 class Lease:
     def __init__(self, task: GenerationTask, holder: str):
         self.task_pk = task.pk
-        self.holder = holder  # the worker's owner string: pid, host and this attempt's token
+        self.holder = holder  # the worker's holder string: host, pid and this attempt's token
         self.lost = False
         self._deadline = 0.0  # on this process's clock; unknown until this run writes the lease itself
 
@@ -26,7 +26,7 @@ class Lease:
         """Update the row if this worker still holds it as `held_as`; False (and lost) when it does not."""
         if self.lost:
             return False
-        rows = GenerationTask.objects.filter(pk=self.task_pk, lease_owner=self.holder, status=held_as)
+        rows = GenerationTask.objects.filter(pk=self.task_pk, lease_holder=self.holder, status=held_as)
         if not rows.update(**fields):
             self.lost = True
             return False

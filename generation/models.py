@@ -102,7 +102,7 @@ class GenerationTask(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)  # engine calls started (a crash counts)
     retry_count = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_owner = models.CharField(max_length=120, blank=True, default="")
+    lease_holder = models.CharField(max_length=120, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     # Staff moved it to the front of the queue (> 0): a worker takes waiting tasks with a higher priority

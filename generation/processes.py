@@ -8,7 +8,7 @@ import socket
 import uuid
 
 
-def new_owner() -> str:
+def new_lease_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -22,10 +22,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def owner_is_dead(owner: str) -> bool:
-    """True only when the owner ran on this machine and its process no longer exists."""
+def holder_is_dead(holder: str) -> bool:
+    """True only when the lease holder ran on this machine and its process no longer exists."""
     try:
-        host, pid, _token = owner.rsplit(":", 2)
+        host, pid, _token = holder.rsplit(":", 2)
         pid = int(pid)
     except ValueError:
         return False

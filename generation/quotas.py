@@ -61,7 +61,7 @@ def images_counted(*, user, since: datetime) -> int:
 
 def running_count(*, user) -> int:
     """The user's tasks a worker holds now (what the concurrent-task quota limits)."""
-    return GenerationTask.objects.filter(owner=user, status__in=UNFINISHED).exclude(lease_owner="").count()
+    return GenerationTask.objects.filter(owner=user, status__in=UNFINISHED).exclude(lease_holder="").count()
 
 
 def unfinished_count(*, user) -> int:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from . import queueing
 from .models import UNFINISHED, GenerationTask, Stage, Status
-from .processes import owner_is_dead
+from .processes import holder_is_dead
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +26,16 @@ def tasks_recover() -> int:
     longer exists. Returns how many tasks were enqueued again."""
     now = timezone.now()
     recovered = 0
-    candidates = GenerationTask.objects.filter(status__in=UNFINISHED).exclude(lease_owner="")
-    for task in candidates.only("pk", "task_id", "lease_owner", "lease_expires_at", "status"):
+    candidates = GenerationTask.objects.filter(status__in=UNFINISHED).exclude(lease_holder="")
+    for task in candidates.only("pk", "task_id", "lease_holder", "lease_expires_at", "status"):
         expired = task.lease_expires_at is None or task.lease_expires_at < now
-        if not (expired or owner_is_dead(task.lease_owner)):
+        if not (expired or holder_is_dead(task.lease_holder)):
             continue
         with transaction.atomic():
-            released = GenerationTask.objects.filter(pk=task.pk, lease_owner=task.lease_owner, status__in=UNFINISHED).update(
+            released = GenerationTask.objects.filter(pk=task.pk, lease_holder=task.lease_holder, status__in=UNFINISHED).update(
                 status=Status.RETRYING,
                 stage=Stage.WAITING_RETRY,
-                lease_owner="",
+                lease_holder="",
                 lease_expires_at=None,
                 error_code="worker_lost",
                 error_message="the worker running this task stopped",
@@ -44,9 +44,9 @@ def tasks_recover() -> int:
             if released:
                 queueing.enqueue(task)
                 recovered += 1
-                log.warning("task %s: its worker (%s) is gone; enqueued again", task.task_id, task.lease_owner)
+                log.warning("task %s: its worker (%s) is gone; enqueued again", task.task_id, task.lease_holder)
     stale = now - timedelta(seconds=settings.IMAGEGEN_REQUEUE_AFTER)
-    lost_messages = GenerationTask.objects.filter(status__in=UNFINISHED, lease_owner="").filter(
+    lost_messages = GenerationTask.objects.filter(status__in=UNFINISHED, lease_holder="").filter(
         Q(enqueued_at__lt=stale) | Q(enqueued_at__isnull=True)
     )
     for task in lost_messages.only("pk", "task_id"):

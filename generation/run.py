@@ -51,7 +51,7 @@ def task_run(*, task_id: str) -> None:
     token = current_task_id.set(task.task_id)
     try:
         scheduling.remove_debris(task)
-        TaskRun(task, task.lease_owner).execute()
+        TaskRun(task, task.lease_holder).execute()
     finally:
         current_task_id.reset(token)
         scheduling.wake_capped(task)
@@ -62,7 +62,7 @@ def task_hand_back(*, task_id: str) -> None:
     is finished, or held by a live lease, needs no new message."""
     now = timezone.now()
     task = GenerationTask.objects.filter(task_id=task_id, status__in=UNFINISHED).first()
-    if task is None or (task.lease_owner and task.lease_expires_at and task.lease_expires_at > now):
+    if task is None or (task.lease_holder and task.lease_expires_at and task.lease_expires_at > now):
         return
     with transaction.atomic():
         queueing.enqueue(task)
@@ -283,7 +283,7 @@ class TaskRun:
                 stage=Stage.DONE,
                 progress=100,
                 completed_at=now,
-                lease_owner="",
+                lease_holder="",
                 lease_expires_at=None,
                 error_code="",
                 # Completed with fewer images than asked: which ones failed, and why (staff-facing).
@@ -373,7 +373,7 @@ class TaskRun:
                 error_message=err.message[:2000],
                 upstream_error_code=err.upstream_code[:50],
                 upstream_request_id=err.request_id[:100],
-                lease_owner="",
+                lease_holder="",
                 lease_expires_at=None,
                 next_attempt_at=None,
             )

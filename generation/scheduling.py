@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from . import queueing, selectors, storage, webhooks
 from .models import UNFINISHED, GenerationTask, Stage, Status
-from .processes import new_owner
+from .processes import new_lease_holder
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +106,14 @@ def _claim(task_id: str) -> GenerationTask | None:
     task = GenerationTask.objects.filter(task_id=task_id).first()
     if task is None or task.is_finished:
         return None
-    if task.lease_owner and task.lease_expires_at and task.lease_expires_at > now:
+    if task.lease_holder and task.lease_expires_at and task.lease_expires_at > now:
         return None  # another worker holds it
     if task.attempts >= settings.IMAGEGEN_MAX_ATTEMPTS:
         # Every allowed attempt was started and none finished: its workers kept dying.
         with transaction.atomic():
-            gave_up = GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED, lease_owner=task.lease_owner)\
+            gave_up = GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED, lease_holder=task.lease_holder)\
                 .update(status=Status.FAILED, stage=Stage.DONE, completed_at=now, error_code="interrupted",
-                        error_message=f"gave up after {task.attempts} interrupted attempts", lease_owner="",
+                        error_message=f"gave up after {task.attempts} interrupted attempts", lease_holder="",
                         lease_expires_at=None)
             if gave_up:
                 webhooks.task_event(task, "failed")
@@ -122,15 +122,15 @@ def _claim(task_id: str) -> GenerationTask | None:
             # The last attempt may have died after writing its files: no run will come to remove them.
             remove_debris(task)
         return None
-    owner = new_owner()
+    owner = new_lease_holder()
     expected = selectors.expected_duration(task.model)
     claimed = (
         GenerationTask.objects.filter(pk=task.pk, status__in=UNFINISHED)
-        .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True))
-        .filter(lease_owner=task.lease_owner)
+        .filter(Q(lease_holder="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True))
+        .filter(lease_holder=task.lease_holder)
         .update(
             status=Status.PROCESSING,
-            lease_owner=owner,
+            lease_holder=owner,
             lease_expires_at=now + timedelta(seconds=expected + settings.IMAGEGEN_LEASE_MARGIN),
             started_at=task.started_at or now,
         )

@@ -86,7 +86,7 @@ def expected_duration(model: str) -> int:
 
 
 def _free_lease(now) -> Q:
-    return Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+    return Q(lease_holder="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
 
 
 def waiting_tasks(now=None):
@@ -97,7 +97,7 @@ def waiting_tasks(now=None):
 
 def running_counts(now=None, clients=None) -> dict[str, int]:
     now = now or timezone.now()
-    held = GenerationTask.objects.filter(status__in=UNFINISHED).exclude(lease_owner="").filter(lease_expires_at__gte=now)
+    held = GenerationTask.objects.filter(status__in=UNFINISHED).exclude(lease_holder="").filter(lease_expires_at__gte=now)
     if clients is not None:
         held = held.filter(client_id__in=clients)
     return {row["client_id"]: row["n"] for row in held.values("client_id").annotate(n=Count("id")).order_by()}
@@ -140,9 +140,9 @@ def queue_position(task) -> int:
     moved to the front, this client's own waiting tasks that go before it (k: moved ahead, or older), up to k from each other
     client's waiting tasks (one per turn of the round), and the tasks running now that were created
     before it (they hold the workers)."""
-    waiting = GenerationTask.objects.filter(status__in=UNFINISHED, lease_owner="").exclude(task_id=task.task_id)
+    waiting = GenerationTask.objects.filter(status__in=UNFINISHED, lease_holder="").exclude(task_id=task.task_id)
     running_before = GenerationTask.objects.filter(status__in=UNFINISHED, created_at__lt=task.created_at).exclude(
-        lease_owner="").count()
+        lease_holder="").count()
     priority = getattr(task, "priority", 0) or 0
     if priority > 0:
         return running_before + waiting.filter(
@@ -165,7 +165,7 @@ def estimated_time(task: GenerationTask, *, ahead: int | None = None) -> int | N
         return 0
     per_task = expected_duration(task.model)
     workers = max(1, settings.IMAGEGEN_WORKERS)
-    if task.status == Status.PENDING and not task.lease_owner:
+    if task.status == Status.PENDING and not task.lease_holder:
         if ahead is None:
             ahead = queue_position(task)
         return per_task * (1 + ahead // workers)
@@ -194,7 +194,7 @@ def task_get(*, task_id: str, user=None) -> GenerationTask:
 SNAPSHOT_TASK_FIELDS = (
     "id", "task_id", "status", "stage", "progress", "prompt", "negative_prompt", "model", "engine", "width",
     "height", "num_images", "steps", "scale", "seed", "enhance_prompt", "use_sr", "ignored_params",
-    "error_code", "retry_count", "batch_id", "next_attempt_at", "lease_owner", "revised_prompt", "upstream_request_id",
+    "error_code", "retry_count", "batch_id", "next_attempt_at", "lease_holder", "revised_prompt", "upstream_request_id",
     "created_at", "started_at", "completed_at", "owner", "client_id", "priority",
 )
 SNAPSHOT_IMAGE_FIELDS = ("image_id", "index", "width", "height", "file_size", "format", "sha256", "seed")

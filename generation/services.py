@@ -194,7 +194,7 @@ def task_retry(*, task: GenerationTask) -> bool:
             upstream_request_id="",
             upstream_task_id="",
             next_attempt_at=None,
-            lease_owner="",
+            lease_holder="",
             lease_expires_at=None,
             started_at=None,
             completed_at=None,

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from . import queueing
 from .models import UNFINISHED, GenerationTask, WorkerCluster
-from .processes import owner_is_dead
+from .processes import holder_is_dead
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +100,18 @@ def _redis_message_age(payload, now: datetime) -> float | None:
 
 
 def _live_leases(now: datetime):
-    """Owners of task leases that are still running: unexpired, and not known dead on this machine."""
-    owners = (
+    """Holders of task leases that are still running: unexpired, and not known dead on this machine."""
+    holders = (
         GenerationTask.objects.filter(status__in=UNFINISHED, lease_expires_at__gt=now)
-        .exclude(lease_owner="")
-        .values_list("lease_owner", flat=True)
+        .exclude(lease_holder="")
+        .values_list("lease_holder", flat=True)
     )
-    return [owner for owner in owners if not owner_is_dead(owner)]
+    return [holder for holder in holders if not holder_is_dead(holder)]
 
 
-def _in_group(owner: str, pgid: int) -> bool:
+def _in_group(holder: str, pgid: int) -> bool:
     try:
-        host, pid, _token = owner.rsplit(":", 2)
+        host, pid, _token = holder.rsplit(":", 2)
         return host == socket.gethostname() and os.getpgid(int(pid)) == pgid
     except (ValueError, ProcessLookupError, PermissionError):
         return False
@@ -216,7 +216,7 @@ def cluster_stall(*, key: str, pgid: int, broker=None, now: datetime | None = No
     fresh = max(m for m in (row["taken_at"], row["started_at"]) if m)
     if (now - fresh).total_seconds() <= window:
         return None
-    if any(_in_group(owner, pgid) for owner in _live_leases(now)):
+    if any(_in_group(holder, pgid) for holder in _live_leases(now)):
         return None  # its workers are running tasks: busy, not stalled
     return (
         f"a message has waited {oldest:.0f}s and no worker of this cluster took one for "
@@ -271,7 +271,7 @@ def messages_release(broker=None) -> int:
         except Exception:
             continue
     sent = 0
-    orphans = GenerationTask.objects.filter(status__in=UNFINISHED, lease_owner="").exclude(task_id__in=listed)
+    orphans = GenerationTask.objects.filter(status__in=UNFINISHED, lease_holder="").exclude(task_id__in=listed)
     for task in orphans.only("pk", "task_id"):
         with transaction.atomic():
             queueing.enqueue(task)

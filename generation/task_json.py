@@ -119,7 +119,7 @@ class TaskOutput(serializers.Serializer):
         return task.batch_id or None
 
     def get_queue_position(self, task) -> int | None:
-        if task.status != Status.PENDING or task.lease_owner:
+        if task.status != Status.PENDING or task.lease_holder:
             return None
         return selectors.queue_position(task)
 

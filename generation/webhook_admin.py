@@ -44,7 +44,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_select_related = ("task", "owner")
     readonly_fields = ("delivery_id", "task", "owner", "url", "event", "state", "attempts", "next_attempt_at",
                        "last_status", "last_error", "created_at", "finished_at", "payload")
-    exclude = ("lease_owner", "lease_expires_at", "enqueued_at")
+    exclude = ("lease_holder", "lease_expires_at", "enqueued_at")
     inlines = [AttemptInline]
     actions = ["resend"]
     show_full_result_count = False

@@ -61,7 +61,7 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next try"), null=True, blank=True)
     # A worker holds it while it sends (a dead worker's delivery goes back to pending, with the same id).
-    lease_owner = models.CharField(max_length=120, blank=True, default="")
+    lease_holder = models.CharField(max_length=120, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)  # when its latest queue message was sent
     last_status = models.PositiveSmallIntegerField(_("last status"), null=True, blank=True)

@@ -26,7 +26,7 @@ from core.errors import Conflict, ValidationFailed
 
 from . import broker, clock, selectors, webhook_sender
 from .models import GenerationTask, WebhookAttempt, WebhookDelivery, WebhookSecret
-from .processes import new_owner, owner_is_dead
+from .processes import new_lease_holder, holder_is_dead
 from .task_json import TaskOutput
 from .webhook_models import DEFAULT_EVENTS, EVENTS
 
@@ -118,12 +118,12 @@ def retry_delay(attempts: int) -> float:
 def deliver(*, delivery_id: str, resolver=None) -> str | None:
     """One try of the delivery, if it is due and no other worker holds it. Returns its state after, or None
     when there was nothing to do. `resolver` stands in for DNS (tests)."""
-    holder = new_owner()
+    holder = new_lease_holder()
     lease = settings.IMAGEGEN_WEBHOOK_CONNECT_TIMEOUT + settings.IMAGEGEN_WEBHOOK_READ_TIMEOUT + 30
     now = clock.now()
     claimed = (WebhookDelivery.objects.filter(delivery_id=delivery_id, state=State.PENDING)
                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-               .update(state=State.SENDING, lease_owner=holder, lease_expires_at=now + timedelta(seconds=lease)))
+               .update(state=State.SENDING, lease_holder=holder, lease_expires_at=now + timedelta(seconds=lease)))
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.get(delivery_id=delivery_id)
@@ -150,7 +150,7 @@ def _finish(delivery: WebhookDelivery, holder: str, state: str, *, status, error
     now = clock.now()
     attempts = delivery.attempts + 1
     fields = {"state": state, "attempts": attempts, "last_status": status, "last_error": error[:300],
-              "lease_owner": "", "lease_expires_at": None}
+              "lease_holder": "", "lease_expires_at": None}
     if state == State.PENDING:
         next_at = now + timedelta(seconds=retry_delay(attempts))
         if next_at > delivery.created_at + timedelta(hours=settings.IMAGEGEN_WEBHOOK_RETRY_HOURS):
@@ -163,7 +163,7 @@ def _finish(delivery: WebhookDelivery, holder: str, state: str, *, status, error
     with transaction.atomic():
         WebhookAttempt.objects.create(delivery=delivery, started_at=now - timedelta(milliseconds=latency_ms),
                                       status=status, error=error[:300], latency_ms=latency_ms)
-        WebhookDelivery.objects.filter(pk=delivery.pk, lease_owner=holder, state=State.SENDING).update(**fields)
+        WebhookDelivery.objects.filter(pk=delivery.pk, lease_holder=holder, state=State.SENDING).update(**fields)
     log.info("webhook %s (%s of task %s) attempt %d: %s -> %s", delivery.delivery_id, delivery.event,
              delivery.payload.get("data", {}).get("task_id", "?"), attempts, status if status is not None else (error or "no answer"), state)
     return state
@@ -175,10 +175,10 @@ def deliveries_recover() -> int:
     sweep. Returns how many were enqueued."""
     now = clock.now()
     released = 0
-    for held in WebhookDelivery.objects.filter(state=State.SENDING).only("pk", "lease_owner", "lease_expires_at"):
-        if held.lease_expires_at is None or held.lease_expires_at < now or owner_is_dead(held.lease_owner):
-            released += WebhookDelivery.objects.filter(pk=held.pk, state=State.SENDING, lease_owner=held.lease_owner)\
-                .update(state=State.PENDING, lease_owner="", lease_expires_at=None, next_attempt_at=now)
+    for held in WebhookDelivery.objects.filter(state=State.SENDING).only("pk", "lease_holder", "lease_expires_at"):
+        if held.lease_expires_at is None or held.lease_expires_at < now or holder_is_dead(held.lease_holder):
+            released += WebhookDelivery.objects.filter(pk=held.pk, state=State.SENDING, lease_holder=held.lease_holder)\
+                .update(state=State.PENDING, lease_holder="", lease_expires_at=None, next_attempt_at=now)
     if released:
         log.warning("%d webhook deliveries were held by a worker that is gone; sending them again", released)
     stale = now - timedelta(seconds=settings.IMAGEGEN_REQUEUE_AFTER)

@@ -63,7 +63,7 @@ def localized(body: dict) -> dict:
 
 
 _FINGERPRINT_FIELDS = ("task_id", "status", "stage", "progress", "retry_count", "next_attempt_at", "error_code",
-                       "lease_owner", "revised_prompt", "completed_at")
+                       "lease_holder", "revised_prompt", "completed_at")
 
 
 def task_fingerprints(task_ids: list[str]) -> dict[str, tuple]:
@@ -92,9 +92,9 @@ def task_fingerprints(task_ids: list[str]) -> dict[str, tuple]:
             # per tick, and the second is a seek on (client_id, status), where "all but this client's" read
             # every waiting task once per watched task on every tick.
             f"CASE WHEN t.{col('status')} = %s THEN (SELECT COUNT(*) FROM {tasks} v "
-            f"WHERE v.{col('status')} IN ({unfinished}) AND v.{col('lease_owner')} = '') - (SELECT COUNT(*) "
+            f"WHERE v.{col('status')} IN ({unfinished}) AND v.{col('lease_holder')} = '') - (SELECT COUNT(*) "
             f"FROM {tasks} o WHERE o.{col('client_id')} = t.{col('client_id')} AND o.{col('status')} IN ({unfinished}) "
-            f"AND o.{col('lease_owner')} = '') END, "
+            f"AND o.{col('lease_holder')} = '') END, "
             f"CASE WHEN t.{col('status')} = %s THEN (SELECT COUNT(*) FROM {tasks} w "
             f"WHERE w.{col('status')} IN ({unfinished}) AND w.{col('priority')} > 0) END "
             f"FROM {tasks} t WHERE t.{col('task_id')} IN ({', '.join('%s' for _ in chunk)})"

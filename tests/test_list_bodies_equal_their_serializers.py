@@ -62,11 +62,11 @@ def world(request, settings, db, media, scripted):
     queued = api.generate(prompt="queued", scale=None)
     processing = api.generate(prompt="processing")
     GenerationTask.objects.filter(task_id=processing).update(status="processing", stage="generating", progress=40,
-                                                              lease_owner="w-1")
+                                                              lease_holder="w-1")
     retrying = api.generate(prompt="will retry")
     # As a worker leaves it between attempts (tests/test_task_execution.py shows the worker doing so).
     GenerationTask.objects.filter(task_id=retrying).update(
-        status="retrying", stage="waiting_retry", retry_count=1, error_code="upstream_error", lease_owner="w-1",
+        status="retrying", stage="waiting_retry", retry_count=1, error_code="upstream_error", lease_holder="w-1",
         started_at=timezone.now(), next_attempt_at=timezone.now() + timedelta(seconds=30), progress=20)
     others = None
     if request.param == "accounts":

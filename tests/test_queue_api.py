@@ -27,7 +27,7 @@ def order(api, **params) -> list[str]:
 def test_the_queue_lists_running_tasks_first_then_the_waiting_in_order(api, media):
     ids = [api.generate(prompt=f"task {n}") for n in range(3)]
     GenerationTask.objects.filter(task_id=ids[1]).update(status="processing", stage="generating", progress=30,
-                                                         lease_owner="w:1:x")
+                                                         lease_holder="w:1:x")
     body = api.get("queue").json()["tasks"]
     assert [t["prompt"] for t in body] == ["task 1", "task 0", "task 2"]
     assert [t["queue_position"] for t in body] == [None, 0, 2]  # task 1 runs; it was created after task 0

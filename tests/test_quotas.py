@@ -140,9 +140,9 @@ def test_the_concurrent_task_quota_limits_running_tasks_not_queued_ones(alice):
     assert api.get("account").json()["quota"]["concurrent_tasks"] == {"limit": 2, "used": 2, "remaining": 0}
     # A worker with the third task's message may not start it while two run.
     assert scheduling.claim_next(ids[2]) is None
-    assert GenerationTask.objects.get(task_id=ids[2]).lease_owner == ""
+    assert GenerationTask.objects.get(task_id=ids[2]).lease_holder == ""
     # One finishes: the third may start.
-    GenerationTask.objects.filter(task_id=ids[0]).update(status="completed", lease_owner="")
+    GenerationTask.objects.filter(task_id=ids[0]).update(status="completed", lease_holder="")
     claimed = scheduling.claim_next(ids[2])
     assert claimed is not None and claimed.task_id == ids[2]
 

@@ -25,7 +25,7 @@ def dead_pid() -> int:
 
 def hold(task_id, owner, *, expires_in=300):
     GenerationTask.objects.filter(task_id=task_id).update(
-        status="processing", lease_owner=owner, lease_expires_at=timezone.now() + timedelta(seconds=expires_in),
+        status="processing", lease_holder=owner, lease_expires_at=timezone.now() + timedelta(seconds=expires_in),
         attempts=1,
     )
 
@@ -38,7 +38,7 @@ def test_a_task_whose_worker_process_died_on_this_machine_is_recovered_at_once(a
     messages_before = OrmQ.objects.count()
     assert recovery.tasks_recover() == 1
     task = GenerationTask.objects.get(task_id=task_id)
-    assert task.status == "retrying" and task.lease_owner == "" and task.error_code == "worker_lost"
+    assert task.status == "retrying" and task.lease_holder == "" and task.error_code == "worker_lost"
     assert task.retry_count == 1
     assert OrmQ.objects.count() == messages_before + 1
     run(task_id)
@@ -110,7 +110,7 @@ def test_a_worker_whose_cluster_is_stopping_hands_its_message_back_instead_of_ru
     messages = OrmQ.objects.count()
     run_generation(task_id)
     task = GenerationTask.objects.get(task_id=task_id)
-    assert (task.status, task.attempts, task.lease_owner) == ("pending", 0, "")
+    assert (task.status, task.attempts, task.lease_holder) == ("pending", 0, "")
     assert OrmQ.objects.count() == messages + 1
 
     sentinel.status = Conf.WORKING  # a running cluster runs it
@@ -143,7 +143,7 @@ def test_recovery_releases_exactly_the_lost_tasks_and_says_so(api, caplog):
     caplog.set_level(logging.INFO, logger="generation.recovery")
     lost, held = api.generate(), api.generate()
     GenerationTask.objects.filter(task_id=lost).update(
-        status="processing", stage="generating", lease_owner="other-host:1:aaaa", attempts=1,
+        status="processing", stage="generating", lease_holder="other-host:1:aaaa", attempts=1,
         lease_expires_at=timezone.now() - timedelta(seconds=1))
     hold(held, "other-host:2:bbbb")
     OrmQ.objects.all().delete()
@@ -151,11 +151,11 @@ def test_recovery_releases_exactly_the_lost_tasks_and_says_so(api, caplog):
 
     assert recovery.tasks_recover() == 1
     row = GenerationTask.objects.get(task_id=lost)
-    assert (row.status, row.stage, row.lease_owner, row.lease_expires_at) == ("retrying", "waiting_retry", "", None)
+    assert (row.status, row.stage, row.lease_holder, row.lease_expires_at) == ("retrying", "waiting_retry", "", None)
     assert (row.error_code, row.error_message) == ("worker_lost", "the worker running this task stopped")
     assert row.retry_count == 1
     other = GenerationTask.objects.get(task_id=held)
-    assert (other.status, other.lease_owner, other.retry_count) == ("processing", "other-host:2:bbbb", 0)
+    assert (other.status, other.lease_holder, other.retry_count) == ("processing", "other-host:2:bbbb", 0)
     assert OrmQ.objects.count() == 1
     assert [r.getMessage() for r in caplog.records if r.name == "generation.recovery"] == [
         f"task {lost}: its worker (other-host:1:aaaa) is gone; enqueued again"]
@@ -165,7 +165,7 @@ def test_every_lost_task_is_recovered_in_one_sweep(api):
     ids = [api.generate() for _ in range(3)]
     for i, task_id in enumerate(ids):
         GenerationTask.objects.filter(task_id=task_id).update(
-            status="processing", lease_owner=f"other-host:{i}:aaaa", lease_expires_at=None if i == 1 else
+            status="processing", lease_holder=f"other-host:{i}:aaaa", lease_expires_at=None if i == 1 else
             timezone.now() - timedelta(seconds=1))
     # The middle one is held by a live lease: the sweep goes on past it.
     GenerationTask.objects.filter(task_id=ids[1]).update(lease_expires_at=timezone.now() + timedelta(minutes=5))
@@ -175,7 +175,7 @@ def test_every_lost_task_is_recovered_in_one_sweep(api):
 
 def test_a_lease_without_an_expiry_is_lost(api):
     task_id = api.generate()
-    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_owner="other-host:1:aaaa",
+    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_holder="other-host:1:aaaa",
                                                           lease_expires_at=None)
     assert recovery.tasks_recover() == 1
 
@@ -183,24 +183,24 @@ def test_a_lease_without_an_expiry_is_lost(api):
 def test_a_task_taken_by_another_worker_during_the_sweep_is_left_alone(api, monkeypatch):
     # The sweep read the row with the old owner; a new worker claims it before the sweep writes.
     task_id = api.generate()
-    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_owner="other-host:1:aaaa",
+    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_holder="other-host:1:aaaa",
                                                           lease_expires_at=timezone.now() - timedelta(seconds=1))
     import generation.recovery as module
 
-    real = module.owner_is_dead
+    real = module.holder_is_dead
 
     def claimed_meanwhile(owner):
         GenerationTask.objects.filter(task_id=task_id).update(
-            lease_owner="other-host:2:new", lease_expires_at=timezone.now() + timedelta(minutes=5))
+            lease_holder="other-host:2:new", lease_expires_at=timezone.now() + timedelta(minutes=5))
         return real(owner)
 
-    monkeypatch.setattr(module, "owner_is_dead", claimed_meanwhile)
-    # (owner_is_dead is not asked when the lease ran out; ask the sweep with a live-looking lease instead)
+    monkeypatch.setattr(module, "holder_is_dead", claimed_meanwhile)
+    # (holder_is_dead is not asked when the lease ran out; ask the sweep with a live-looking lease instead)
     GenerationTask.objects.filter(task_id=task_id).update(lease_expires_at=timezone.now() + timedelta(minutes=5),
-                                                          lease_owner=f"{__import__('socket').gethostname()}:{dead_pid()}:x")
+                                                          lease_holder=f"{__import__('socket').gethostname()}:{dead_pid()}:x")
     assert recovery.tasks_recover() == 0
     row = GenerationTask.objects.get(task_id=task_id)
-    assert (row.status, row.lease_owner, row.retry_count) == ("processing", "other-host:2:new", 0)
+    assert (row.status, row.lease_holder, row.retry_count) == ("processing", "other-host:2:new", 0)
 
 
 def test_a_task_finished_during_the_sweep_is_not_reopened(api, monkeypatch):
@@ -210,15 +210,15 @@ def test_a_task_finished_during_the_sweep_is_not_reopened(api, monkeypatch):
 
     task_id = api.generate()
     owner = f"{socket.gethostname()}:{dead_pid()}:x"
-    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_owner=owner,
+    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_holder=owner,
                                                           lease_expires_at=timezone.now() + timedelta(minutes=5))
-    real = module.owner_is_dead
+    real = module.holder_is_dead
 
     def finished_meanwhile(who):
         GenerationTask.objects.filter(task_id=task_id).update(status="completed", stage="done")
         return real(who)
 
-    monkeypatch.setattr(module, "owner_is_dead", finished_meanwhile)
+    monkeypatch.setattr(module, "holder_is_dead", finished_meanwhile)
     assert recovery.tasks_recover() == 0
     assert GenerationTask.objects.get(task_id=task_id).status == "completed"
 
@@ -248,7 +248,7 @@ def test_a_task_with_an_owner_is_not_a_lost_message(api, settings):
     OrmQ.objects.all().delete()
     GenerationTask.objects.filter(task_id=task_id).update(
         enqueued_at=timezone.now() - timedelta(seconds=settings.IMAGEGEN_REQUEUE_AFTER + 1),
-        status="processing", lease_owner=f"{socket.gethostname()}:{os.getpid()}:abcd",
+        status="processing", lease_holder=f"{socket.gethostname()}:{os.getpid()}:abcd",
         lease_expires_at=timezone.now() + timedelta(minutes=5))
     assert recovery.tasks_recover() == 0
     assert OrmQ.objects.count() == 0

@@ -39,7 +39,7 @@ def test_the_supervisor_hands_back_a_dead_workers_task_while_the_queue_takes_not
     settings.IMAGEGEN_STALL_SECONDS = 600  # this test is about recovery, not about replacing the cluster
     task_id = api.generate()
     GenerationTask.objects.filter(task_id=task_id).update(
-        status="processing", lease_owner=f"{socket.gethostname()}:{dead_pid()}:gone",
+        status="processing", lease_holder=f"{socket.gethostname()}:{dead_pid()}:gone",
         lease_expires_at=timezone.now() + timedelta(minutes=5), attempts=1,
     )
     said: list[str] = []
@@ -51,10 +51,10 @@ def test_the_supervisor_hands_back_a_dead_workers_task_while_the_queue_takes_not
         while time.monotonic() < deadline:
             assert supervisor.tick()
             task = GenerationTask.objects.get(task_id=task_id)
-            if task.lease_owner == "":
+            if task.lease_holder == "":
                 break
             time.sleep(0.1)
-        assert task.lease_owner == "" and task.status == "retrying" and task.error_code == "worker_lost", said
+        assert task.lease_holder == "" and task.status == "retrying" and task.error_code == "worker_lost", said
         assert supervisor.proc.poll() is None  # the "cluster" was not needed for it
     finally:
         supervisor.terminate()

@@ -131,7 +131,7 @@ def test_a_task_held_by_a_live_lease_is_not_run_again(api, media, scripted):
     engine = scripted()
     task_id = api.generate()
     GenerationTask.objects.filter(task_id=task_id).update(
-        status="processing", lease_owner="elsewhere:1:abc", lease_expires_at=timezone.now() + timezone.timedelta(minutes=5)
+        status="processing", lease_holder="elsewhere:1:abc", lease_expires_at=timezone.now() + timezone.timedelta(minutes=5)
     )
     run(task_id)
     assert engine.calls == []

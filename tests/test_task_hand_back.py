@@ -31,27 +31,27 @@ def test_a_pending_task_gets_a_new_message_and_the_log_says_why(caplog):
 
 
 def test_a_task_whose_lease_ran_out_gets_a_new_message():
-    task = make_tasks(1, status="processing", lease_owner="elsewhere:1:aaaa",
+    task = make_tasks(1, status="processing", lease_holder="elsewhere:1:aaaa",
                       lease_expires_at=timezone.now() - timedelta(seconds=1))[0]
     run.task_hand_back(task_id=task.task_id)
     assert messages_for(task) == 1
 
 
 def test_a_lease_without_an_expiry_does_not_hold_the_task():
-    task = make_tasks(1, status="retrying", lease_owner="elsewhere:1:aaaa", lease_expires_at=None)[0]
+    task = make_tasks(1, status="retrying", lease_holder="elsewhere:1:aaaa", lease_expires_at=None)[0]
     run.task_hand_back(task_id=task.task_id)
     assert messages_for(task) == 1
 
 
 def test_an_expiry_without_an_owner_does_not_hold_the_task():
-    task = make_tasks(1, status="pending", lease_owner="", lease_expires_at=timezone.now() + timedelta(minutes=5))[0]
+    task = make_tasks(1, status="pending", lease_holder="", lease_expires_at=timezone.now() + timedelta(minutes=5))[0]
     run.task_hand_back(task_id=task.task_id)
     assert messages_for(task) == 1
 
 
 def test_a_task_held_by_a_live_lease_gets_no_second_message(caplog):
     caplog.set_level(logging.INFO, logger="generation.run")
-    task = make_tasks(1, status="processing", lease_owner="elsewhere:1:aaaa",
+    task = make_tasks(1, status="processing", lease_holder="elsewhere:1:aaaa",
                       lease_expires_at=timezone.now() + timedelta(minutes=5))[0]
     run.task_hand_back(task_id=task.task_id)
     assert messages_for(task) == 0

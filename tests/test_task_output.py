@@ -40,7 +40,7 @@ def tasks(api, media, scripted):
     retrying = api.generate(prompt="will retry", scale=None)
     # As a worker leaves it between attempts (tests/test_task_execution.py shows the worker doing so).
     GenerationTask.objects.filter(task_id=retrying).update(
-        status="retrying", stage="waiting_retry", retry_count=1, error_code="upstream_error", lease_owner="w-1",
+        status="retrying", stage="waiting_retry", retry_count=1, error_code="upstream_error", lease_holder="w-1",
         started_at=timezone.now(), next_attempt_at=timezone.now() + timedelta(seconds=30), progress=20,
     )
     pending = api.generate(prompt="waiting <b>&amp;</b> ünïcode 猫")

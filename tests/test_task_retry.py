@@ -23,7 +23,7 @@ def test_it_resets_the_task_and_enqueues_it_once(api, media, scripted):
     assert services.task_retry(task=task) is True
     assert task.status == "pending" and task.stage == "queued" and task.progress == 0
     assert (task.error_code, task.error_message, task.upstream_error_code, task.upstream_request_id) == ("", "", "", "")
-    assert task.lease_owner == "" and task.lease_expires_at is None
+    assert task.lease_holder == "" and task.lease_expires_at is None
     assert task.started_at is None and task.completed_at is None
     assert task.attempts == 0 and task.retry_count == 1
     assert OrmQ.objects.count() == messages + 1
@@ -110,7 +110,7 @@ def test_a_staff_retry_clears_every_trace_of_the_old_run_and_logs_it(api, media,
     GenerationTask.objects.filter(task_id__in=[task_id, other_id]).update(
         status="failed", stage="done", progress=40, attempts=3, retry_count=2, error_code="upstream_error",
         error_message="boom", upstream_error_code="50500", upstream_request_id="r-1", upstream_task_id="job-1",
-        next_attempt_at=now + timedelta(minutes=1), lease_owner="elsewhere:1:aaaa",
+        next_attempt_at=now + timedelta(minutes=1), lease_holder="elsewhere:1:aaaa",
         lease_expires_at=now + timedelta(minutes=1), started_at=now, completed_at=now)
     task = GenerationTask.objects.get(task_id=task_id)
     caplog.clear()
@@ -119,7 +119,7 @@ def test_a_staff_retry_clears_every_trace_of_the_old_run_and_logs_it(api, media,
     assert (task.status, task.stage, task.progress, task.attempts, task.retry_count) == ("pending", "queued", 0, 0, 3)
     assert (task.error_code, task.error_message, task.upstream_error_code, task.upstream_request_id,
             task.upstream_task_id) == ("", "", "", "", "")
-    assert (task.next_attempt_at, task.lease_owner, task.lease_expires_at, task.started_at, task.completed_at) == (
+    assert (task.next_attempt_at, task.lease_holder, task.lease_expires_at, task.started_at, task.completed_at) == (
         None, "", None, None, None)
     other = GenerationTask.objects.get(task_id=other_id)  # only the one task
     assert (other.status, other.retry_count, other.upstream_task_id) == ("failed", 2, "job-1")

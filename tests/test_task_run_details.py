@@ -23,7 +23,7 @@ def test_a_completed_run_logs_its_attempt_and_its_completion(api, media, scripte
     task = GenerationTask.objects.get(task_id=task_id)
     assert task.upstream_request_id.startswith("preview-")
     assert messages[-1] == f"task {task_id} completed images=1 upstream_request_id={task.upstream_request_id}"
-    assert (task.status, task.stage, task.progress, task.lease_owner, task.lease_expires_at) == (
+    assert (task.status, task.stage, task.progress, task.lease_holder, task.lease_expires_at) == (
         "completed", "done", 100, "", None)
 
 
@@ -45,7 +45,7 @@ def test_a_final_failure_writes_the_whole_error_and_frees_the_task(api, media, s
     assert task.upstream_error_code == ("50412" + "9" * 60)[:50]
     assert task.upstream_request_id == ("req-" + "r" * 200)[:100]
     assert before <= task.completed_at <= timezone.now()
-    assert (task.lease_owner, task.lease_expires_at, task.next_attempt_at) == ("", None, None)
+    assert (task.lease_holder, task.lease_expires_at, task.next_attempt_at) == ("", None, None)
     failed = [r for r in caplog.records if r.name == "generation.run" and " failed: " in r.getMessage()]
     assert len(failed) == 1 and failed[0].levelname == "WARNING"
     assert failed[0].getMessage() == (f"task {task_id} failed: content_rejected (upstream {'50412' + '9' * 60}, "

@@ -22,14 +22,14 @@ def take_over(task_id):
         status="processing",
         stage="queued_upstream",
         progress=7,
-        lease_owner=OTHER,
+        lease_holder=OTHER,
         lease_expires_at=timezone.now() + timedelta(minutes=5),
     )
 
 
 def assert_untouched_by_the_old_run(task_id, media):
     task = GenerationTask.objects.get(task_id=task_id)
-    assert (task.status, task.stage, task.progress, task.lease_owner) == ("processing", "queued_upstream", 7, OTHER)
+    assert (task.status, task.stage, task.progress, task.lease_holder) == ("processing", "queued_upstream", 7, OTHER)
     assert task.images.count() == 0 and task.completed_at is None
     assert files_under(media) == []
 
@@ -129,4 +129,4 @@ def test_a_takeover_at_the_end_of_the_wait_is_not_resumed(api, media, scripted, 
     run(task_id)
     assert len(engine.calls) == 1
     task = GenerationTask.objects.get(task_id=task_id)
-    assert (task.status, task.lease_owner) == ("retrying", OTHER)
+    assert (task.status, task.lease_holder) == ("retrying", OTHER)

@@ -33,7 +33,7 @@ def test_a_run_waits_for_a_free_slot_keeping_its_lease_then_holds_it_in_its_own_
         with progress.upstream_slot(CALL_SECONDS):
             slot = UpstreamSlot.objects.get(slot=0)
             seen.update(holder=slot.holder, expires_in=(slot.expires_at - timezone.now()).total_seconds(),
-                        owner=GenerationTask.objects.get(task_id=task_id).lease_owner)
+                        owner=GenerationTask.objects.get(task_id=task_id).lease_holder)
             return engine._preview.generate(request, progress)
 
     engine = scripted(call)

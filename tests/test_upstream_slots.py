@@ -15,7 +15,7 @@ from django.utils import timezone
 from generation import concurrency
 from generation.engines.base import Cancelled
 from generation.models import UpstreamSlot
-from generation.processes import new_owner
+from generation.processes import new_lease_holder
 
 pytestmark = pytest.mark.django_db
 
@@ -72,9 +72,9 @@ def test_a_slot_without_an_expiry_is_free():
 def test_a_slot_held_by_a_dead_process_on_this_machine_is_taken_at_once():
     dead = a_dead_owner()
     assert concurrency.try_acquire(holder=dead, count=1, seconds=600) == 0
-    assert concurrency.try_acquire(holder=new_owner(), count=1, seconds=600) == 0
+    assert concurrency.try_acquire(holder=new_lease_holder(), count=1, seconds=600) == 0
     # A live process of this machine keeps its slot.
-    assert concurrency.try_acquire(holder=new_owner(), count=1, seconds=600) is None
+    assert concurrency.try_acquire(holder=new_lease_holder(), count=1, seconds=600) is None
 
 
 def test_the_new_lease_lasts_the_promised_seconds():

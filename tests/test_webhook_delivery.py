@@ -193,7 +193,7 @@ def test_a_delivery_whose_worker_died_goes_out_again_with_the_same_id(api, media
     [delivery] = deliveries(task_id)
     # As a worker killed while sending leaves it: held, by a process that no longer exists here.
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        state="sending", lease_owner=f"{__import__('socket').gethostname()}:999999:dead",
+        state="sending", lease_holder=f"{__import__('socket').gethostname()}:999999:dead",
         lease_expires_at=fake_clock.now() + timedelta(minutes=1))
     messages = OrmQ.objects.count()
     assert webhooks.deliveries_recover() == 1
@@ -208,7 +208,7 @@ def test_a_held_delivery_of_a_live_worker_is_left_alone_until_its_lease_ends(api
     run(task_id)
     [delivery] = deliveries(task_id)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        state="sending", lease_owner="another-host:1:live", lease_expires_at=fake_clock.now() + timedelta(seconds=60))
+        state="sending", lease_holder="another-host:1:live", lease_expires_at=fake_clock.now() + timedelta(seconds=60))
     assert webhooks.deliveries_recover() == 0
     fake_clock.sleep(61)
     assert webhooks.deliveries_recover() == 1

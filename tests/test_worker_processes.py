@@ -37,7 +37,7 @@ def test_a_worker_killed_mid_task_does_not_lose_it(stack):
         timeout=30,
         what="the task to be generating",
     )
-    worker_pid = int(row["lease_owner"].split(":")[1])
+    worker_pid = int(row["lease_holder"].split(":")[1])
     os.kill(worker_pid, signal.SIGKILL)
 
     stack.wait_for(lambda: stack.row(task_id)["status"] == "completed", timeout=60, what="the task to complete")
@@ -95,7 +95,7 @@ def test_a_graceful_worker_stop_finishes_or_hands_back_its_tasks(stack):
     for task_id, status in stack.statuses().items():
         row = stack.row(task_id)
         assert status in ("completed", "pending"), (task_id, status)
-        assert row["lease_owner"] == "" and row["lease_expires_at"] is None, (task_id, row)
+        assert row["lease_holder"] == "" and row["lease_expires_at"] is None, (task_id, row)
     stack.start_worker()
     stack.wait_for(lambda: set(stack.statuses().values()) == {"completed"}, timeout=60, what="all to complete")
     assert len(stack.media_files()) == 2 * len(ids)

@@ -47,7 +47,7 @@ def cluster(*, started_ago: float = 60, taken_ago: float | None = None, **fields
 def running_task(owner: str) -> None:
     GenerationTask.objects.create(prompt="long", model="m", width=512, height=512, upstream_width=512,
                                   upstream_height=512, status="processing",
-                                  lease_owner=owner, lease_expires_at=timezone.now() + timedelta(minutes=5))
+                                  lease_holder=owner, lease_expires_at=timezone.now() + timedelta(minutes=5))
 
 
 def test_it_is_stalled_when_a_message_waited_past_the_window_and_no_worker_took_any():

@@ -80,7 +80,7 @@ def wait_all_finished(stack: Stack, ids, *, timeout: float) -> dict[str, dict]:
         return stack.wait_for(done, timeout=timeout, what=f"{len(ids)} tasks to finish", interval=0.25)
     except AssertionError:
         rows = tasks(stack)
-        stuck = {t: (rows[t]["status"], rows[t]["stage"], rows[t]["attempts"], rows[t]["lease_owner"])
+        stuck = {t: (rows[t]["status"], rows[t]["stage"], rows[t]["attempts"], rows[t]["lease_holder"])
                  for t in ids if rows[t]["status"] not in FINISHED}
         raise AssertionError(f"tasks not finished after {timeout}s: {stuck}") from None
 
@@ -125,7 +125,7 @@ def sigkill(pid: int, *, timeout: float = 10) -> None:
 
 def lease_pid(row: dict) -> int | None:
     try:
-        return int(row["lease_owner"].split(":")[1])
+        return int(row["lease_holder"].split(":")[1])
     except (AttributeError, IndexError, ValueError):
         return None
 
@@ -155,7 +155,7 @@ def assert_final_state(stack: Stack, ids=None, *, media_root: Path | None = None
         row = rows[task_id]
         where = f"task {task_id} ({row['status']}, {row['error_code']}: {row['error_message']})"
         assert row["status"] in FINISHED, where
-        assert row["lease_owner"] == "" and row["lease_expires_at"] is None, where
+        assert row["lease_holder"] == "" and row["lease_expires_at"] is None, where
         assert row["next_attempt_at"] is None, where
         assert row["attempts"] <= max_attempts, where
         found = per_task.get(task_id, [])

@@ -56,7 +56,7 @@ def test_a_graceful_stop_finishes_running_tasks_hands_back_the_rest_and_exits_in
         for task_id in running:  # the running tasks finished
             assert rows[task_id]["status"] == "completed", rows[task_id]
         for task_id in set(ids) - set(running):  # the others were handed back, untouched
-            assert (rows[task_id]["status"], rows[task_id]["attempts"], rows[task_id]["lease_owner"]) \
+            assert (rows[task_id]["status"], rows[task_id]["attempts"], rows[task_id]["lease_holder"]) \
                 in {("pending", 0, ""), ("completed", 1, "")}, rows[task_id]
 
         stack.env["IMAGEGEN_PREVIEW_LATENCY"] = "0.2"

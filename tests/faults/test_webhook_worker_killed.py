@@ -28,7 +28,7 @@ def test_a_worker_killed_mid_delivery_leads_to_redelivery_with_the_same_id(tmp_p
         task_id = stack.generate(webhook=receiver.url)
         stack.start_worker()
         stack.wait_for(lambda: len(receiver.requests) == 1, timeout=120, what="the first delivery to reach the receiver")
-        [(holder,)] = stack.query("SELECT lease_owner FROM webhook_deliveries WHERE state = 'sending'")
+        [(holder,)] = stack.query("SELECT lease_holder FROM webhook_deliveries WHERE state = 'sending'")
         sigkill(int(holder.split(":")[1]))  # the worker process that is sending, as an OOM kill would
 
         stack.wait_for(lambda: stack.query("SELECT state FROM webhook_deliveries") == [("delivered",)], timeout=120,

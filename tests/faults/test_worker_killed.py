@@ -95,11 +95,11 @@ def test_workers_killed_at_random_points_lose_nothing_and_duplicate_nothing(tmp_
         return task_id
 
     def record(task_id: str, phase: str, row: dict) -> None:
-        dead.add(row["lease_owner"])
+        dead.add(row["lease_holder"])
         baseline[task_id] = len(prompt_calls(upstream, prompts[task_id]))
         plans[task_id].take(phase)
         kills.append((task_id, phase))
-        journal.append((task_id[:8], phase, row["attempts"], row["lease_owner"], row["stage"]))
+        journal.append((task_id[:8], phase, row["attempts"], row["lease_holder"], row["stage"]))
 
     def attempt_files(task_id: str, token: str):
         folder = media / "images" / task_id[:2] / task_id
@@ -128,12 +128,12 @@ def test_workers_killed_at_random_points_lose_nothing_and_duplicate_nothing(tmp_
                     plans[task_id] = Plan([], None)
                     continue
                 pid = harness.lease_pid(row)
-                if row["status"] != "processing" or pid is None or row["lease_owner"] in dead:
+                if row["status"] != "processing" or pid is None or row["lease_holder"] in dead:
                     continue  # not running, or still held by a worker already killed (not yet handed back)
-                token = row["lease_owner"].rsplit(":", 1)[1]
+                token = row["lease_holder"].rsplit(":", 1)[1]
                 calls = prompt_calls(upstream, prompts[task_id])[baseline[task_id]:]
                 if plan.wants("before") and not calls and row["stage"] == "queued_upstream" and busy_slots \
-                        and row["lease_owner"] not in busy_slots:
+                        and row["lease_holder"] not in busy_slots:
                     sigkill(pid)
                     # Nothing may have reached VolcEngine between the look and the kill.
                     landed = "before" if len(prompt_calls(upstream, prompts[task_id])) == baseline[task_id] else "during"
@@ -154,7 +154,7 @@ def test_workers_killed_at_random_points_lose_nothing_and_duplicate_nothing(tmp_
                         time.sleep(0.002)
                     if attempt_files(task_id, token):
                         sigkill(pid)
-                        dead.add(row["lease_owner"])
+                        dead.add(row["lease_holder"])
                         if tasks(stack)[task_id]["status"] != "completed":  # died before it was marked done
                             record(task_id, "after_store", row)
                         break
