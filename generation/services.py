@@ -24,6 +24,7 @@ from .model_specs import SEED_MAX
 from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, ImageTag, Stage, Status
 from .planning import GenerationPlan
 from .quotas import quota_check
+from .spending import price_of, spending_check
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +91,19 @@ def _check_room(*, client_id: str, owner, plans: list[GenerationPlan]) -> None:
     if owner is not None:
         quota_check(user=owner, num_images=sum(plan.num_images for plan in plans),
                     retry_after_busy=selectors.expected_duration(plans[0].model.id))
+    # Spending caps, site-wide and the owner's: last, so its site-wide lock is held as briefly as possible.
+    prices = {plan.model.id: price_of(plan.model.id) for plan in plans}
+    spending_check(user=owner, requested=[(plan.num_images, prices[plan.model.id]) for plan in plans])
 
 
 def _new_task(plan: GenerationPlan, *, client_id: str, owner, idempotency_key: str | None = None,
               fingerprint: str = "", batch_id: str = "", webhook: tuple[str, list[str]] = ("", [])) -> GenerationTask:
     seed = plan.seed if plan.seed is not None and plan.seed >= 0 else random.randint(0, SEED_MAX)
+    # The price in force now, copied onto the task: its cost is billed images at this price.
+    price = price_of(plan.model.id)
     task = GenerationTask.objects.create(
+        price_per_image=price.price_per_image if price else None,
+        currency=price.currency if price else "",
         prompt=plan.prompt,
         negative_prompt=plan.negative_prompt or "",
         model=plan.model.id,
@@ -198,6 +206,10 @@ def task_retry(*, task: GenerationTask) -> bool:
             lease_expires_at=None,
             started_at=None,
             completed_at=None,
+            # A new run is billed afresh: until it finishes, spending caps count it in full again.
+            images_billed=None,
+            tokens_billed=None,
+            cost=None,
         )
         if changed:
             queueing.enqueue(task)
