@@ -34,7 +34,7 @@ from core.api.clients import client_id
 from core.api.throttling import spend
 from core.errors import Conflict
 
-from . import maintenance, scheduling, selectors, services, webhook_admin
+from . import cost_admin, maintenance, scheduling, selectors, services, webhook_admin
 from .admin_cleanup import CleanupForm
 from .admin_display import ImageInline, format_duration, thumbnail_html, timeline
 from .admin_filters import EngineFilter, ModelFilter, RetriedFilter, TrashFilter
@@ -309,6 +309,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
+        cost_admin.warn_about_caps(request)  # the page staff visit most
         extra = {"can_cleanup": self.has_delete_permission(request), "can_empty_trash": self.has_delete_permission(request)}
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 

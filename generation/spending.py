@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -213,3 +213,35 @@ def spending_check(*, user, requested: list[tuple[int, Price | None]]) -> None:
                      "currency": cap.currency or None, "limit": str(cap.limit), "used": str(spent),
                      "remaining": str(left), "requested": str(asked), "resets_at": resets_text},
         )
+
+
+def warnings(*, now: datetime | None = None) -> list[dict]:
+    """The caps at WARN_AT (80%) or more of their limit: the site's, and each user's own (with `user`)."""
+    rows = [row for row in usage(site_caps(), now=now) if row["warning"]]
+    for cap_row in SpendingCap.objects.select_related("user").order_by("user__username"):
+        for row in usage(user_caps(cap_row.user), user=cap_row.user, now=now):
+            if row["warning"]:
+                rows.append({**row, "user": cap_row.user.get_username()})
+    return rows
+
+
+def daily_totals(*, user=None, days: int = 30, now: datetime | None = None) -> list[dict]:
+    """Per UTC day over the last `days` days (oldest first, every day present): images billed and cost per
+    currency, of the tasks created that day (a user's, or everyone's)."""
+    today = (now or timezone.now()).astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    tasks = GenerationTask.objects.filter(created_at__gte=start, images_billed__isnull=False)
+    if user is not None:
+        tasks = tasks.filter(owner=user)
+    rows = (tasks.annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day", "currency")
+            .annotate(images=Sum("images_billed"), cost=Sum("cost")).order_by())
+    totals = {first + timedelta(days=n): {"images": 0, "costs": {}} for n in range(days)}
+    for row in rows:
+        day = totals.get(row["day"])
+        if day is None:
+            continue
+        day["images"] += row["images"] or 0
+        if row["currency"] and row["cost"] is not None:
+            day["costs"][row["currency"]] = day["costs"].get(row["currency"], Decimal(0)) + row["cost"]
+    return [{"day": day, **figures} for day, figures in totals.items()]
