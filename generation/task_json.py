@@ -3,6 +3,7 @@ declare the documented shape (OpenAPI); the bodies are rendered by hand, which t
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from django.urls import reverse
@@ -81,12 +82,8 @@ def money_text(amount) -> str | None:
     string, so no reader rounds it through a float."""
     if amount is None:
         return None
-    text = f"{amount:f}"
-    if "." in text:
-        whole, fraction = text.split(".")
-        fraction = fraction.rstrip("0").ljust(2, "0")
-        text = f"{whole}.{fraction}"
-    return text
+    whole, _dot, fraction = f"{amount:f}".partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
 class CostOutput(serializers.Serializer):
@@ -107,6 +104,27 @@ def cost_body(task) -> dict | None:
         "amount": money_text(task.cost),
         "estimated": money_text(task.price_per_image * task.num_images),
     }
+
+
+class BatchCostOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.CharField(help_text="What its billed tasks cost so far.")
+    estimated = serializers.CharField(help_text="What it costs at most: billed tasks' cost, plus the rest in full.")
+
+
+def batch_costs(tasks) -> list[dict]:
+    """A batch's cost per currency, over its priced tasks (a failed one was billed nothing)."""
+    sums: dict[str, list] = {}
+    for task in tasks:
+        if task.price_per_image is None:
+            continue
+        amount, estimated = sums.setdefault(task.currency, [Decimal(0), Decimal(0)])
+        spent = task.cost if task.cost is not None else Decimal(0)
+        unbilled = task.cost is None and task.status not in (Status.FAILED, Status.CANCELLED)
+        sums[task.currency] = [amount + spent,
+                               estimated + (task.price_per_image * task.num_images if unbilled else spent)]
+    return [{"currency": currency, "amount": money_text(amount), "estimated": money_text(estimated)}
+            for currency, (amount, estimated) in sorted(sums.items())]
 
 
 class TaskOutput(serializers.Serializer):
