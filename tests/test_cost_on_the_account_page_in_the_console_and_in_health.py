@@ -33,7 +33,7 @@ def test_the_account_page_shows_daily_totals_a_chart_and_what_is_left_of_each_ca
     page = api.client.get("/account").content.decode()
     assert "<svg" in page and "<script" not in page.split("<svg", 1)[1].split("</svg>", 1)[0]
     assert "2 images billed" in page and "0.5 CNY" in page
-    assert "your daily cap of 10 images" in page and "your monthly spending cap of 5 CNY" in page
+    assert "Your daily cap of 10 images" in page and "Your monthly spending cap of 5 CNY" in page
     assert '<tr class="" data-cap="user_daily_images">' in page
     assert "<td>2</td>\n      <td>8</td>" in page  # 2 used, 8 left
     assert "4.5 CNY" in page  # what is left of the money cap
@@ -48,7 +48,7 @@ def test_staff_edit_prices_in_the_console_and_see_the_spending_overview(admin_cl
     billed(api, images=3, cost="0.9")
     page = admin_client.get("/admin/generation/price/").content.decode()
     assert "<svg" in page and "3 images billed" in page and "0.9 CNY" in page
-    assert "the site&#x27;s daily cap of 100 images" in page
+    assert "The site&#x27;s daily cap of 100 images" in page
 
 
 def test_a_cap_at_80_percent_warns_staff_in_the_console_and_in_health(admin_client, api, settings):
