@@ -83,3 +83,15 @@ def test_the_refusal_is_translated(settings):
     refused = Api("zh-hans").post("generate", SEED_EXAMPLE)
     assert refused.status_code == 429
     assert "每月" in refused.json()["message"]
+
+
+def test_the_account_api_says_what_is_left_of_each_cap(accounts, settings):
+    settings.IMAGEGEN_CAP_MONTHLY_MONEY = "CNY:10"
+    alice = make_user("alice")
+    SpendingCap.objects.create(user=alice, daily_images=5)
+    Price.objects.create(model=MODEL, price_per_image=Decimal("0.5"), currency="CNY")
+    api = signed_in(alice)
+    api.generate(num_images=2)
+    caps = {c["cap"]: c for c in api.get("account").json()["spending_caps"]}
+    assert (caps["user_daily_images"]["used"], caps["user_daily_images"]["remaining"]) == ("2", "3")
+    assert (caps["site_monthly_money_CNY"]["used"], caps["site_monthly_money_CNY"]["remaining"]) == ("1", "9")
