@@ -51,20 +51,24 @@ class Cap:
         name = f"{self.scope}_{'daily' if self.period == 'day' else 'monthly'}_{self.unit}"
         return f"{name}_{self.currency}" if self.unit == "money" else name
 
-    def label(self) -> str:
-        """The cap in words, for messages."""
+    def label(self, *, for_staff: bool = False) -> str:
+        """The cap in words, for messages: a user's own cap is "your …" to them and "the user's …" to staff."""
+        whose = self.scope if self.scope == "site" else ("staff" if for_staff else "own")
         labels = {
-            ("site", "day", "images"): _("the site's daily cap of %(limit)s images"),
-            ("site", "month", "images"): _("the site's monthly cap of %(limit)s images"),
+            ("site", "day", "images"): _("the site's daily cap of %(limit)s"),
+            ("site", "month", "images"): _("the site's monthly cap of %(limit)s"),
             ("site", "day", "money"): _("the site's daily spending cap of %(limit)s"),
             ("site", "month", "money"): _("the site's monthly spending cap of %(limit)s"),
-            ("user", "day", "images"): _("your daily cap of %(limit)s images"),
-            ("user", "month", "images"): _("your monthly cap of %(limit)s images"),
-            ("user", "day", "money"): _("your daily spending cap of %(limit)s"),
-            ("user", "month", "money"): _("your monthly spending cap of %(limit)s"),
+            ("own", "day", "images"): _("your daily cap of %(limit)s"),
+            ("own", "month", "images"): _("your monthly cap of %(limit)s"),
+            ("own", "day", "money"): _("your daily spending cap of %(limit)s"),
+            ("own", "month", "money"): _("your monthly spending cap of %(limit)s"),
+            ("staff", "day", "images"): _("the user's daily cap of %(limit)s"),
+            ("staff", "month", "images"): _("the user's monthly cap of %(limit)s"),
+            ("staff", "day", "money"): _("the user's daily spending cap of %(limit)s"),
+            ("staff", "month", "money"): _("the user's monthly spending cap of %(limit)s"),
         }
-        limit = f"{self.limit.normalize():f} {self.currency}" if self.unit == "money" else int(self.limit)
-        return labels[(self.scope, self.period, self.unit)] % {"limit": limit}
+        return labels[(whose, self.period, self.unit)] % {"limit": self.amount_text(self.limit)}
 
     def amount_text(self, amount) -> str:
         if self.unit == "money":
@@ -151,7 +155,7 @@ def used(cap: Cap, *, user=None, now: datetime | None = None) -> Decimal:
     return Decimal(total or 0)
 
 
-def usage(caps: list[Cap], *, user=None, now: datetime | None = None) -> list[dict]:
+def usage(caps: list[Cap], *, user=None, now: datetime | None = None, for_staff: bool = False) -> list[dict]:
     """Each cap with its use, what is left, and when it resets: what the account page, the console and
     health show."""
     rows = []
@@ -162,7 +166,7 @@ def usage(caps: list[Cap], *, user=None, now: datetime | None = None) -> list[di
             "cap": cap.key, "scope": cap.scope, "period": cap.period, "unit": cap.unit,
             "currency": cap.currency or None, "limit": cap.limit, "used": spent,
             "remaining": max(Decimal(0), cap.limit - spent), "resets_at": resets_at,
-            "warning": cap.limit == 0 or spent >= cap.limit * WARN_AT, "label": cap.label(),
+            "warning": cap.limit == 0 or spent >= cap.limit * WARN_AT, "label": cap.label(for_staff=for_staff),
         })
     return rows
 
@@ -217,9 +221,9 @@ def spending_check(*, user, requested: list[tuple[int, Price | None]]) -> None:
 
 def warnings(*, now: datetime | None = None) -> list[dict]:
     """The caps at WARN_AT (80%) or more of their limit: the site's, and each user's own (with `user`)."""
-    rows = [row for row in usage(site_caps(), now=now) if row["warning"]]
+    rows = [row for row in usage(site_caps(), now=now, for_staff=True) if row["warning"]]
     for cap_row in SpendingCap.objects.select_related("user").order_by("user__username"):
-        for row in usage(user_caps(cap_row.user), user=cap_row.user, now=now):
+        for row in usage(user_caps(cap_row.user), user=cap_row.user, now=now, for_staff=True):
             if row["warning"]:
                 rows.append({**row, "user": cap_row.user.get_username()})
     return rows

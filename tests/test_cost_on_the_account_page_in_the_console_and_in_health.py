@@ -71,3 +71,11 @@ def test_health_counts_users_near_their_own_caps_without_naming_them(accounts, a
     billed(signed_in(alice), images=1, cost=None)
     spending = api.get("health").json()["checks"]["spending"]
     assert spending["users_near_a_cap"] == 1 and "alice" not in str(spending)
+
+
+def test_staff_see_which_user_is_near_their_own_cap(accounts):
+    alice, boss = make_user("alice"), make_user("boss", staff=True)
+    SpendingCap.objects.create(user=alice, daily_images=1)
+    billed(signed_in(alice), images=1, cost=None)
+    page = signed_in(boss).client.get("/admin/generation/price/").content.decode()
+    assert "Spending: the user&#x27;s daily cap of 1 image (user alice) is 1 used, 0 left" in page

@@ -67,7 +67,7 @@ def test_a_users_own_cap_refuses_them_and_not_others(accounts):
     refused = as_alice.post("generate", SEED_EXAMPLE)
     assert refused.status_code == 429
     assert refused.json()["details"]["cap"] == "user_daily_images"
-    assert "your daily cap of 1 images" in refused.json()["message"]
+    assert "your daily cap of 1 image" in refused.json()["message"]
     assert signed_in(bob).post("generate", SEED_EXAMPLE).status_code == 201
 
 
