@@ -14,6 +14,7 @@ from generation.models import GenerationTask
 
 from .conftest import run
 from .test_ark_engine import KEY, S40, ark  # noqa: F401  (fixture)
+from .test_volcengine_engine import upstream  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +71,12 @@ def test_ark_records_its_usage_and_a_moderated_image_is_not_billed(api, media, a
     assert task.images_billed == 2
     assert task.tokens_billed == 2 * (1280 * 720 // 256)  # usage.total_tokens, summed over the requests
     assert task.cost == Decimal("0.5")
+
+
+def test_the_cv_engine_bills_each_image_the_service_returned(api, media, upstream):
+    Price.objects.create(model="jimeng_t2i_v40", price_per_image=Decimal("0.2"), currency="CNY")
+    task_id = api.generate(model="jimeng_t2i_v40", width=1024, height=1024, num_images=2, seed=10,
+                           negative_prompt=None, steps=None, scale=None)
+    run(task_id)
+    task = GenerationTask.objects.get(task_id=task_id)
+    assert (task.status, task.images_billed, task.tokens_billed, task.cost) == ("completed", 2, None, Decimal("0.4"))
