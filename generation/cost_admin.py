@@ -34,7 +34,7 @@ class PriceAdmin(admin.ModelAdmin):
         caps = spending.usage(spending.site_caps(), for_staff=True)
         for row in SpendingCap.objects.select_related("user").order_by("user__username"):
             caps += [{**cap, "user": row.user.get_username()}
-                     for cap in spending.usage(spending.user_caps(row.user), user=row.user, for_staff=True)]
+                     for cap in spending.usage(spending.caps_of(row), user=row.user, for_staff=True)]
         extra = {"cost_chart": cost_chart.chart(spending.daily_totals()), "spending_caps": caps}
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 

@@ -120,8 +120,11 @@ def site_caps() -> list[Cap]:
 
 def user_caps(user) -> list[Cap]:
     row = SpendingCap.objects.filter(user=user).first() if user is not None else None
-    if row is None:
-        return []
+    return caps_of(row) if row is not None else []
+
+
+def caps_of(row: SpendingCap) -> list[Cap]:
+    """The caps a user's SpendingCap row sets (its empty fields set none)."""
     caps = []
     for period, images, money in (("day", row.daily_images, row.daily_money),
                                   ("month", row.monthly_images, row.monthly_money)):
@@ -158,17 +161,17 @@ def used(cap: Cap, *, user=None, now: datetime | None = None) -> Decimal:
 def usage(caps: list[Cap], *, user=None, now: datetime | None = None, for_staff: bool = False) -> list[dict]:
     """Each cap with its use, what is left, and when it resets: what the account page, the console and
     health show."""
-    rows = []
-    for cap in caps:
-        spent = used(cap, user=user, now=now)
-        _start, resets_at = period_bounds(cap.period, now)
-        rows.append({
-            "cap": cap.key, "scope": cap.scope, "period": cap.period, "unit": cap.unit,
-            "currency": cap.currency or None, "limit": cap.limit, "used": spent,
-            "remaining": max(Decimal(0), cap.limit - spent), "resets_at": resets_at,
-            "warning": cap.limit == 0 or spent >= cap.limit * WARN_AT, "label": cap.label(for_staff=for_staff),
-        })
-    return rows
+    return [_row(cap, used(cap, user=user, now=now), now, for_staff=for_staff) for cap in caps]
+
+
+def _row(cap: Cap, spent: Decimal, now: datetime | None, *, for_staff: bool) -> dict:
+    _start, resets_at = period_bounds(cap.period, now)
+    return {
+        "cap": cap.key, "scope": cap.scope, "period": cap.period, "unit": cap.unit,
+        "currency": cap.currency or None, "limit": cap.limit, "used": spent,
+        "remaining": max(Decimal(0), cap.limit - spent), "resets_at": resets_at,
+        "warning": cap.limit == 0 or spent >= cap.limit * WARN_AT, "label": cap.label(for_staff=for_staff),
+    }
 
 
 def price_of(model: str) -> Price | None:
@@ -220,12 +223,31 @@ def spending_check(*, user, requested: list[tuple[int, Price | None]]) -> None:
 
 
 def warnings(*, now: datetime | None = None) -> list[dict]:
-    """The caps at WARN_AT (80%) or more of their limit: the site's, and each user's own (with `user`)."""
+    """The caps at WARN_AT (80%) or more of their limit: the site's, and each user's own (with `user`).
+    Health asks on every probe, so the users' use is read in four grouped queries, not a few per user."""
     rows = [row for row in usage(site_caps(), now=now, for_staff=True) if row["warning"]]
-    for cap_row in SpendingCap.objects.select_related("user").order_by("user__username"):
-        for row in usage(user_caps(cap_row.user), user=cap_row.user, now=now, for_staff=True):
-            if row["warning"]:
-                rows.append({**row, "user": cap_row.user.get_username()})
+    cap_rows = list(SpendingCap.objects.select_related("user").order_by("user__username"))
+    if not cap_rows:
+        return rows
+    owners = [row.user_id for row in cap_rows]
+    spent: dict[tuple, Decimal] = {}  # (period, user id, "images" or a currency) -> use
+    promised = ExpressionWrapper(F("num_images") * F("price_per_image"), output_field=MONEY)
+    for period in ("day", "month"):
+        start, _resets = period_bounds(period, now)
+        tasks = counted_tasks(since=start).filter(owner_id__in=owners)
+        for owner, n in tasks.values_list("owner_id").annotate(
+                n=Sum(Coalesce("images_billed", "num_images"))).values_list("owner_id", "n").order_by():
+            spent[(period, owner, "images")] = Decimal(n or 0)
+        for owner, currency, n in tasks.exclude(currency="").values_list("owner_id", "currency").annotate(
+                n=Sum(Coalesce("cost", promised, output_field=MONEY), output_field=MONEY)
+        ).values_list("owner_id", "currency", "n").order_by():
+            spent[(period, owner, currency)] = Decimal(n or 0)
+    for cap_row in cap_rows:
+        for cap in caps_of(cap_row):
+            used_now = spent.get((cap.period, cap_row.user_id, cap.currency if cap.unit == "money" else "images"),
+                                 Decimal(0))
+            if cap.limit == 0 or used_now >= cap.limit * WARN_AT:
+                rows.append({**_row(cap, used_now, now, for_staff=True), "user": cap_row.user.get_username()})
     return rows
 
 

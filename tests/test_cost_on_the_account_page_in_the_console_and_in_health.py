@@ -79,3 +79,14 @@ def test_staff_see_which_user_is_near_their_own_cap(accounts):
     billed(signed_in(alice), images=1, cost=None)
     page = signed_in(boss).client.get("/admin/generation/price/").content.decode()
     assert "Spending: the user&#x27;s daily cap of 1 image (user alice) is 1 used, 0 left" in page
+
+
+def test_a_users_money_cap_near_its_end_warns_staff_and_one_far_from_it_does_not(accounts):
+    alice, bob, boss = make_user("alice"), make_user("bob"), make_user("boss", staff=True)
+    SpendingCap.objects.create(user=alice, monthly_money=Decimal("1"), currency="CNY")
+    SpendingCap.objects.create(user=bob, monthly_money=Decimal("10"), currency="CNY")
+    billed(signed_in(alice), images=2, cost="0.8")
+    billed(signed_in(bob), images=2, cost="0.8")
+    page = signed_in(boss).client.get("/admin/generation/generationtask/").content.decode()
+    assert "the user&#x27;s monthly spending cap of 1 CNY (user alice) is 0.8 used, 0.2 left" in page
+    assert "(user bob)" not in page
