@@ -87,6 +87,8 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         (gettext_lazy("Outcome"), {"fields": (
             "error_code", "error_message", "upstream_error_code", "upstream_request_id", "upstream_task_id",
         )}),
+        # What the service billed, and at the price the task recorded when it was made (the price table).
+        (gettext_lazy("Cost"), {"fields": ("images_billed", "tokens_billed", "price_per_image", "currency", "cost")}),
         (gettext_lazy("Execution"), {"fields": (
             "attempts", "retry_count", "next_attempt_at", "lease_owner", "lease_expires_at", "enqueued_at",
             "created_at", "started_at", "completed_at", "updated_at", "duration_display", "deleted_at",

@@ -90,3 +90,10 @@ def test_a_users_money_cap_near_its_end_warns_staff_and_one_far_from_it_does_not
     page = signed_in(boss).client.get("/admin/generation/generationtask/").content.decode()
     assert "the user&#x27;s monthly spending cap of 1 CNY (user alice) is 0.8 used, 0.2 left" in page
     assert "(user bob)" not in page
+
+
+def test_a_tasks_page_in_the_console_shows_what_it_was_billed_and_cost(admin_client, api):
+    task_id = billed(api, images=2, cost="0.5")
+    pk = GenerationTask.objects.get(task_id=task_id).pk
+    page = admin_client.get(f"/admin/generation/generationtask/{pk}/change/").content.decode()
+    assert "Images billed:" in page and "0.500000" in page and "0.250000" in page
