@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from generation.cost_models import Price, SpendingCap
+from generation.spending import site_caps
 from generation.models import GenerationTask
 
 from .accounts import accounts, make_user, signed_in  # noqa: F401  (fixture)
@@ -95,3 +97,9 @@ def test_the_account_api_says_what_is_left_of_each_cap(accounts, settings):
     caps = {c["cap"]: c for c in api.get("account").json()["spending_caps"]}
     assert (caps["user_daily_images"]["used"], caps["user_daily_images"]["remaining"]) == ("2", "3")
     assert (caps["site_monthly_money_CNY"]["used"], caps["site_monthly_money_CNY"]["remaining"]) == ("1", "9")
+
+
+def test_a_malformed_money_cap_is_refused_by_name(settings):
+    settings.IMAGEGEN_CAP_DAILY_MONEY = "200 yuan"
+    with pytest.raises(ImproperlyConfigured, match="CNY:200,USD:30"):
+        site_caps()
