@@ -61,8 +61,9 @@ def test_a_cap_at_80_percent_warns_staff_in_the_console_and_in_health(admin_clie
     spending = api.get("health").json()["checks"]["spending"]
     assert spending["ok"] is True
     assert [(w["cap"], w["used"], w["remaining"]) for w in spending["warnings"]] == [("site_daily_images", "8", "2")]
-    page = admin_client.get("/admin/generation/generationtask/").content.decode()
-    assert "Spending: the site&#x27;s daily cap of 10 images is 8 used, 2 left" in page
+    for path in ("/admin/", "/admin/generation/generationtask/"):
+        page = admin_client.get(path).content.decode()
+        assert "Spending: the site&#x27;s daily cap of 10 images is 8 used, 2 left" in page, path
 
 
 def test_health_counts_users_near_their_own_caps_without_naming_them(accounts, api, settings):
