@@ -88,3 +88,9 @@ class QuotaExceeded(RateLimited):
     """A user's own limit (accounts mode): images per day or concurrent tasks."""
 
     code = "quota_exceeded"
+
+
+class SpendingCapReached(RateLimited):
+    """A spending cap (site-wide, or a user's own) would be passed: images billed or money, per day or month."""
+
+    code = "spending_cap_reached"

@@ -34,7 +34,7 @@ from core.api.clients import client_id
 from core.api.throttling import spend
 from core.errors import Conflict
 
-from . import maintenance, scheduling, services, trash_selectors, webhook_admin
+from . import cost_admin, maintenance, scheduling, services, trash_selectors, webhook_admin
 from .admin_cleanup import CleanupForm
 from .admin_display import ImageInline, format_duration, thumbnail_html, timeline
 from .admin_filters import EngineFilter, ModelFilter, RetriedFilter, TrashFilter
@@ -87,6 +87,8 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         (gettext_lazy("Outcome"), {"fields": (
             "error_code", "error_message", "upstream_error_code", "upstream_request_id", "upstream_task_id",
         )}),
+        # What the service billed, and at the price the task recorded when it was made (the price table).
+        (gettext_lazy("Cost"), {"fields": ("images_billed", "tokens_billed", "price_per_image", "currency", "cost")}),
         (gettext_lazy("Execution"), {"fields": (
             "attempts", "retry_count", "next_attempt_at", "lease_holder", "lease_expires_at", "enqueued_at",
             "created_at", "started_at", "completed_at", "updated_at", "duration_display", "deleted_at",
@@ -309,6 +311,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
+        cost_admin.warn_about_caps(request)  # the page staff visit most
         extra = {"can_cleanup": self.has_delete_permission(request), "can_empty_trash": self.has_delete_permission(request)}
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 

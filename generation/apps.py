@@ -8,4 +8,7 @@ class GenerationConfig(AppConfig):
 
     def ready(self):
         # In ready(), Django's way: the receivers connect once the models are loaded.
-        from . import quotas, signals  # noqa: F401  (a quota row for every new user; worker start-up hooks)
+        from . import quotas, signals, spending  # noqa: F401  (a quota row for every new user; worker start-up hooks)
+
+        # A malformed money cap stops every process at start, not the first creation it would have refused.
+        spending.site_caps()

@@ -21,7 +21,7 @@ from .apis import GenerateApi
 from .batches import SWEEP_PARAMS, plan_batch
 from .model_specs import MAX_PROMPT_LENGTH
 from .planning import PlanError
-from .task_json import TaskSummaryOutput, utc_text
+from .task_json import BatchCostOutput, TaskSummaryOutput, batch_costs, utc_text
 
 
 class BatchOutput(serializers.Serializer):
@@ -35,6 +35,7 @@ class BatchOutput(serializers.Serializer):
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="Tasks per status.")
     progress = serializers.IntegerField(help_text="0-100 over all its tasks; a finished task counts whole.")
     finished = serializers.BooleanField()
+    costs = BatchCostOutput(many=True, help_text="Per currency, over its tasks with a price (empty: none).")
     tasks = TaskSummaryOutput(many=True)
 
     def to_representation(self, pair):
@@ -46,6 +47,7 @@ class BatchOutput(serializers.Serializer):
             "created_at": utc_text(batch.created_at),
             "url": reverse("api:batch", args=[batch.batch_id]),
             **selectors.batch_progress(tasks),
+            "costs": batch_costs(tasks),
             "tasks": TaskSummaryOutput(tasks, many=True).data,
         }
 

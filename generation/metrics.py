@@ -3,7 +3,7 @@ the same truth."""
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -39,6 +39,7 @@ class TaskCollector:
             "imagegen_oldest_pending_seconds", "Age of the oldest pending task",
             value=(timezone.now() - oldest).total_seconds() if oldest else 0.0,
         )
+        yield from self.billing()
         state = supervision.worker_state()
         yield GaugeMetricFamily(
             "imagegen_queue_oldest_waiting_seconds",
@@ -53,3 +54,22 @@ class TaskCollector:
             "imagegen_worker_cluster_restarts", "Worker clusters replaced by their supervisor",
             value=state.restarts,
         )
+
+    @staticmethod
+    def billing():
+        """Images billed and their cost per model, over every task still in the database (a purged task
+        leaves these sums: Prometheus's rate() over a counter's drop reads it as a reset)."""
+        images = CounterMetricFamily("imagegen_images_billed", "Images the image service billed, per model",
+                                     labels=["model"])
+        for model, n in (GenerationTask.objects.filter(images_billed__isnull=False).values_list("model")
+                         .annotate(n=Sum("images_billed")).values_list("model", "n").order_by("model")):
+            images.add_metric([model], n or 0)
+        yield images
+        cost = CounterMetricFamily("imagegen_cost", "Cost of billed images at the prices in force, per model "
+                                   "and currency", labels=["model", "currency"])
+        for model, currency, total in (
+            GenerationTask.objects.filter(cost__isnull=False).values_list("model", "currency")
+            .annotate(total=Sum("cost")).values_list("model", "currency", "total").order_by("model", "currency")
+        ):
+            cost.add_metric([model, currency], float(total or 0))
+        yield cost

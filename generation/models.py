@@ -97,6 +97,15 @@ class GenerationTask(models.Model):
     upstream_request_id = models.CharField(max_length=100, blank=True, default="")
     upstream_task_id = models.CharField(max_length=100, blank=True, default="")
     revised_prompt = models.TextField(blank=True, default="")
+    # What the service billed (NULL until the task finishes): images (CV bills each returned image; Ark
+    # reports usage.generated_images) and, where Ark reports them, tokens.
+    images_billed = models.PositiveSmallIntegerField(_("images billed"), null=True, blank=True)
+    tokens_billed = models.PositiveIntegerField(_("tokens billed"), null=True, blank=True)
+    # The model's price when the task was created, copied from the price table (cost_models.Price) so a later
+    # change never rewrites what this task cost; NULL when the model had no price. cost = images_billed × price.
+    price_per_image = models.DecimalField(_("price per image"), max_digits=12, decimal_places=6, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
+    cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=6, null=True, blank=True)
 
     # Execution bookkeeping.
     attempts = models.PositiveSmallIntegerField(default=0)  # engine calls started (a crash counts)
@@ -377,5 +386,6 @@ class ImageTag(models.Model):
         return self.tag_name
 
 
+from .cost_models import Price, SpendingCap  # noqa: E402,F401  (Django finds them here)
 from .quota_models import Quota  # noqa: E402,F401  (Django finds it here)
 from .webhook_models import WebhookAttempt, WebhookDelivery, WebhookSecret  # noqa: E402,F401  (Django finds them here)

@@ -57,6 +57,14 @@ def task_run(*, task_id: str) -> None:
         scheduling.wake_capped(task)
 
 
+def billing(task: GenerationTask, result: EngineResult) -> dict:
+    """The billed figures a completed task records: images (one per returned image unless the engine says
+    otherwise), tokens where reported, and the cost at the price the task recorded when it was created."""
+    images = len(result.images) if result.images_billed is None else result.images_billed
+    cost = None if task.price_per_image is None else task.price_per_image * images
+    return {"images_billed": images, "tokens_billed": result.tokens_billed, "cost": cost}
+
+
 def task_hand_back(*, task_id: str) -> None:
     """Send a task's message again instead of running it (the worker that got it is stopping). A task that
     is finished, or held by a live lease, needs no new message."""
@@ -277,6 +285,9 @@ class TaskRun:
     def _complete(self, result: EngineResult, stored: list[storage.StoredImage]) -> None:
         t = self.task
         now = timezone.now()
+        billed = billing(t, result)
+        for name, value in billed.items():
+            setattr(t, name, value)  # the completed webhook's body carries them
         with transaction.atomic():
             done = self.lease.write(
                 status=Status.COMPLETED,
@@ -291,6 +302,7 @@ class TaskRun:
                 upstream_request_id=result.upstream_request_id[:100],
                 upstream_task_id=(result.upstream_task_id or t.upstream_task_id)[:100],
                 revised_prompt=result.revised_prompt,
+                **billed,
             )
             if done:
                 Image.objects.bulk_create(

@@ -196,6 +196,7 @@ SNAPSHOT_TASK_FIELDS = (
     "height", "num_images", "steps", "scale", "seed", "enhance_prompt", "use_sr", "ignored_params",
     "error_code", "retry_count", "batch_id", "next_attempt_at", "lease_holder", "revised_prompt", "upstream_request_id",
     "created_at", "started_at", "completed_at", "owner", "client_id", "priority",
+    "images_billed", "tokens_billed", "price_per_image", "currency", "cost",
 )
 SNAPSHOT_IMAGE_FIELDS = ("image_id", "index", "width", "height", "file_size", "format", "sha256", "seed")
 

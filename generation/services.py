@@ -24,6 +24,7 @@ from .model_specs import SEED_MAX
 from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, ImageTag, Stage, Status
 from .planning import GenerationPlan
 from .quotas import quota_check
+from .spending import price_of, spending_check
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,8 @@ def task_create(
         existing = _replayed(GenerationTask, client_id, idempotency_key, fingerprint)
         if existing is not None:
             return existing, False
-        _check_room(client_id=client_id, owner=owner, plans=[plan])
-        task = _new_task(plan, client_id=client_id, owner=owner, idempotency_key=idempotency_key,
+        prices = _check_room(client_id=client_id, owner=owner, plans=[plan])
+        task = _new_task(plan, prices=prices, client_id=client_id, owner=owner, idempotency_key=idempotency_key,
                          fingerprint=fingerprint, webhook=webhook)
     log.info("task %s created model=%s size=%dx%d", task.task_id, task.model, task.width, task.height)
     return task, True
@@ -69,9 +70,10 @@ def _replayed(model, client_id: str, idempotency_key: str | None, fingerprint: s
     return existing
 
 
-def _check_room(*, client_id: str, owner, plans: list[GenerationPlan]) -> None:
+def _check_room(*, client_id: str, owner, plans: list[GenerationPlan]) -> dict:
     """Refuse tasks beyond the client's queued-task limit or the owner's daily images (in the caller's
-    transaction, after _lock_client). A batch is checked whole: all of it fits, or none of it is made."""
+    transaction, after _lock_client). A batch is checked whole: all of it fits, or none of it is made.
+    Returns the price of each model in `plans` (None: no price), which the new tasks record."""
     limit = settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT
     unfinished = GenerationTask.objects.filter(client_id=client_id, status__in=UNFINISHED).count()
     if unfinished + len(plans) > limit:
@@ -90,12 +92,21 @@ def _check_room(*, client_id: str, owner, plans: list[GenerationPlan]) -> None:
     if owner is not None:
         quota_check(user=owner, num_images=sum(plan.num_images for plan in plans),
                     retry_after_busy=selectors.expected_duration(plans[0].model.id))
+    # Spending caps, site-wide and the owner's: last, so its site-wide lock is held as briefly as possible.
+    prices = {model: price_of(model) for model in {plan.model.id for plan in plans}}
+    spending_check(user=owner, requested=[(plan.num_images, prices[plan.model.id]) for plan in plans])
+    return prices
 
 
-def _new_task(plan: GenerationPlan, *, client_id: str, owner, idempotency_key: str | None = None,
+def _new_task(plan: GenerationPlan, *, prices: dict, client_id: str, owner, idempotency_key: str | None = None,
               fingerprint: str = "", batch_id: str = "", webhook: tuple[str, list[str]] = ("", [])) -> GenerationTask:
     seed = plan.seed if plan.seed is not None and plan.seed >= 0 else random.randint(0, SEED_MAX)
+    # The price in force now (read under the creation's locks), copied onto the task: its cost will be the
+    # images billed at this price, whatever the table says later.
+    price = prices[plan.model.id]
     task = GenerationTask.objects.create(
+        price_per_image=price.price_per_image if price else None,
+        currency=price.currency if price else "",
         prompt=plan.prompt,
         negative_prompt=plan.negative_prompt or "",
         model=plan.model.id,
@@ -135,10 +146,10 @@ def batch_create(
         existing = _replayed(Batch, client_id, idempotency_key, fingerprint)
         if existing is not None:
             return existing, list(selectors.batch_tasks(existing.batch_id)), False
-        _check_room(client_id=client_id, owner=owner, plans=plans)
+        prices = _check_room(client_id=client_id, owner=owner, plans=plans)
         batch = Batch.objects.create(owner=owner, client_id=client_id, idempotency_key=idempotency_key,
                                      request_fingerprint=fingerprint, kind=kind, size=len(plans))
-        tasks = [_new_task(plan, client_id=client_id, owner=owner, batch_id=batch.batch_id, webhook=webhook)
+        tasks = [_new_task(plan, prices=prices, client_id=client_id, owner=owner, batch_id=batch.batch_id, webhook=webhook)
                  for plan in plans]
     log.info("batch %s created: %d tasks (%s)", batch.batch_id, len(tasks), kind)
     return batch, tasks, True
@@ -198,6 +209,10 @@ def task_retry(*, task: GenerationTask) -> bool:
             lease_expires_at=None,
             started_at=None,
             completed_at=None,
+            # A new run is billed afresh: until it finishes, spending caps count it in full again.
+            images_billed=None,
+            tokens_billed=None,
+            cost=None,
         )
         if changed:
             queueing.enqueue(task)
@@ -378,3 +393,21 @@ def search_index_rebuild() -> int:
         for sql in statements:
             cursor.execute(sql, None)  # None: the "%s" in strftime is not a placeholder
     return GenerationTask.objects.filter(deleted_at__isnull=True).count()
+
+
+SEARCH_TRIGGERS = ("tasks_search_insert", "tasks_search_delete", "tasks_search_update")
+
+
+def search_index_ensure() -> bool:
+    """After migrations (post_migrate): SQLite remakes a table to change most of its columns (a new field with
+    a default, say), and the remade `tasks` has lost the search index's triggers; the index is then made again.
+    True when it was. PostgreSQL keeps its index through such changes."""
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tasks'")
+        present = {name for (name,) in cursor.fetchall()}
+    if present.issuperset(SEARCH_TRIGGERS):
+        return False
+    search_index_rebuild()
+    return True

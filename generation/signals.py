@@ -1,13 +1,14 @@
-"""Worker start-up: a worker that starts (first start, or a replacement for one that died) hands back
-tasks and webhook deliveries whose worker process on this machine no longer exists, without waiting for
-their leases."""
+"""Worker start-up, and after migrations. A worker that starts (first start, or a replacement for one that
+died) hands back tasks and webhook deliveries whose worker process on this machine no longer exists, without
+waiting for their leases. After migrating, the prompt search index is made again if a migration dropped it."""
 
 import logging
 
+from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.signals import post_execute_in_worker, post_spawn, pre_execute
 
-from . import recovery, supervision, webhooks
+from . import recovery, services, supervision, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -33,3 +34,11 @@ def heartbeat_on_take(sender, func, task, **kwargs):
 @receiver(post_execute_in_worker)
 def heartbeat_on_finish(sender, func, task, **kwargs):
     supervision.heartbeat(field="finished_at")
+
+
+@receiver(post_migrate)
+def keep_the_search_index(sender, app_config=None, using="default", **kwargs):
+    """A migration that made SQLite remake the tasks table dropped the search index's triggers with it."""
+    if getattr(app_config, "label", None) == "generation" and using == "default":
+        if services.search_index_ensure():
+            log.info("the prompt search index was made again after migrating (its triggers were gone)")

@@ -3,6 +3,7 @@ declare the documented shape (OpenAPI); the bodies are rendered by hand, which t
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from django.urls import reverse
@@ -76,6 +77,56 @@ class ErrorOutput(serializers.Serializer):
     message = serializers.CharField()
 
 
+def money_text(amount) -> str | None:
+    """A Decimal amount as text, exact, with at least two decimals ("0.30", "0.1234"): money in JSON is a
+    string, so no reader rounds it through a float."""
+    if amount is None:
+        return None
+    whole, _dot, fraction = f"{amount:f}".partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+class CostOutput(serializers.Serializer):
+    """What a task costs, at its model's price when it was created."""
+
+    price_per_image = serializers.CharField(help_text="The price per image, as exact decimal text.")
+    currency = serializers.CharField(help_text="Three-letter currency code.")
+    amount = serializers.CharField(allow_null=True, help_text="images_billed × price; null until billed.")
+    estimated = serializers.CharField(help_text="num_images × price: what the task may cost at most.")
+
+
+def cost_body(task) -> dict | None:
+    if task.price_per_image is None:
+        return None
+    return {
+        "price_per_image": money_text(task.price_per_image),
+        "currency": task.currency,
+        "amount": money_text(task.cost),
+        "estimated": money_text(task.price_per_image * task.num_images),
+    }
+
+
+class BatchCostOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.CharField(help_text="What its billed tasks cost so far.")
+    estimated = serializers.CharField(help_text="What it costs at most: billed tasks' cost, plus the rest in full.")
+
+
+def batch_costs(tasks) -> list[dict]:
+    """A batch's cost per currency, over its priced tasks (a failed one was billed nothing)."""
+    sums: dict[str, list] = {}
+    for task in tasks:
+        if task.price_per_image is None:
+            continue
+        amount, estimated = sums.setdefault(task.currency, [Decimal(0), Decimal(0)])
+        spent = task.cost if task.cost is not None else Decimal(0)
+        unbilled = task.cost is None and task.status not in (Status.FAILED, Status.CANCELLED)
+        sums[task.currency] = [amount + spent,
+                               estimated + (task.price_per_image * task.num_images if unbilled else spent)]
+    return [{"currency": currency, "amount": money_text(amount), "estimated": money_text(estimated)}
+            for currency, (amount, estimated) in sorted(sums.items())]
+
+
 class TaskOutput(serializers.Serializer):
     """The full state of a task (GET /api/v1/task/{task_id})."""
 
@@ -105,6 +156,9 @@ class TaskOutput(serializers.Serializer):
     estimated_time = serializers.SerializerMethodField()
     revised_prompt = serializers.CharField()
     upstream_request_id = serializers.CharField()
+    images_billed = serializers.IntegerField(allow_null=True, help_text="Images the service billed; null until finished.")
+    tokens_billed = serializers.IntegerField(allow_null=True, help_text="Tokens billed, where the service reports them.")
+    cost = serializers.SerializerMethodField(help_text="Null when the model has no price in the price table.")
     created_at = UtcDateTimeField()
     started_at = UtcDateTimeField(allow_null=True)
     completed_at = UtcDateTimeField(allow_null=True)
@@ -114,6 +168,10 @@ class TaskOutput(serializers.Serializer):
         if not task.error_code or task.status == Status.COMPLETED:
             return None
         return {"code": task.error_code, "message": str(user_message(task.error_code, task.status))}
+
+    @extend_schema_field(CostOutput(allow_null=True))
+    def get_cost(self, task):
+        return cost_body(task)
 
     def get_batch_id(self, task) -> str | None:
         return task.batch_id or None
@@ -161,6 +219,9 @@ class TaskOutput(serializers.Serializer):
             "estimated_time": self.get_estimated_time(task, position),
             "revised_prompt": task.revised_prompt,
             "upstream_request_id": task.upstream_request_id,
+            "images_billed": task.images_billed,
+            "tokens_billed": task.tokens_billed,
+            "cost": cost_body(task),
             "created_at": utc_text(task.created_at),
             "started_at": utc_text(task.started_at),
             "completed_at": utc_text(task.completed_at),

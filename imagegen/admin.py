@@ -8,9 +8,22 @@ from django.contrib.admin.models import DELETION, LogEntry
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
+from generation.cost_admin import warn_about_caps
+
 admin.site.site_header = gettext_lazy("imagegen staff console")
 admin.site.site_title = gettext_lazy("imagegen staff console")
 admin.site.index_title = gettext_lazy("Tasks, images, tags and the audit log")
+
+_console_index = admin.site.index
+
+
+def _index_with_spending_warnings(request, extra_context=None):
+    """The console's front page, with a warning for each spending cap at 80% or more: the first page staff see."""
+    warn_about_caps(request)
+    return _console_index(request, extra_context)
+
+
+admin.site.index = _index_with_spending_warnings
 
 
 @admin.register(LogEntry)

@@ -233,6 +233,13 @@ except hardening.OpenModeExposed as exc:
 IMAGEGEN_DEFAULT_DAILY_IMAGES = env.int("IMAGEGEN_DEFAULT_DAILY_IMAGES", default=100)
 # The concurrent-task quota: a user's tasks that may run at once (the workers' fair claim holds the rest).
 IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS = env.int("IMAGEGEN_DEFAULT_MAX_CONCURRENT_TASKS", default=4)
+# Site-wide spending caps (issue 22, item 3), over every task of every user: images billed per UTC day and
+# per UTC month, and money per day and per month as "CNY:200,USD:30" (costs come from the console's price
+# table). Empty: no cap. A task that would pass one is refused when it is created, before any upstream call.
+IMAGEGEN_CAP_DAILY_IMAGES = env.int("IMAGEGEN_CAP_DAILY_IMAGES", default=None)
+IMAGEGEN_CAP_MONTHLY_IMAGES = env.int("IMAGEGEN_CAP_MONTHLY_IMAGES", default=None)
+IMAGEGEN_CAP_DAILY_MONEY = env.str("IMAGEGEN_CAP_DAILY_MONEY", default="")
+IMAGEGEN_CAP_MONTHLY_MONEY = env.str("IMAGEGEN_CAP_MONTHLY_MONEY", default="")
 # Failed sign-in attempts allowed per client address and, separately, per user name (count/period, in
 # fixed windows: core/api/throttling.py); more are refused until the window ends.
 IMAGEGEN_LOGIN_RATE = env.str("IMAGEGEN_LOGIN_RATE", default="10/15m")  # as IMAGEGEN_DEFAULT_RATES

@@ -166,6 +166,7 @@ def test_the_account_api_reports_limits_use_and_the_reset_time(alice):
             "daily_images": {"limit": 3, "used": 2, "remaining": 1, "resets_at": next_utc_midnight()},
             "concurrent_tasks": {"limit": 10, "used": 0, "remaining": 10},  # queued, not running
         },
+        "spending_caps": [],  # none set (tests/test_spending_caps.py has them)
     }
 
 

@@ -42,7 +42,7 @@ def test_health_checks_each_dependency(api):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "broker", "storage", "engine", "upstream", "worker"}
+    assert set(body["checks"]) == {"database", "broker", "storage", "engine", "upstream", "worker", "spending"}
     assert all(check["ok"] for check in body["checks"].values())
 
 

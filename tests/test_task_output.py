@@ -13,6 +13,7 @@ from gallery import services as gallery_services
 from generation import selectors
 from generation.task_json import ImageOutput, TaskOutput, TaskSummaryOutput
 from generation.engines.base import EngineError, Retry
+from generation.cost_models import Price
 from generation.models import GenerationTask, Image
 
 from .conftest import run
@@ -28,7 +29,8 @@ def generic(serializer_class, task) -> dict:
 
 @pytest.fixture
 def tasks(api, media, scripted):
-    """A task in each state a poller can meet."""
+    """A task in each state a poller can meet (the completed one priced, so its cost is rendered too)."""
+    Price.objects.create(model="high_aes_general_v20", price_per_image="0.125", currency="CNY")
     scripted("ok", EngineError("content_rejected", "Text Risk Not Pass", retry=Retry.NEVER, upstream_code="50412"))
     completed = api.generate(num_images=2, steps=None, negative_prompt="")
     run(completed)

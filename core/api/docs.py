@@ -27,7 +27,7 @@ ERROR_RESPONSES = {
     405: OpenApiResponse(ErrorEnvelope, description="method_not_allowed"),
     409: OpenApiResponse(ErrorEnvelope, description="conflict, idempotency_conflict"),
     413: OpenApiResponse(ErrorEnvelope, description="payload_too_large"),
-    429: OpenApiResponse(ErrorEnvelope, description="rate_limit_exceeded, quota_exceeded (with Retry-After)"),
+    429: OpenApiResponse(ErrorEnvelope, description="rate_limit_exceeded, quota_exceeded, spending_cap_reached (with Retry-After)"),
     500: OpenApiResponse(ErrorEnvelope, description="internal_error"),
 }
 

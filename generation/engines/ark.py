@@ -147,6 +147,29 @@ def request_body(req: EngineRequest, spec, *, seed: int) -> dict:
     return body
 
 
+class Billed:
+    """What Ark's answers of one task billed, summed: `usage.generated_images` counts only the images made
+    (billing is per successful image) and `usage.total_tokens` the tokens (docs/notes/seedream-ark.md). An
+    answer without `usage` leaves `reported` False, and the task then counts its returned images."""
+
+    def __init__(self):
+        self.images = 0
+        self.tokens = 0
+        self.reported = False
+        self.tokens_reported = False
+
+    def add(self, usage) -> None:
+        if not isinstance(usage, dict):
+            return
+        images, tokens = usage.get("generated_images"), usage.get("total_tokens", usage.get("output_tokens"))
+        if isinstance(images, int) and not isinstance(images, bool) and images >= 0:
+            self.images += images
+            self.reported = True
+        if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0:
+            self.tokens += tokens
+            self.tokens_reported = True
+
+
 class ArkEngine:
     name = "ark"
     label = "VolcEngine Ark"
@@ -207,13 +230,14 @@ class ArkEngine:
         images: list[bytes] = []
         request_ids: list[str] = []
         failures: list[EngineError] = []
+        billed = Billed()
         for index in range(request.num_images):
             if progress.cancelled():
                 raise Cancelled()
             seed = (request.seed + index) % 2147483648
             try:
                 outcome, request_id = self._one_in_task(request_body(request, spec, seed=seed), progress,
-                                                        have_images=bool(images))
+                                                        have_images=bool(images), billed=billed)
             except EngineError as err:
                 if not images:
                     raise  # nothing made yet: the task's retry policy decides
@@ -233,16 +257,19 @@ class ArkEngine:
             images=images,
             upstream_request_id=",".join(request_ids)[:100],
             partial_failures=[f"{f.upstream_code or f.code}: {f.upstream_message or f.message}" for f in failures],
+            images_billed=billed.images if billed.reported else len(images),
+            tokens_billed=billed.tokens if billed.tokens_reported else None,
         )
 
-    def _one_in_task(self, body: dict, progress: Progress, *, have_images: bool) -> tuple[bytes | EngineError, str]:
+    def _one_in_task(self, body: dict, progress: Progress, *, have_images: bool,
+                     billed: Billed | None = None) -> tuple[bytes | EngineError, str]:
         """`_one`, except that once images of this task came back, a refusal that cost nothing (a rate
         limit, a connection that never reached Ark) is waited out here, a few times: failing now would
         either drop the images asked for or, through the task's retry, make (and bill) the kept ones again."""
         waits = 0
         while True:
             try:
-                return self._one(body, progress)
+                return self._one(body, progress, billed=billed)
             except EngineError as err:
                 free = err.code == "quota_exceeded" or not err.reached
                 if not (have_images and free and waits < IN_TASK_WAITS):
@@ -261,7 +288,7 @@ class ArkEngine:
             progress.extend(left + 5)
             time.sleep(min(left, 0.5))
 
-    def _one(self, body: dict, progress: Progress) -> tuple[bytes | EngineError, str]:
+    def _one(self, body: dict, progress: Progress, *, billed: Billed | None = None) -> tuple[bytes | EngineError, str]:
         """One single-image request: (the image bytes, or the EngineError of a per-image failure; the
         server's request id). A whole-request failure is raised."""
         # The SDK's package does not re-export its exception classes; they live in its _exceptions module.
@@ -295,6 +322,8 @@ class ArkEngine:
             # A 200 carrying only `error`: a whole-request failure, classified by its code.
             raise classify(response.status_code, str(error.get("code") or ""), str(error.get("message") or ""),
                            request_id=request_id)
+        if billed is not None:
+            billed.add(payload.get("usage"))
         data = payload.get("data") or []
         if not data or not isinstance(data[0], dict):
             raise EngineError("bad_upstream_data", "Ark reported success but sent no image", retry=Retry.NEVER,

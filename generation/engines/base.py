@@ -44,6 +44,10 @@ class EngineResult:
     # or a failure after earlier images came back). The task completes with the images it has and
     # records these in its error_message (README, "The Ark engine").
     partial_failures: list[str] = field(default_factory=list)
+    # What the service billed for this result: images (None: one per returned image, as CV bills), and
+    # tokens where the service reports them (Ark's usage.total_tokens). The preview engine bills nothing.
+    images_billed: int | None = None
+    tokens_billed: int | None = None
     extra: dict = field(default_factory=dict)
 
 

@@ -65,6 +65,7 @@ class PreviewEngine:
         return EngineResult(
             images=images,
             upstream_request_id="preview-" + _request_id(request),
+            images_billed=0,  # synthetic images: no service was asked, nothing billed
             extra={"engine": "preview"},
         )
 

@@ -288,6 +288,7 @@ class VolcEngine:
         images: list[bytes] = []
         request_ids: list[str] = []
         revised = ""
+        billed = 0
         upstream_task_id = request.upstream_task_id
         for index in range(request.num_images):
             seed = (request.seed + index) % 2147483648
@@ -298,11 +299,14 @@ class VolcEngine:
             upstream_task_id = ""
             request_ids.append(request_id)
             revised = revised or str(data.get("rephraser_result") or data.get("pe_result") or "")
-            images.extend(self._images(data, progress)[:1])
+            returned = self._images(data, progress)
+            billed += len(returned)  # CV bills each image it returns, even one beyond the one kept
+            images.extend(returned[:1])
         return EngineResult(
             images=images,
             upstream_request_id=",".join(r for r in request_ids if r)[:100],
             revised_prompt=revised,
+            images_billed=billed,
         )
 
     def _run_sync(self, request: EngineRequest, seed: int, progress: Progress) -> tuple[dict, str]:

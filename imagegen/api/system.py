@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from accounts.auth import SignedInIfRequired, StaffInAccountsMode
 from core.api.throttling import ApiThrottle
 from core.version import VERSION
-from generation import broker, selectors, supervision, upstream
+from generation import broker, selectors, spending, supervision, upstream
 from generation.engines import configured_engine_name, engines_in_use, get_engine
 from generation.models import Image
 
@@ -150,6 +150,26 @@ def _worker() -> dict:
     }
 
 
+def _spending() -> dict:
+    """Spending caps at 80% or more of their limit: staff's warning. Never a 503, and no "degraded" either:
+    a cap nearly used is a budget working, not the service failing. Health answers anyone, so users' own
+    caps are only counted here, never named (the console names them)."""
+    started = time.perf_counter()
+    try:
+        rows = spending.warnings()
+    except Exception as exc:
+        return {"ok": False, "detail": f"{type(exc).__name__}: {exc}", "ms": round((time.perf_counter() - started) * 1000, 1)}
+    site = [{"cap": row["cap"], "limit": str(row["limit"]), "used": str(row["used"]),
+             "remaining": str(row["remaining"]), "resets_at": row["resets_at"].isoformat().replace("+00:00", "Z")}
+            for row in rows if row["scope"] == "site"]
+    users = len({row["user"] for row in rows if row["scope"] == "user"})
+    parts = [f"{w['cap']}: {w['used']} of {w['limit']} used" for w in site]
+    if users:
+        parts.append(f"{users} user(s) at 80% or more of their own caps")
+    return {"ok": True, "detail": "; ".join(parts) or "no spending cap is at 80% or more", "warnings": site,
+            "users_near_a_cap": users, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
 # Checks that make the endpoint answer 503. Upstream trouble is only reported: the app still takes tasks
 # (they wait and retry) and serves the gallery, so a load balancer must not take it out of service. A
 # stalled worker cluster is reported the same way ("degraded"): taking the web out of service would not
@@ -180,6 +200,7 @@ class HealthApi(APIView):
             "engine": _check(_engine),
             "upstream": _check(_upstream),
             "worker": _worker(),
+            "spending": _spending(),
         }
         healthy = all(checks[name]["ok"] for name in CRITICAL)
         state = "unhealthy" if not healthy else "ok" if all(c["ok"] for c in checks.values()) else "degraded"

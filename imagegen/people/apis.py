@@ -16,7 +16,7 @@ from core.api.docs import ERROR_RESPONSES
 from core.api.fields import StrictCharField, UtcDateTimeField
 from core.api.throttling import ApiThrottle
 from core.errors import ApplicationError, NotFound, RateLimited, ValidationFailed
-from generation import quotas
+from generation import quotas, spending
 
 from . import personal_data
 from .forms import PasswordConfirmForm
@@ -46,22 +46,38 @@ class QuotaOutput(serializers.Serializer):
     concurrent_tasks = ConcurrentTasksOutput()
 
 
+class SpendingCapOutput(serializers.Serializer):
+    """A spending cap that applies to the user (the site's and their own), with what is left of it."""
+
+    cap = serializers.CharField(help_text="site_daily_images, user_monthly_money_CNY, …")
+    scope = serializers.CharField(help_text="site or user")
+    period = serializers.CharField(help_text="day or month (UTC)")
+    unit = serializers.CharField(help_text="images or money")
+    currency = serializers.CharField(allow_null=True)
+    limit = serializers.DecimalField(max_digits=20, decimal_places=6, coerce_to_string=True, normalize_output=True)
+    used = serializers.DecimalField(max_digits=20, decimal_places=6, coerce_to_string=True, normalize_output=True)
+    remaining = serializers.DecimalField(max_digits=20, decimal_places=6, coerce_to_string=True, normalize_output=True)
+    resets_at = UtcDateTimeField()
+
+
 class AccountOutput(serializers.Serializer):
     username = serializers.CharField()
     is_staff = serializers.BooleanField()
     quota = QuotaOutput()
+    spending_caps = SpendingCapOutput(many=True)
 
 
 class AccountApi(APIView):
     throttle_classes = [ApiThrottle]
 
-    @extend_schema(operation_id="account_get", summary="The signed-in user, their quotas and what is left today",
+    @extend_schema(operation_id="account_get", summary="The signed-in user, their quotas and what is left today, and what is left of each spending cap",
                    responses={200: AccountOutput, **ERROR_RESPONSES})
     def get(self, request):
         _require_accounts()
         user = request.user
         return Response(AccountOutput(
-            {"username": user.get_username(), "is_staff": user.is_staff, "quota": quotas.quota_usage(user=user)}
+            {"username": user.get_username(), "is_staff": user.is_staff, "quota": quotas.quota_usage(user=user),
+             "spending_caps": spending.usage(spending.caps_for(user), user=user)}
         ).data)
 
 

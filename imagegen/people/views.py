@@ -23,7 +23,7 @@ from accounts.signing import signing_secret
 from core.access import accounts_mode
 from core.errors import ApplicationError
 from gallery import selectors as gallery_selectors
-from generation import quotas, webhooks
+from generation import cost_chart, quotas, spending, webhooks
 from generation.models import WebhookDelivery
 
 from . import personal_data
@@ -202,6 +202,8 @@ def _account_page(request, *, form=None, new_token=None, new_webhook_secret=None
         {
             "page": "account",
             "usage": quotas.quota_usage(user=request.user),
+            "cost_chart": cost_chart.chart(spending.daily_totals(user=request.user)),
+            "spending_caps": spending.usage(spending.caps_for(request.user), user=request.user),
             "tokens": selectors.token_list(user=request.user),
             "form": form or TokenForm(),
             "new_token": new_token,

@@ -163,7 +163,34 @@
       errorMessage: task.status === "failed" ? message : "",
       noteMessage: unfinished ? message : "",
       createdLabel: localDate(task.created_at),
+      costLabel: costLabel(task),
     };
+  }
+
+  /** A task's cost in words: what it was billed, or while unfinished what it may cost at most ("" with no price). */
+  function costLabel(task) {
+    const cost = task.cost;
+    if (!cost) return "";
+    if (cost.amount !== null && cost.amount !== undefined) {
+      return fmt(ngettext("%(n)s image billed · %(amount)s %(currency)s", "%(n)s images billed · %(amount)s %(currency)s",
+        task.images_billed || 0), { n: task.images_billed || 0, amount: cost.amount, currency: cost.currency });
+    }
+    if (TERMINAL.includes(task.status)) return "";
+    return fmt(gettext("Up to %(amount)s %(currency)s"), { amount: cost.estimated, currency: cost.currency });
+  }
+
+  /** The cost of a batch's tasks on this page, per currency (amounts are exact decimal text; summed here
+   * for display only, rounded to six places as stored). */
+  function batchCostLabel(tasks) {
+    const sums = {};
+    for (const t of tasks) {
+      if (!t.cost) continue;
+      const billed = t.cost.amount !== null && t.cost.amount !== undefined;
+      if (!billed && TERMINAL.includes(t.status)) continue;
+      sums[t.cost.currency] = (sums[t.cost.currency] || 0) + Number(billed ? t.cost.amount : t.cost.estimated);
+    }
+    return Object.entries(sums).map(([currency, amount]) => fmt(gettext("up to %(amount)s %(currency)s"),
+      { amount: String(Math.round(amount * 1e6) / 1e6), currency })).join(", ");
   }
 
   /** The studio filled from a task: everything (with this seed, if given), or `only` "prompt" or "seed". */
@@ -643,7 +670,8 @@
         return Object.entries(groups).filter(([, tasks]) => tasks.some((t) => t.unfinished)).map(([id, tasks]) => {
           const done = tasks.filter((t) => t.finished).length;
           const share = Math.round(tasks.reduce((sum, t) => sum + (t.finished ? 100 : t.progress), 0) / tasks.length);
-          return { id, label: fmt(gettext("Batch: %(done)s of %(n)s done"), { done, n: tasks.length }) + " · " + share + "%",
+          const cost = batchCostLabel(tasks);
+          return { id, label: fmt(gettext("Batch: %(done)s of %(n)s done"), { done, n: tasks.length }) + " · " + share + "%" + (cost ? " · " + cost : ""),
                    share, galleryUrl: "/gallery?batch=" + encodeURIComponent(id) };
         });
       },
