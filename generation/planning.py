@@ -44,6 +44,9 @@ class GenerationPlan:
     seed: int | None  # None = random; the caller picks and records a concrete seed before the call
     enhance_prompt: bool | None
     ignored: tuple[str, ...]  # request fields that were given but the model does not support
+    # Reference images (stored uploads, task references or gallery images: anything with file_path, width,
+    # height and format), in the order given; checked against the model's limits.
+    references: tuple = ()
 
 
 class PlanError(Exception):
@@ -326,6 +329,10 @@ def plan_generation(data: dict) -> GenerationPlan:
     else:
         enhance_prompt = model.enhance_prompt if raw_enhance is None else bool(raw_enhance)
 
+    references = tuple(data.get("reference_images") or ())
+    for message in reference_errors(model, references):
+        _add(errors, "reference_images", message)
+
     if errors or size is None:
         raise PlanError(errors)
 
@@ -345,4 +352,29 @@ def plan_generation(data: dict) -> GenerationPlan:
         seed=seed,
         enhance_prompt=enhance_prompt,
         ignored=tuple(ignored),
+        references=references,
     )
+
+
+def reference_errors(model: ModelSpec, references: tuple) -> list[str]:
+    """What breaks the model's reference-image limits (count, format, aspect ratio), as translated messages."""
+    if not references:
+        return []
+    if not model.takes_references:
+        return [model.reference_unavailable_reason()]
+    errors = []
+    if len(references) > model.reference_images:
+        errors.append(_("%(model)s takes at most %(max)d reference images (%(count)d given).")
+                      % {"model": model.id, "max": model.reference_images, "count": len(references)})
+    for number, ref in enumerate(references, start=1):
+        if ref.format not in model.reference_formats:
+            errors.append(_("Reference image %(number)d is %(format)s; %(model)s takes %(formats)s.")
+                          % {"number": number, "format": ref.format.upper(), "model": model.id,
+                             "formats": ", ".join(f.upper() for f in model.reference_formats)})
+        ratio = ref.width / ref.height
+        if not model.reference_min_ratio - _RATIO_EPSILON <= ratio <= model.reference_max_ratio + _RATIO_EPSILON:
+            errors.append(_("Reference image %(number)d is %(width)d×%(height)d; %(model)s takes aspect ratios "
+                            "(width/height) between %(min)s and %(max)s.")
+                          % {"number": number, "width": ref.width, "height": ref.height, "model": model.id,
+                             "min": _ratio(model.reference_min_ratio), "max": _ratio(model.reference_max_ratio)})
+    return errors

@@ -8,6 +8,7 @@ the row. Rules kept here (docs/spec/PRODUCT.md §5):
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 
@@ -235,7 +236,15 @@ class TaskRun:
             seed=t.seed if t.seed is not None else 0,
             enhance_prompt=t.enhance_prompt,
             upstream_task_id=t.upstream_task_id,
+            reference_images=self._reference_images(),
         )
+
+    def _reference_images(self) -> tuple[str, ...]:
+        urls = []
+        for ref in self.task.references.order_by("index"):
+            data = storage.read(ref.file_path)
+            urls.append(f"data:{ref.mime_type};base64,{base64.b64encode(data).decode('ascii')}")
+        return tuple(urls)
 
     def _negative_prompt(self) -> str | None:
         t = self.task

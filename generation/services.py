@@ -16,12 +16,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import Conflict, NotFound, RateLimited
+from core.errors import Conflict, NotFound, RateLimited, ValidationFailed
 
 from . import queueing, selectors, storage, webhooks
 from .engines import get_engine_for
-from .model_specs import SEED_MAX
-from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, ImageTag, Stage, Status
+from .imaging import ImageDataError, inspect_image
+from .model_specs import REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE, REFERENCE_MIN_SIDE, SEED_MAX
+from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, ImageTag, Reference, Stage, Status
 from .planning import GenerationPlan
 from .quotas import quota_check
 
@@ -53,8 +54,76 @@ def task_create(
         _check_room(client_id=client_id, owner=owner, plans=[plan])
         task = _new_task(plan, client_id=client_id, owner=owner, idempotency_key=idempotency_key,
                          fingerprint=fingerprint, webhook=webhook)
+        _attach_references(task, plan.references)
     log.info("task %s created model=%s size=%dx%d", task.task_id, task.model, task.width, task.height)
     return task, True
+
+
+def reference_upload(*, data: bytes, owner=None, client_id: str = "") -> Reference:
+    """Store an uploaded reference image, not yet used by any task (README, "Reference images"). The limits
+    common to every model are checked here; a model's own (count, formats, aspect ratio) when a task names it."""
+    if len(data) > REFERENCE_MAX_BYTES:
+        raise ValidationFailed(
+            _("A reference image can be at most %(limit)d MB.") % {"limit": REFERENCE_MAX_BYTES // 2**20},
+            details={"file": [_("Too large.")]}, code="reference_too_large")
+    try:
+        info = inspect_image(data)
+    except ImageDataError:
+        raise ValidationFailed(_("A reference image must be a PNG, JPEG or WebP picture."),
+                               details={"file": [_("Not a PNG, JPEG or WebP picture.")]},
+                               code="reference_unreadable") from None
+    if min(info.width, info.height) < REFERENCE_MIN_SIDE or max(info.width, info.height) > REFERENCE_MAX_SIDE:
+        raise ValidationFailed(
+            _("Each side of a reference image must be between %(min)d and %(max)d pixels (this one is "
+              "%(width)d×%(height)d).") % {"min": REFERENCE_MIN_SIDE, "max": REFERENCE_MAX_SIDE,
+                                           "width": info.width, "height": info.height},
+            details={"file": [_("Wrong size.")]}, code="reference_wrong_size")
+    reference = Reference(owner=owner, client_id=client_id, file_size=len(data), width=info.width,
+                          height=info.height, format=info.format, sha256=hashlib.sha256(data).hexdigest())
+    reference.file_path = storage.save_reference(
+        f"references/uploads/{reference.reference_id[4:6]}/{reference.reference_id}.{reference.extension}", data)
+    try:
+        reference.save()
+    except BaseException:
+        storage.delete_files([reference.file_path])
+        raise
+    return reference
+
+
+def _attach_references(task: GenerationTask, sources: tuple) -> None:
+    """Give the task its own copy of each reference (an upload, another task's reference or a gallery image),
+    so that its inputs outlive whatever they were copied from. Files are written inside the creation's
+    transaction (the worker may start as soon as it commits); one that fails here deletes what it wrote."""
+    written: list[str] = []
+    try:
+        for index, source in enumerate(sources):
+            data = storage.read(source.file_path)
+            copy = Reference(owner=task.owner, client_id=task.client_id, task=task, index=index,
+                             file_size=len(data), width=source.width, height=source.height, format=source.format,
+                             sha256=hashlib.sha256(data).hexdigest())
+            copy.file_path = storage.save_reference(f"references/{task.task_id[:2]}/{task.task_id}/"
+                                                    f"{index}.{copy.extension}", data)
+            written.append(copy.file_path)
+            copy.save()
+    except BaseException:
+        storage.delete_files(written)
+        raise
+
+
+def references_purge_unused(*, now=None) -> int:
+    """Delete reference uploads that no task named within a day (a task takes its own copy, so nothing
+    else needs them), with their files. How many."""
+    cutoff = (now or timezone.now()) - timedelta(days=1)
+    with transaction.atomic():
+        found = list(Reference.objects.filter(task__isnull=True, created_at__lt=cutoff).values_list("pk", "file_path"))
+        Reference.objects.filter(pk__in=[pk for pk, _path in found]).delete()
+        paths = [path for _pk, path in found]
+        transaction.on_commit(lambda: storage.delete_files(paths))
+    return len(found)
+
+
+def references_dropped_paths(*, task: GenerationTask) -> list[str]:
+    return list(task.references.values_list("file_path", flat=True))
 
 
 def _replayed(model, client_id: str, idempotency_key: str | None, fingerprint: str):
@@ -211,6 +280,7 @@ def task_delete(*, task: GenerationTask, in_trash: bool = False) -> bool:
     """Delete a finished task, its images (in the trash or not), tags and files, for good. `in_trash`: only
     if it is in the trash (a purge; False when it is not, e.g. restored meanwhile)."""
     paths = [p for row in task.images.values_list("file_path", "thumbnail_path") for p in row]
+    paths += references_dropped_paths(task=task)  # the references cascade with the task's row
     prefix = task.file_prefix()
     rows = GenerationTask.objects.filter(pk=task.pk, status__in=FINISHED)
     with transaction.atomic():

@@ -140,6 +140,10 @@ def request_body(req: EngineRequest, spec, *, seed: int) -> dict:
         "watermark": False,
         **dict(spec.body_extra),
     }
+    if req.reference_images:
+        # A string for one (the form every model taking references accepts), a list for several.
+        refs = list(req.reference_images)
+        body["image"] = refs[0] if len(refs) == 1 else refs
     if spec.seed:
         body["seed"] = seed
     if spec.scale is not None and req.scale is not None:

@@ -25,7 +25,7 @@ from gallery.models import Board, ShareLink, Star
 from generation import quotas
 from generation import services as generation
 from generation import storage
-from generation.models import UNFINISHED, Batch, GenerationTask, Image, ImageTag
+from generation.models import UNFINISHED, Batch, GenerationTask, Image, ImageTag, Reference
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,8 @@ def user_erase(*, user, by=None, via: str = "") -> dict:
         generation.task_cancel(task=task)
     tasks = list(GenerationTask.objects.filter(owner=user))
     paths = [p for row in Image.objects.filter(owner=user).values_list("file_path", "thumbnail_path") for p in row]
+    # Reference images: uploads no task took and every task's copies (their rows would block the user's).
+    paths += list(Reference.objects.filter(owner=user).values_list("file_path", flat=True))
     prefixes = [task.file_prefix() for task in tasks]
     with transaction.atomic():
         # Share links first: from here on no link of theirs shows anything.
@@ -177,6 +179,7 @@ def user_erase(*, user, by=None, via: str = "") -> dict:
         Batch.objects.filter(owner=user).delete()
         tags = ImageTag.objects.filter(owner=user).delete()[0]
         images = Image.objects.filter(owner=user).delete()[1].get("generation.Image", 0)
+        Reference.objects.filter(owner=user).delete()
         GenerationTask.objects.filter(owner=user).delete()
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
