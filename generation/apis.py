@@ -79,6 +79,11 @@ class GenerateApi(APIView):
         scale = StrictFloatField(required=False, allow_null=True)
         seed = StrictIntegerField(required=False, allow_null=True, min_value=SEED_MIN, max_value=SEED_MAX)
         enhance_prompt = StrictBooleanField(required=False, allow_null=True)
+        group = StrictBooleanField(
+            required=False, default=False,
+            help_text="Group generation (models whose `group.supported` is true): one request for UP TO `num_images` "
+            "related images (a storyboard, a product set), the model deciding how many. An image refused on its own "
+            "is listed in the task's error message while the others are kept; only the images made are billed.")
         reference_images = serializers.ListField(
             child=StrictCharField(max_length=36), required=False, max_length=20,
             help_text="Reference images, in order: ids of uploads (POST /api/v1/references, `ref_…`), of another "

@@ -219,6 +219,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         # The 4.5 tutorial: up to 14 references, jpeg/png/webp (and bmp/tiff/gif, which are not stored here),
         # ratio [1/16, 16].
         reference_images=14,
+        group_images=15,
         reference_formats=("png", "jpeg", "webp"),
         reference_min_ratio=1 / 16,
         reference_max_ratio=16.0,
@@ -237,6 +238,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         body_extra=_ARK_4X_BODY,
         # The API page (2025-10): up to 10 references, jpeg/png, ratio [1/3, 3].
         reference_images=10,
+        group_images=15,
     ),
     # Seedream 3.0 text-to-image on Ark: WxH with each side in [512, 2048] (the Ark table gives only that
     # range); seed and guidance_scale (default 2.5). The ratio is kept to the CV page's [1/3, 3] for the same

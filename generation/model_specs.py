@@ -95,6 +95,9 @@ class ModelSpec:
     seed: bool = True
     enhance_prompt: bool | None = None  # use_pre_llm: None = unsupported, else its default
     max_images_per_call: int = 1
+    # Group generation (Ark 4.x: sequential_image_generation "auto" with max_images): one request makes up to
+    # this many related images, references included (§1.3: references + outputs ≤ 15); 0 = not offered.
+    group_images: int = 0
     # Reference images: how many one request may carry (0: none), their formats and aspect-ratio range.
     reference_images: int = 0
     reference_formats: tuple[str, ...] = ("png", "jpeg")
@@ -165,6 +168,8 @@ class ModelSpec:
             },
             "max_images_per_call": self.max_images_per_call,
             "reference_images": self.reference_limits(),
+            # `group: true` on POST /api/v1/generate: one request for "up to num_images" related images.
+            "group": {"supported": self.group_images > 0, "max_total_with_references": self.group_images},
         }
 
     @property

@@ -79,6 +79,9 @@ class GenerationTask(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     num_images = models.PositiveSmallIntegerField(default=1)
+    # Group generation (Ark's sequential_image_generation "auto"): one request for up to num_images related
+    # images, the model deciding how many; otherwise num_images single-image requests.
+    group = models.BooleanField(default=False)
     steps = models.PositiveIntegerField(null=True, blank=True)
     scale = models.FloatField(null=True, blank=True)
     # The seed actually used: a request without one gets a random seed here, so every result reproduces.
@@ -406,7 +409,7 @@ class Reference(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        db_table = "references"
+        db_table = "reference_images"  # not "references", an SQL keyword
         ordering = ["task_id", "index", "id"]
         verbose_name = _("reference image")
         verbose_name_plural = _("reference images")

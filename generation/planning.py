@@ -39,6 +39,7 @@ class GenerationPlan:
     upstream_height: int
     use_sr: bool
     num_images: int
+    group: bool  # one group-generation request for up to num_images images (model_specs.ModelSpec.group_images)
     steps: int | None  # None when the model does not support it
     scale: float | None
     seed: int | None  # None = random; the caller picks and records a concrete seed before the call
@@ -332,6 +333,13 @@ def plan_generation(data: dict) -> GenerationPlan:
     references = tuple(data.get("reference_images") or ())
     for message in reference_errors(model, references):
         _add(errors, "reference_images", message)
+    group = bool(data.get("group"))
+    if group and not model.group_images:
+        _add(errors, "group", _("%(model)s does not make images in groups.") % {"model": model.id})
+    elif group and len(references) + int(num_images or 1) > model.group_images:
+        _add(errors, "group", _("In a group, %(model)s takes at most %(max)d reference and result images "
+                                "together (%(count)d asked for).")
+             % {"model": model.id, "max": model.group_images, "count": len(references) + int(num_images or 1)})
 
     if errors or size is None:
         raise PlanError(errors)
@@ -347,6 +355,7 @@ def plan_generation(data: dict) -> GenerationPlan:
         upstream_height=upstream_height,
         use_sr=use_sr,
         num_images=int(num_images),
+        group=group,
         steps=None if steps is None else int(steps),
         scale=None if scale is None else float(scale),
         seed=seed,

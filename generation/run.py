@@ -237,6 +237,7 @@ class TaskRun:
             enhance_prompt=t.enhance_prompt,
             upstream_task_id=t.upstream_task_id,
             reference_images=self._reference_images(),
+            group=t.group,
         )
 
     def _reference_images(self) -> tuple[str, ...]:
@@ -333,6 +334,9 @@ class TaskRun:
     def _partial_note(self, result: EngineResult) -> str:
         if not result.partial_failures:
             return ""
+        if self.task.group:  # the model decides how many it makes: only the refused ones are known missing
+            return (f"{len(result.partial_failures)} images of the group (up to {self.task.num_images}) not made: "
+                    + "; ".join(result.partial_failures))
         missing = self.task.num_images - len(result.images)
         return f"{missing} of {self.task.num_images} images not made: " + "; ".join(result.partial_failures)
 

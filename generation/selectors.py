@@ -196,7 +196,7 @@ def task_get(*, task_id: str, user=None) -> GenerationTask:
 # The task columns a task's JSON shows, and its images' (tags come as one name per joined row).
 _SNAPSHOT_TASK_FIELDS = (
     "id", "task_id", "status", "stage", "progress", "prompt", "negative_prompt", "model", "engine", "width",
-    "height", "num_images", "steps", "scale", "seed", "enhance_prompt", "use_sr", "ignored_params",
+    "height", "num_images", "group", "steps", "scale", "seed", "enhance_prompt", "use_sr", "ignored_params",
     "error_code", "retry_count", "batch_id", "next_attempt_at", "lease_owner", "revised_prompt", "upstream_request_id",
     "created_at", "started_at", "completed_at", "owner", "client_id", "priority",
 )

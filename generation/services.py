@@ -174,6 +174,7 @@ def _new_task(plan: GenerationPlan, *, client_id: str, owner, idempotency_key: s
         upstream_height=plan.upstream_height,
         use_sr=plan.use_sr,
         num_images=plan.num_images,
+        group=plan.group,
         steps=plan.steps,
         scale=plan.scale,
         seed=seed,

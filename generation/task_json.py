@@ -107,6 +107,7 @@ class TaskOutput(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     num_images = serializers.IntegerField()
+    group = serializers.BooleanField(help_text="Group generation: num_images is an upper bound.")
     steps = serializers.IntegerField(allow_null=True)
     scale = serializers.FloatField(allow_null=True)
     seed = serializers.IntegerField(allow_null=True)
@@ -169,6 +170,7 @@ class TaskOutput(serializers.Serializer):
             "width": task.width,
             "height": task.height,
             "num_images": task.num_images,
+            "group": task.group,
             "steps": task.steps,
             "scale": None if task.scale is None else float(task.scale),
             "seed": task.seed,

@@ -98,6 +98,7 @@ class Recorded:
     fault: str | None = None
     at: float = 0.0
     raw_body: bytes = b""
+    usage: dict | None = None  # a 200's `usage` (generated_images: what Ark bills)
 
 
 @dataclass
@@ -196,7 +197,8 @@ class FakeArk:
 
     def inject(self, fault: str, *, times: int = 1, **options) -> None:
         """Queue a fault for the next `times` generation requests. Options: retry_after (429s), seconds
-        (slow), skip=N (let N requests pass first)."""
+        (slow), skip=N (let N requests pass first), indexes=[…] (item_error: which images of the answer
+        fail, default [0])."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {sorted(FAULTS)}")
         with self._lock:
@@ -500,7 +502,7 @@ class _Handler(BaseHTTPRequestHandler):
             answer = fake.generate(body, fault, request_id)
         except ApiError as err:
             return self._error(rec, err, request_id)
-        rec.status = 200
+        rec.status, rec.usage = 200, answer["usage"]
         self._send_json(200, answer, request_id)
 
 

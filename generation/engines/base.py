@@ -33,6 +33,7 @@ class EngineRequest:
     upstream_task_id: str = ""
     # Reference images as data URLs ("data:image/png;base64,…", lowercase format as Ark requires), in order.
     reference_images: tuple[str, ...] = ()
+    group: bool = False  # one group-generation request for up to num_images images (Ark 4.x)
 
 
 @dataclass
