@@ -198,4 +198,6 @@ class ModelSpec:
             "min_ratio": self.reference_min_ratio,
             "max_ratio": self.reference_max_ratio,
             "unavailable_reason": self.reference_unavailable_reason(),
+            # The model could take them with object storage serving presigned URLs (the form says why not).
+            "needs_presigned_urls": self.references_need_url,
         }
