@@ -205,6 +205,26 @@ class ArkEngine:
             return {"ok": False, "detail": "ARK_API_KEY is not set"}
         return {"ok": True, "detail": self.base_url or "the SDK's default Ark address"}
 
+    def probe_key(self, model_id: str) -> tuple[str, str]:
+        """Whether Ark accepts the API key, for check_engine, without generating anything: a request with no
+        prompt cannot make (or bill) an image. ("ok" | "auth_failed" | "not_activated" | "unreachable" |
+        "unexpected", a detail.) A 400 for the missing prompt means the key was accepted; whether Ark checks a
+        model's activation before the parameters is not documented, so a 400 says nothing about the model."""
+        from volcenginesdkarkruntime import _exceptions as ark_errors
+
+        try:
+            response = self._client().post(PATH, body={"model": model_id}, cast_to=httpx.Response)
+        except ark_errors.ArkAPIStatusError as exc:
+            err = self._status_error(exc)
+            if err.code == "invalid_request":
+                return "ok", "API key accepted"
+            if err.code in ("auth_failed", "not_activated"):
+                return err.code, err.message
+            return "unexpected", err.message
+        except ark_errors.ArkAPIConnectionError as exc:
+            return "unreachable", self._transport_error(exc).message
+        return "unexpected", f"HTTP {response.status_code} to a request without a prompt"
+
     def generate(self, request: EngineRequest, progress: Progress) -> EngineResult:
         spec = get_model(request.model)
         if spec is None:
