@@ -89,3 +89,10 @@ def test_someone_elses_reference_or_image_is_not_found(accounts, media, ark):  #
     assert alice.client.get(f"/api/v1/references/{ref_id}").content == picture()
     status, _body = refused(bob, S40, ["img_" + "0" * 32])
     assert status == 404
+
+
+def test_a_batch_takes_no_reference_images_or_groups(api, media, ark):
+    png = upload(api, picture()).json()["reference_id"]
+    for extra in ({"reference_images": [png]}, {"group": True}):
+        response = api.post("batches", {**spec(S40), "prompt": "p", "variations": 2, **extra})
+        assert response.status_code == 400 and set(extra) <= set(response.json()["details"]), response.json()
