@@ -65,3 +65,4 @@ def test_the_cleanup_sweeps_a_reference_file_no_row_names(api, media, settings):
     assert [o.path for o in plan.orphan_files] == ["references/ab/lost/0.png"]
     maintenance.cleanup_apply(plan=plan)
     assert reference_files(media) == [Reference.objects.get(reference_id=kept).file_path]
+
