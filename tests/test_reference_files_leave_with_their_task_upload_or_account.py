@@ -66,3 +66,22 @@ def test_the_cleanup_sweeps_a_reference_file_no_row_names(api, media, settings):
     maintenance.cleanup_apply(plan=plan)
     assert reference_files(media) == [Reference.objects.get(reference_id=kept).file_path]
 
+
+
+def test_a_persons_data_export_holds_their_reference_images(accounts, media, ark):  # noqa: F811
+    import io
+    import json
+    import zipfile
+
+    from imagegen.people.personal_data import user_export
+
+    user = make_user("dora")
+    api = signed_in(user)
+    ref_id = upload(api, picture()).json()["reference_id"]
+    run(api.generate(**spec(S40), prompt="p", reference_images=[ref_id]))
+    out = io.BytesIO()
+    user_export(user=user, out=out)
+    with zipfile.ZipFile(out) as archive:
+        refs = json.loads(archive.read("reference_images.json"))
+        assert [r["task_id"] is None for r in refs] == [True, False]
+        assert all(archive.read(r["file"]) == picture() for r in refs)
