@@ -96,3 +96,16 @@ def test_a_batch_takes_no_reference_images_or_groups(api, media, ark):
     for extra in ({"reference_images": [png]}, {"group": True}):
         response = api.post("batches", {**spec(S40), "prompt": "p", "variations": 2, **extra})
         assert response.status_code == 400 and set(extra) <= set(response.json()["details"]), response.json()
+
+
+def test_a_token_that_may_only_generate_may_upload_references(accounts, media, ark):  # noqa: F811
+    from accounts.services import token_create
+
+    from .accounts import with_token
+
+    _token, raw = token_create(user=make_user("erin"), name="ci", scopes=["generate"])
+    api = with_token(raw)
+    ref_id = upload(api, picture())
+    assert ref_id.status_code == 201, ref_id.json()
+    response = api.post("generate", {**spec(S40), "prompt": "p", "reference_images": [ref_id.json()["reference_id"]]})
+    assert response.status_code == 201, response.json()
