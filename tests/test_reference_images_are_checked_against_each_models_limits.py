@@ -109,3 +109,11 @@ def test_a_token_that_may_only_generate_may_upload_references(accounts, media, a
     assert ref_id.status_code == 201, ref_id.json()
     response = api.post("generate", {**spec(S40), "prompt": "p", "reference_images": [ref_id.json()["reference_id"]]})
     assert response.status_code == 201, response.json()
+
+
+def test_a_multipart_form_s_file_field_uploads_too(api, media):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = api.client.post("/api/v1/references", {"file": SimpleUploadedFile("a.png", picture(), "image/png")})
+    assert response.status_code == 201 and response.json()["width"] == 64, response.content
+    assert api.client.post("/api/v1/references", {"other": "x"}).json()["details"] == {"file": ["No picture was sent."]}
