@@ -97,7 +97,13 @@ def _attach_references(task: GenerationTask, sources: tuple) -> None:
     written: list[str] = []
     try:
         for index, source in enumerate(sources):
-            data = storage.read(source.file_path)
+            try:
+                data = storage.read(source.file_path)
+            except OSError:
+                # A gallery image whose file was lost (the cleanup reports those): say which, not a 500.
+                name = getattr(source, "reference_id", None) or source.image_id
+                raise NotFound(_("Reference image %(id)s not found.") % {"id": name},
+                               details={"reference_images": [name]}) from None
             copy = Reference(owner=task.owner, client_id=task.client_id, task=task, index=index,
                              file_size=len(data), width=source.width, height=source.height, format=source.format,
                              sha256=hashlib.sha256(data).hexdigest())
@@ -120,10 +126,6 @@ def references_purge_unused(*, now=None) -> int:
         paths = [path for _pk, path in found]
         transaction.on_commit(lambda: storage.delete_files(paths))
     return len(found)
-
-
-def references_dropped_paths(*, task: GenerationTask) -> list[str]:
-    return list(task.references.values_list("file_path", flat=True))
 
 
 def _replayed(model, client_id: str, idempotency_key: str | None, fingerprint: str):
@@ -281,7 +283,8 @@ def task_delete(*, task: GenerationTask, in_trash: bool = False) -> bool:
     """Delete a finished task, its images (in the trash or not), tags and files, for good. `in_trash`: only
     if it is in the trash (a purge; False when it is not, e.g. restored meanwhile)."""
     paths = [p for row in task.images.values_list("file_path", "thumbnail_path") for p in row]
-    paths += references_dropped_paths(task=task)  # the references cascade with the task's row
+    # Its reference images go with it: their rows cascade with the task's, their files are in references/.
+    paths += list(task.references.values_list("file_path", flat=True))
     prefix = task.file_prefix()
     rows = GenerationTask.objects.filter(pk=task.pk, status__in=FINISHED)
     with transaction.atomic():

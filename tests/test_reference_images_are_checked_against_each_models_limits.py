@@ -12,6 +12,7 @@ from PIL import Image as PILImage
 from generation.models import GenerationTask, Reference
 
 from .accounts import accounts, make_user, signed_in  # noqa: F401 (a fixture)
+from .conftest import run
 from .test_reference_images_reach_ark import KEY, ark, smallest, upload  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +118,15 @@ def test_a_multipart_form_s_file_field_uploads_too(api, media):
     response = api.client.post("/api/v1/references", {"file": SimpleUploadedFile("a.png", picture(), "image/png")})
     assert response.status_code == 201 and response.json()["width"] == 64, response.content
     assert api.client.post("/api/v1/references", {"other": "x"}).json()["details"] == {"file": ["No picture was sent."]}
+
+
+def test_a_gallery_image_whose_file_was_lost_is_not_found(api, media, ark):
+    from generation.models import Image
+
+    task_id = api.generate(**spec(S40), prompt="p")
+    run(task_id)
+    image = Image.objects.get(task__task_id=task_id)
+    (media / image.file_path).unlink()
+    status, body = refused(api, S40, [image.image_id])
+    assert status == 404 and body["details"] == {"reference_images": [image.image_id]}
+    assert GenerationTask.objects.count() == 1
