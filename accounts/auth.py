@@ -34,12 +34,13 @@ def bearer_token(request) -> str | None:
 
 
 def required_scope(request) -> str:
-    """read for GET/HEAD/OPTIONS, generate for creating tasks, manage for every other change."""
+    """read for GET/HEAD/OPTIONS, generate for creating tasks (and uploading their reference images, which
+    serve nothing else), manage for every other change."""
     from django.urls import reverse
 
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return "read"
-    if request.path == reverse("api:generate"):
+    if request.path in (reverse("api:generate"), reverse("api:references")):
         return "generate"
     return "manage"
 

@@ -63,7 +63,7 @@ def seed(tasks: int) -> tuple[float, float]:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from generation import services
+    from generation import search_index
     from generation.models import GenerationTask, new_task_id
 
     started = time.perf_counter()
@@ -110,7 +110,7 @@ def seed(tasks: int) -> tuple[float, float]:
                 cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})",
                                    list(rows(first, min(tasks, first + 50_000))))
     seeded = time.perf_counter()
-    services.search_index_rebuild()
+    search_index.search_index_rebuild()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return seeded - started, time.perf_counter() - seeded

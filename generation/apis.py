@@ -23,6 +23,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import Throttled
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -42,8 +43,8 @@ from core.api.pagination import paginate
 from core.api.throttling import ApiThrottle, ReadThrottle
 from core.errors import RateLimited, ValidationFailed
 
-from . import list_selectors, selectors, services, webhooks
-from .model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, SEED_MAX, SEED_MIN
+from . import list_selectors, selectors, services, storage, webhooks
+from .model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH, REFERENCE_MAX_BYTES, SEED_MAX, SEED_MIN
 from .models import FINISHED, Status
 from .offering import offered_default, offered_models
 from .openapi import task_id_parameter
@@ -78,6 +79,17 @@ class GenerateApi(APIView):
         scale = StrictFloatField(required=False, allow_null=True)
         seed = StrictIntegerField(required=False, allow_null=True, min_value=SEED_MIN, max_value=SEED_MAX)
         enhance_prompt = StrictBooleanField(required=False, allow_null=True)
+        group = StrictBooleanField(
+            required=False, default=False,
+            help_text="Group generation (models whose `group.supported` is true): one request for UP TO `num_images` "
+            "related images (a storyboard, a product set), the model deciding how many. An image refused on its own "
+            "is listed in the task's error message while the others are kept; only the images made are billed.")
+        reference_images = serializers.ListField(
+            child=StrictCharField(max_length=36), required=False, max_length=20,
+            help_text="Reference images, in order: ids of uploads (POST /api/v1/references, `ref_…`), of another "
+            "task's references (a task's `reference_images[].reference_id`, which is how \"reuse\" carries them), "
+            "or of gallery images (`img_…`). Each must be yours (else 404). How many, which formats and aspect "
+            "ratios a model takes: GET /api/v1/models, `reference_images`. The task keeps its own copy of each.")
         webhook = StrictCharField(
             required=False, allow_blank=True, allow_null=True, max_length=2000,
             help_text="An https URL the task's events are POSTed to, signed to the Standard Webhooks spec with your "
@@ -141,6 +153,8 @@ class GenerateApi(APIView):
         data = dict(serializer.validated_data)
         webhook = webhooks.webhook_request(url=data.pop("webhook", None), events=data.pop("webhook_events_filter", None),
                                            owner=request.user, token=getattr(request, "api_token", None))
+        if data.get("reference_images"):
+            data["reference_images"] = selectors.reference_sources(ids=data["reference_images"], user=request.user)
         try:
             plan = plan_generation(data)
         except PlanError as err:
@@ -164,6 +178,65 @@ class GenerateApi(APIView):
         if not created:
             headers["Idempotent-Replayed"] = "true"
         return Response(self.OutputSerializer(task).data, status=status.HTTP_201_CREATED, headers=headers)
+
+
+class ImageBodyParser(BaseParser):
+    """A picture sent as the whole body (`Content-Type: image/png`, `curl --data-binary @a.png`): its bytes."""
+
+    media_type = "image/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = REFERENCE_MAX_BYTES + 1  # one byte more tells "too large" apart from "exactly the limit"
+        return {"file": stream.read(limit) if stream is not None else b""}
+
+
+class ReferenceUploadApi(APIView):
+    throttle_classes = [ApiThrottle]
+    parser_classes = [ImageBodyParser, MultiPartParser]
+
+    @extend_schema_serializer(component_name="ReferenceUploaded")
+    class OutputSerializer(serializers.Serializer):
+        reference_id = serializers.CharField()
+        width = serializers.IntegerField()
+        height = serializers.IntegerField()
+        format = serializers.CharField()
+        file_size = serializers.IntegerField()
+        sha256 = serializers.CharField()
+
+    @extend_schema(
+        operation_id="reference_upload",
+        summary="Upload a reference image",
+        description="The picture is the whole body (`Content-Type: image/png`, `image/jpeg` or `image/webp`), or a "
+        "multipart form's `file` field. At most 10 MB (this endpoint's own limit, above IMAGEGEN_MAX_BODY_BYTES), each "
+        "side 15-6000 px. Name the returned `reference_id` in POST /api/v1/generate's `reference_images`; an upload no "
+        "task used is deleted after a day. A model's own limits (count, formats, aspect ratio) are checked then.",
+        request={"image/png": {"type": "string", "format": "binary"},
+                 "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string",
+                                                                                   "format": "binary"}}}},
+        responses={201: OutputSerializer, **WRITE_ERROR_RESPONSES},
+    )
+    def post(self, request):
+        upload = request.data.get("file")
+        data = upload.read(REFERENCE_MAX_BYTES + 1) if hasattr(upload, "read") else upload
+        if not data:
+            raise ValidationFailed(_("Send a picture: as the body with Content-Type image/png, image/jpeg or "
+                                     "image/webp, or as a multipart form's file field."),
+                                   details={"file": [_("No picture was sent.")]})
+        reference = services.reference_upload(data=data, owner=request.user, client_id=client_id(request))
+        return Response(self.OutputSerializer(reference).data, status=status.HTTP_201_CREATED)
+
+
+class ReferenceFileApi(APIView):
+    throttle_classes = [ReadThrottle]
+
+    @extend_schema(operation_id="reference_get", summary="A reference image's file",
+                   responses={(200, "image/*"): {"type": "string", "format": "binary"}, **ERROR_RESPONSES})
+    def get(self, request, reference_id: str):
+        ref = selectors.reference_get(reference_id=reference_id, user=request.user)
+        response = HttpResponse(storage.read(ref.file_path), content_type=ref.mime_type)
+        response["Cache-Control"] = "private, max-age=86400"  # a reference's bytes never change
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 class TaskDetailApi(APIView):

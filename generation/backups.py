@@ -6,7 +6,8 @@ Archive layout (format 1):
     manifest.json          format, creation time, app version, counts, file list with sizes and sha256
     db.sqlite3             the SQLite database snapshot (rollback-journal mode, self-contained), or
     db.pgdump              the PostgreSQL snapshot (pg_dump's custom format, restored with pg_restore)
-    media/<path>           every original and thumbnail an image row of the snapshot references
+    media/<path>           every original and thumbnail an image row of the snapshot references, and every
+                           reference image (uploads and the tasks' copies) a reference row names
 
 Files are taken from the snapshot's image rows, not from a directory listing, so the archive is exactly
 the snapshot's images (no debris of running tasks, no files of tasks deleted before the snapshot). A file
@@ -35,6 +36,8 @@ from django.db import connection
 from django.utils import timezone
 
 from core.version import VERSION
+
+from .models import Reference
 
 FORMAT = 1
 DB_NAME = "db.sqlite3"
@@ -150,6 +153,7 @@ def backup_create(
             try:
                 tasks, images = _counts(snapshot)
                 rows = snapshot.execute("SELECT file_path, thumbnail_path FROM images ORDER BY id").fetchall()
+                rows += snapshot.execute(f"SELECT file_path, NULL FROM {Reference._meta.db_table}").fetchall()
             finally:
                 snapshot.close()
         paths = sorted({p for row in rows for p in row if p}) if include_media else []
@@ -231,6 +235,8 @@ def _pg_snapshot(target: Path, progress: Progress) -> tuple[int, int, list[tuple
         cursor.execute("SELECT file_path, thumbnail_path FROM images ORDER BY id")
         rows = cursor.fetchall()
         images = len(rows)
+        cursor.execute(f"SELECT file_path, NULL FROM {Reference._meta.db_table}")
+        rows += cursor.fetchall()
         progress("database", 0, 1)
         # The snapshot lives as long as this transaction: pg_dump must finish inside it.
         _run_pg(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",

@@ -74,6 +74,9 @@ class BatchApi(APIView):
         variations = StrictIntegerField(required=False, default=1, min_value=1, max_value=100,
                                         help_text="Tasks per prompt, each with its own seed.")
         sweep = serializers.DictField(required=False, help_text="One task per value of one parameter.")
+        # Not in batches (yet): a reference image is copied per task, and a group is one task's request.
+        reference_images = None
+        group = None
 
         def validate_sweep(self, value):
             sweep = BatchApi.SweepSerializer(data=value)

@@ -168,6 +168,9 @@ _MODELS: tuple[ModelSpec, ...] = (
         # ask for exactly one per call.
         max_images_per_call=15,
         body_extra=(("force_single", True),),
+        # image_urls: 0-10 inputs, JPEG/PNG, ratio [1/3, 3] (§2), URLs only.
+        reference_images=10,
+        references_need_url=True,
     ),
     ModelSpec(
         id="jimeng_t2i_v30",
@@ -213,6 +216,13 @@ _MODELS: tuple[ModelSpec, ...] = (
         size_tiers=("2K", "4K"),
         seed=False,
         body_extra=_ARK_4X_BODY,
+        # The 4.5 tutorial: up to 14 references, jpeg/png/webp (and bmp/tiff/gif, which are not stored here),
+        # ratio [1/16, 16].
+        reference_images=14,
+        group_images=15,
+        reference_formats=("png", "jpeg", "webp"),
+        reference_min_ratio=1 / 16,
+        reference_max_ratio=16.0,
     ),
     # Seedream 4.0: area [1280×720, 4096×4096], ratio [1/16, 16]; tiers 1K, 2K, 4K; no seed, no guidance.
     ModelSpec(
@@ -226,6 +236,9 @@ _MODELS: tuple[ModelSpec, ...] = (
         size_tiers=("1K", "2K", "4K"),
         seed=False,
         body_extra=_ARK_4X_BODY,
+        # The API page (2025-10): up to 10 references, jpeg/png, ratio [1/3, 3].
+        reference_images=10,
+        group_images=15,
     ),
     # Seedream 3.0 text-to-image on Ark: WxH with each side in [512, 2048] (the Ark table gives only that
     # range); seed and guidance_scale (default 2.5). The ratio is kept to the CV page's [1/3, 3] for the same

@@ -31,12 +31,12 @@ from accounts.audit.services import audit_prune
 from core.errors import Conflict
 
 from . import broker, imaging, selectors, services, storage, supervision, webhooks
-from .models import FINISHED, UNFINISHED, GenerationTask, Image, Status
+from .models import FINISHED, UNFINISHED, GenerationTask, Image, Reference, Status
 
 log = logging.getLogger(__name__)
 
 # Top-level storage folders the sweep looks in: task files, and probe files of the health check.
-SWEPT_ROOTS = ("images", "health")
+SWEPT_ROOTS = ("images", "health", "references")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -271,6 +271,8 @@ def _plan_files(plan: CleanupPlan) -> None:
             plan.missing_files.append(broken)
         elif thumbnail_path not in existing:
             plan.missing_thumbnails.append(broken)
+    # A reference file no row names: left by a task creation that was rolled back after writing it.
+    referenced.update(Reference.objects.values_list("file_path", flat=True).iterator(chunk_size=2000))
     protected = _unfinished_prefixes() | going
     for path in sorted(existing - referenced):
         if _task_folder(path) in protected:
@@ -316,6 +318,7 @@ def cleanup_apply(*, plan: CleanupPlan, progress: Callable[[str, int, int], None
             still_orphan = (
                 _task_folder(orphan.path) not in unfinished
                 and not Image.objects.filter(Q(file_path=orphan.path) | Q(thumbnail_path=orphan.path)).exists()
+                and not Reference.objects.filter(file_path=orphan.path).exists()
             )
             if still_orphan:
                 storage.delete_files([orphan.path])
@@ -391,7 +394,9 @@ def cleanup_scheduled() -> str:
     IMAGEGEN_TRASH_DAYS, prunes the audit log past IMAGEGEN_AUDIT_RETENTION_DAYS and the webhook delivery log
     past IMAGEGEN_WEBHOOK_LOG_DAYS, and cleans up tasks and files only when IMAGEGEN_CLEANUP_SCHEDULE is on."""
     purged = services.trash_purge_expired()
-    pruned = (f"; {purged['tasks']} tasks and {purged['images']} images deleted from the trash after "
+    uploads = services.references_purge_unused()
+    pruned = (f"; {uploads} reference uploads no task used deleted"
+              f"; {purged['tasks']} tasks and {purged['images']} images deleted from the trash after "
               f"{settings.IMAGEGEN_TRASH_DAYS} days; {audit_prune()} audit events past retention deleted"
               f"; {webhooks.deliveries_prune()} webhook deliveries past retention deleted")
     if not settings.IMAGEGEN_CLEANUP_SCHEDULE:

@@ -13,6 +13,11 @@ from django.utils.translation import get_language
 MAX_PROMPT_LENGTH = 800  # upstream hard limit for every model here (≤120 recommended, 800 maximum)
 MAX_NUM_IMAGES = 4  # images per task (the request's num_images), whatever the model returns per call
 SEED_MIN, SEED_MAX = -1, 2147483647  # -1 means "random"; the upstream seed is a signed 32-bit int
+# Reference images, for every model that takes them (docs/notes/seedream-ark.md §1.3, the Ark API page and the
+# 4.5 tutorial agree on these): at most 10 MB, each side over 14 px and at most 6000 px.
+REFERENCE_MAX_BYTES = 10 * 1024 * 1024
+REFERENCE_MIN_SIDE = 15
+REFERENCE_MAX_SIDE = 6000
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,17 @@ class ModelSpec:
     seed: bool = True
     enhance_prompt: bool | None = None  # use_pre_llm: None = unsupported, else its default
     max_images_per_call: int = 1
+    # Group generation (Ark 4.x: sequential_image_generation "auto" with max_images): one request makes up to
+    # this many related images, references included (§1.3: references + outputs ≤ 15); 0 = not offered.
+    group_images: int = 0
+    # Reference images: how many one request may carry (0: none), their formats and aspect-ratio range.
+    reference_images: int = 0
+    reference_formats: tuple[str, ...] = ("png", "jpeg")
+    reference_min_ratio: float = 1 / 3
+    reference_max_ratio: float = 3.0
+    # The upstream takes references only as URLs it can fetch (jimeng_t2i_v40's image_urls): they would need
+    # object storage with presigned URLs, which this app does not build yet, so they are not offered.
+    references_need_url: bool = False
     # Fixed fields of the upstream request body besides those the parameters above imply (the engine adds
     # use_pre_llm, scale, ddim_steps and use_sr only for a model that takes them): docs/spec/volcengine-protocol.md §3.
     body_extra: tuple[tuple[str, Any], ...] = ()
@@ -151,4 +167,37 @@ class ModelSpec:
                 },
             },
             "max_images_per_call": self.max_images_per_call,
+            "reference_images": self.reference_limits(),
+            # `group: true` on POST /api/v1/generate: one request for "up to num_images" related images.
+            "group": {"supported": self.group_images > 0, "max_total_with_references": self.group_images},
+        }
+
+    @property
+    def takes_references(self) -> bool:
+        return self.reference_images > 0 and not self.references_need_url
+
+    def reference_unavailable_reason(self) -> str | None:
+        """Why this model takes no reference images here, in the active language; None when it takes them."""
+        from django.utils.translation import gettext
+
+        if self.takes_references:
+            return None
+        if self.references_need_url:
+            return gettext("This model takes reference images only as web addresses VolcEngine can fetch, which "
+                           "needs object storage with presigned URLs; this server does not offer that.")
+        return gettext("This model does not take reference images.")
+
+    def reference_limits(self) -> dict[str, Any]:
+        return {
+            "supported": self.takes_references,
+            "max": self.reference_images if self.takes_references else 0,
+            "formats": list(self.reference_formats),
+            "max_bytes": REFERENCE_MAX_BYTES,
+            "min_side": REFERENCE_MIN_SIDE,
+            "max_side": REFERENCE_MAX_SIDE,
+            "min_ratio": self.reference_min_ratio,
+            "max_ratio": self.reference_max_ratio,
+            "unavailable_reason": self.reference_unavailable_reason(),
+            # The model could take them with object storage serving presigned URLs (the form says why not).
+            "needs_presigned_urls": self.references_need_url,
         }

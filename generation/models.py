@@ -79,6 +79,9 @@ class GenerationTask(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     num_images = models.PositiveSmallIntegerField(default=1)
+    # Group generation (Ark's sequential_image_generation "auto"): one request for up to num_images related
+    # images, the model deciding how many; otherwise num_images single-image requests.
+    group = models.BooleanField(default=False)
     steps = models.PositiveIntegerField(null=True, blank=True)
     scale = models.FloatField(null=True, blank=True)
     # The seed actually used: a request without one gets a random seed here, so every result reproduces.
@@ -389,3 +392,56 @@ class ImageTag(models.Model):
 from .cost_models import Price, SpendingCap  # noqa: E402,F401  (Django finds them here)
 from .quota_models import Quota  # noqa: E402,F401  (Django finds it here)
 from .webhook_models import WebhookAttempt, WebhookDelivery, WebhookSecret  # noqa: E402,F401  (Django finds them here)
+
+
+def new_reference_id() -> str:
+    return "ref_" + uuid.uuid4().hex
+
+
+def is_reference_id(value) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"ref_[0-9a-f]{32}", value) is not None
+
+
+class Reference(models.Model):
+    """A reference image (an input of a task, README "Reference images"). An upload (POST /api/v1/references)
+    starts unattached (task NULL); a task gets its own copy of every reference it names, so deleting the
+    upload, the gallery image it came from, or another task never takes a task's inputs away. Files live
+    under references/, outside images/: the cleanup's orphan sweep and a crashed attempt's debris sweep
+    judge files there by image rows, which would take these for debris."""
+
+    reference_id = models.CharField(max_length=36, unique=True, default=new_reference_id, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="generation_references", verbose_name=_("owner"))
+    client_id = models.CharField(max_length=64, blank=True, default="")
+    task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="references")
+    index = models.PositiveSmallIntegerField(default=0)  # position among the task's references
+    file_path = models.CharField(max_length=255)
+    file_size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=10)  # png | jpeg | webp
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "reference_images"  # not "references", an SQL keyword
+        ordering = ["task_id", "index", "id"]
+        verbose_name = _("reference image")
+        verbose_name_plural = _("reference images")
+        indexes = [
+            # The cleanup of uploads no task took: unattached rows, oldest first.
+            models.Index(fields=["created_at"], name="idx_reference_unattached",
+                         condition=models.Q(task__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference_id
+
+    @property
+    def mime_type(self) -> str:
+        return {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}.get(self.format, "application/octet-stream")
+
+    @property
+    def extension(self) -> str:
+        return {"jpeg": "jpg"}.get(self.format, self.format)

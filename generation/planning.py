@@ -39,11 +39,15 @@ class GenerationPlan:
     upstream_height: int
     use_sr: bool
     num_images: int
+    group: bool  # one group-generation request for up to num_images images (model_specs.ModelSpec.group_images)
     steps: int | None  # None when the model does not support it
     scale: float | None
     seed: int | None  # None = random; the caller picks and records a concrete seed before the call
     enhance_prompt: bool | None
     ignored: tuple[str, ...]  # request fields that were given but the model does not support
+    # Reference images (stored uploads, task references or gallery images: anything with file_path, width,
+    # height and format), in the order given; checked against the model's limits.
+    references: tuple = ()
 
 
 class PlanError(Exception):
@@ -326,6 +330,17 @@ def plan_generation(data: dict) -> GenerationPlan:
     else:
         enhance_prompt = model.enhance_prompt if raw_enhance is None else bool(raw_enhance)
 
+    references = tuple(data.get("reference_images") or ())
+    for message in reference_errors(model, references):
+        _add(errors, "reference_images", message)
+    group = bool(data.get("group"))
+    if group and not model.group_images:
+        _add(errors, "group", _("%(model)s does not make images in groups.") % {"model": model.id})
+    elif group and len(references) + int(num_images or 1) > model.group_images:
+        _add(errors, "group", _("In a group, %(model)s takes at most %(max)d reference and result images "
+                                "together (%(count)d asked for).")
+             % {"model": model.id, "max": model.group_images, "count": len(references) + int(num_images or 1)})
+
     if errors or size is None:
         raise PlanError(errors)
 
@@ -340,9 +355,35 @@ def plan_generation(data: dict) -> GenerationPlan:
         upstream_height=upstream_height,
         use_sr=use_sr,
         num_images=int(num_images),
+        group=group,
         steps=None if steps is None else int(steps),
         scale=None if scale is None else float(scale),
         seed=seed,
         enhance_prompt=enhance_prompt,
         ignored=tuple(ignored),
+        references=references,
     )
+
+
+def reference_errors(model: ModelSpec, references: tuple) -> list[str]:
+    """What breaks the model's reference-image limits (count, format, aspect ratio), as translated messages."""
+    if not references:
+        return []
+    if not model.takes_references:
+        return [model.reference_unavailable_reason()]
+    errors = []
+    if len(references) > model.reference_images:
+        errors.append(_("%(model)s takes at most %(max)d reference images (%(count)d given).")
+                      % {"model": model.id, "max": model.reference_images, "count": len(references)})
+    for number, ref in enumerate(references, start=1):
+        if ref.format not in model.reference_formats:
+            errors.append(_("Reference image %(number)d is %(format)s; %(model)s takes %(formats)s.")
+                          % {"number": number, "format": ref.format.upper(), "model": model.id,
+                             "formats": ", ".join(f.upper() for f in model.reference_formats)})
+        ratio = ref.width / ref.height
+        if not model.reference_min_ratio - _RATIO_EPSILON <= ratio <= model.reference_max_ratio + _RATIO_EPSILON:
+            errors.append(_("Reference image %(number)d is %(width)d×%(height)d; %(model)s takes aspect ratios "
+                            "(width/height) between %(min)s and %(max)s.")
+                          % {"number": number, "width": ref.width, "height": ref.height, "model": model.id,
+                             "min": _ratio(model.reference_min_ratio), "max": _ratio(model.reference_max_ratio)})
+    return errors

@@ -8,6 +8,7 @@ the row. Rules kept here (docs/spec/PRODUCT.md §5):
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 
@@ -243,7 +244,16 @@ class TaskRun:
             seed=t.seed if t.seed is not None else 0,
             enhance_prompt=t.enhance_prompt,
             upstream_task_id=t.upstream_task_id,
+            reference_images=self._reference_images(),
+            group=t.group,
         )
+
+    def _reference_images(self) -> tuple[str, ...]:
+        urls = []
+        for ref in self.task.references.order_by("index"):
+            data = storage.read(ref.file_path)
+            urls.append(f"data:{ref.mime_type};base64,{base64.b64encode(data).decode('ascii')}")
+        return tuple(urls)
 
     def _negative_prompt(self) -> str | None:
         t = self.task
@@ -336,6 +346,9 @@ class TaskRun:
     def _partial_note(self, result: EngineResult) -> str:
         if not result.partial_failures:
             return ""
+        if self.task.group:  # the model decides how many it makes: only the refused ones are known missing
+            return (f"{len(result.partial_failures)} images of the group (up to {self.task.num_images}) not made: "
+                    + "; ".join(result.partial_failures))
         missing = self.task.num_images - len(result.images)
         return f"{missing} of {self.task.num_images} images not made: " + "; ".join(result.partial_failures)
 

@@ -1,5 +1,5 @@
 """Prompt search: the index (SQLite FTS5 trigram, PostgreSQL pg_trgm; its tables and triggers: migration
-0013_prompt_search, rebuilt by services.search_index_rebuild), its pages and its capped count."""
+0013_prompt_search, rebuilt by search_index.search_index_rebuild), its pages and its capped count."""
 
 from __future__ import annotations
 

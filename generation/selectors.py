@@ -42,9 +42,11 @@ from .models import (
     Image,
     ImageTag,
     Quota,
+    Reference,
     Status,
     is_batch_id,
     is_image_id,
+    is_reference_id,
     is_task_id,
 )
 from .offering import engine_name_for, preview_stands_in
@@ -193,7 +195,7 @@ def task_get(*, task_id: str, user=None) -> GenerationTask:
 # The task columns a task's JSON shows, and its images' (tags come as one name per joined row).
 SNAPSHOT_TASK_FIELDS = (
     "id", "task_id", "status", "stage", "progress", "prompt", "negative_prompt", "model", "engine", "width",
-    "height", "num_images", "steps", "scale", "seed", "enhance_prompt", "use_sr", "ignored_params",
+    "height", "num_images", "group", "steps", "scale", "seed", "enhance_prompt", "use_sr", "ignored_params",
     "error_code", "retry_count", "batch_id", "next_attempt_at", "lease_holder", "revised_prompt", "upstream_request_id",
     "created_at", "started_at", "completed_at", "owner", "client_id", "priority",
     "images_billed", "tokens_billed", "price_per_image", "currency", "cost",
@@ -378,3 +380,38 @@ def queue_list(*, user=None, everyone: bool = False) -> list[GenerationTask]:
     if not everyone:
         qs = owned_by(qs, user)
     return list(_with_images(qs.order_by("created_at", "id"))[:200])
+
+
+# --- Reference images -------------------------------------------------------------------------------------
+
+
+def reference_sources(*, ids: list[str], user=None) -> list:
+    """What each id names, in order: an upload or a task's reference (ref_…), or a gallery image out of the
+    trash (img_…). One that does not exist or is not `user`'s is "not found", naming it: the same answer
+    either way, so ids of other people's images cannot be probed."""
+    refs = {r.reference_id: r for r in owned_by(Reference.objects.filter(
+        reference_id__in=[i for i in ids if is_reference_id(i)]), user)}
+    images = {i.image_id: i for i in owned_by(Image.objects.filter(
+        image_id__in=[i for i in ids if is_image_id(i)], deleted_at__isnull=True), user)}
+    found = []
+    for value in ids:
+        source = refs.get(value) or images.get(value)
+        if source is None:
+            raise NotFound(_("Reference image %(id)s not found.") % {"id": value},
+                           details={"reference_images": [value]})
+        found.append(source)
+    return found
+
+
+def task_references(*, task_pk: int) -> list[Reference]:
+    """A task's reference images, in order (its owner was checked with the task)."""
+    return list(Reference.objects.filter(task_id=task_pk).order_by("index"))
+
+
+def reference_get(*, reference_id: str, user=None) -> Reference:
+    """A reference image, if it is `user`'s (any in open mode), else "not found"."""
+    ref = owned_by(Reference.objects.filter(reference_id=reference_id), user).first() \
+        if is_reference_id(reference_id) else None
+    if ref is None:
+        raise NotFound(_("Reference image not found."))
+    return ref

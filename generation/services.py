@@ -11,17 +11,18 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import Conflict, NotFound, RateLimited
+from core.errors import Conflict, NotFound, RateLimited, ValidationFailed
 
 from . import queueing, selectors, storage, trash_selectors, webhooks
 from .engines import get_engine_for
-from .model_specs import SEED_MAX
-from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, ImageTag, Stage, Status
+from .imaging import ImageDataError, inspect_image
+from .model_specs import REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE, REFERENCE_MIN_SIDE, SEED_MAX
+from .models import FINISHED, UNFINISHED, Batch, GenerationTask, Image, ImageTag, Reference, Stage, Status
 from .planning import GenerationPlan
 from .quotas import quota_check
 from .spending import price_of, spending_check
@@ -54,8 +55,78 @@ def task_create(
         prices = _check_room(client_id=client_id, owner=owner, plans=[plan])
         task = _new_task(plan, prices=prices, client_id=client_id, owner=owner, idempotency_key=idempotency_key,
                          fingerprint=fingerprint, webhook=webhook)
+        _attach_references(task, plan.references)
     log.info("task %s created model=%s size=%dx%d", task.task_id, task.model, task.width, task.height)
     return task, True
+
+
+def reference_upload(*, data: bytes, owner=None, client_id: str = "") -> Reference:
+    """Store an uploaded reference image, not yet used by any task (README, "Reference images"). The limits
+    common to every model are checked here; a model's own (count, formats, aspect ratio) when a task names it."""
+    if len(data) > REFERENCE_MAX_BYTES:
+        raise ValidationFailed(
+            _("A reference image can be at most %(limit)d MB.") % {"limit": REFERENCE_MAX_BYTES // 2**20},
+            details={"file": [_("Too large.")]}, code="reference_too_large")
+    try:
+        info = inspect_image(data)
+    except ImageDataError:
+        raise ValidationFailed(_("A reference image must be a PNG, JPEG or WebP picture."),
+                               details={"file": [_("Not a PNG, JPEG or WebP picture.")]},
+                               code="reference_unreadable") from None
+    if min(info.width, info.height) < REFERENCE_MIN_SIDE or max(info.width, info.height) > REFERENCE_MAX_SIDE:
+        raise ValidationFailed(
+            _("Each side of a reference image must be between %(min)d and %(max)d pixels (this one is "
+              "%(width)d×%(height)d).") % {"min": REFERENCE_MIN_SIDE, "max": REFERENCE_MAX_SIDE,
+                                           "width": info.width, "height": info.height},
+            details={"file": [_("Wrong size.")]}, code="reference_wrong_size")
+    reference = Reference(owner=owner, client_id=client_id, file_size=len(data), width=info.width,
+                          height=info.height, format=info.format, sha256=hashlib.sha256(data).hexdigest())
+    reference.file_path = storage.save_reference(
+        f"references/uploads/{reference.reference_id[4:6]}/{reference.reference_id}.{reference.extension}", data)
+    try:
+        reference.save()
+    except BaseException:
+        storage.delete_files([reference.file_path])
+        raise
+    return reference
+
+
+def _attach_references(task: GenerationTask, sources: tuple) -> None:
+    """Give the task its own copy of each reference (an upload, another task's reference or a gallery image),
+    so that its inputs outlive whatever they were copied from. Files are written inside the creation's
+    transaction (the worker may start as soon as it commits); one that fails here deletes what it wrote."""
+    written: list[str] = []
+    try:
+        for index, source in enumerate(sources):
+            try:
+                data = storage.read(source.file_path)
+            except OSError:
+                # A gallery image whose file was lost (the cleanup reports those): say which, not a 500.
+                name = getattr(source, "reference_id", None) or source.image_id
+                raise NotFound(_("Reference image %(id)s not found.") % {"id": name},
+                               details={"reference_images": [name]}) from None
+            copy = Reference(owner=task.owner, client_id=task.client_id, task=task, index=index,
+                             file_size=len(data), width=source.width, height=source.height, format=source.format,
+                             sha256=hashlib.sha256(data).hexdigest())
+            copy.file_path = storage.save_reference(f"references/{task.task_id[:2]}/{task.task_id}/"
+                                                    f"{index}.{copy.extension}", data)
+            written.append(copy.file_path)
+            copy.save()
+    except BaseException:
+        storage.delete_files(written)
+        raise
+
+
+def references_purge_unused(*, now=None) -> int:
+    """Delete reference uploads that no task named within a day (a task takes its own copy, so nothing
+    else needs them), with their files. How many."""
+    cutoff = (now or timezone.now()) - timedelta(days=1)
+    with transaction.atomic():
+        found = list(Reference.objects.filter(task__isnull=True, created_at__lt=cutoff).values_list("pk", "file_path"))
+        Reference.objects.filter(pk__in=[pk for pk, _path in found]).delete()
+        paths = [path for _pk, path in found]
+        transaction.on_commit(lambda: storage.delete_files(paths))
+    return len(found)
 
 
 def _replayed(model, client_id: str, idempotency_key: str | None, fingerprint: str):
@@ -116,6 +187,7 @@ def _new_task(plan: GenerationPlan, *, prices: dict, client_id: str, owner, idem
         upstream_height=plan.upstream_height,
         use_sr=plan.use_sr,
         num_images=plan.num_images,
+        group=plan.group,
         steps=plan.steps,
         scale=plan.scale,
         seed=seed,
@@ -226,6 +298,8 @@ def task_delete(*, task: GenerationTask, in_trash: bool = False) -> bool:
     """Delete a finished task, its images (in the trash or not), tags and files, for good. `in_trash`: only
     if it is in the trash (a purge; False when it is not, e.g. restored meanwhile)."""
     paths = [p for row in task.images.values_list("file_path", "thumbnail_path") for p in row]
+    # Its reference images go with it: their rows cascade with the task's, their files are in references/.
+    paths += list(task.references.values_list("file_path", flat=True))
     prefix = task.file_prefix()
     rows = GenerationTask.objects.filter(pk=task.pk, status__in=FINISHED)
     with transaction.atomic():
@@ -338,76 +412,3 @@ def unowned_adopt(*, user) -> int:
         Image.objects.filter(owner__isnull=True).update(owner=user)
         ImageTag.objects.filter(owner__isnull=True).update(owner=user)
     return tasks
-# --- The prompt search index (migration 0013; reads: search.PromptSearch) ----------------------------------
-
-# As migration 0013 makes them; the SQL is repeated here because a migration must not change with the code.
-_SEARCH_KEY = "((CAST(strftime('%s', {row}.created_at) AS INTEGER) << 32) + {row}.id)"
-_SEARCH_OWNER = "COALESCE('<' || {row}.owner_id || '>', '')"
-
-
-def _search_add(row: str) -> str:
-    return (f"INSERT INTO tasks_search(rowid, prompt, owner) SELECT {_SEARCH_KEY.format(row=row)}, {row}.prompt, "
-            f"{_SEARCH_OWNER.format(row=row)} WHERE {row}.deleted_at IS NULL;")
-
-
-def _search_remove(row: str) -> str:
-    return (f"INSERT INTO tasks_search(tasks_search, rowid, prompt, owner) SELECT 'delete', "
-            f"{_SEARCH_KEY.format(row=row)}, {row}.prompt, {_SEARCH_OWNER.format(row=row)} WHERE {row}.deleted_at IS NULL;")
-
-
-_SEARCH_SQLITE = [
-    "DROP TRIGGER IF EXISTS tasks_search_insert",
-    "DROP TRIGGER IF EXISTS tasks_search_delete",
-    "DROP TRIGGER IF EXISTS tasks_search_update",
-    "DROP TABLE IF EXISTS tasks_search",
-    "CREATE VIRTUAL TABLE tasks_search USING fts5(prompt, owner, content='', tokenize='trigram')",
-    "INSERT INTO tasks_search(rowid, prompt, owner) SELECT " + _SEARCH_KEY.format(row="tasks") + ", prompt, "
-    + _SEARCH_OWNER.format(row="tasks") + " FROM tasks WHERE deleted_at IS NULL",
-    f"CREATE TRIGGER tasks_search_insert AFTER INSERT ON tasks BEGIN {_search_add('NEW')} END",
-    f"CREATE TRIGGER tasks_search_delete AFTER DELETE ON tasks BEGIN {_search_remove('OLD')} END",
-    "CREATE TRIGGER tasks_search_update AFTER UPDATE OF prompt, owner_id, created_at, deleted_at ON tasks "
-    "WHEN OLD.prompt IS NOT NEW.prompt OR OLD.owner_id IS NOT NEW.owner_id OR OLD.created_at IS NOT NEW.created_at "
-    f"OR OLD.deleted_at IS NOT NEW.deleted_at BEGIN {_search_remove('OLD')} {_search_add('NEW')} END",
-    "INSERT INTO tasks_search(tasks_search) VALUES ('optimize')",  # one b-tree per term: the fastest reads
-]
-_SEARCH_POSTGRESQL = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    # Made when missing, else made again (REINDEX: one that went bad, e.g. after a collation change).
-    "DO $$ BEGIN IF to_regclass('idx_task_prompt_trgm') IS NULL THEN CREATE INDEX idx_task_prompt_trgm ON tasks "
-    "USING gin (prompt gin_trgm_ops) WHERE deleted_at IS NULL; ELSE REINDEX INDEX idx_task_prompt_trgm; END IF; END $$",
-    "ALTER TABLE tasks ALTER COLUMN prompt SET STATISTICS 1000",  # as migration 0013 says why
-    "ANALYZE tasks",
-]
-
-
-def search_index_rebuild() -> int:
-    """Make the prompt search index again from the tasks, with its triggers (SQLite) or as an index
-    (PostgreSQL): for a database whose index is missing or out of step (made before migration 0013 by a
-    copy that skipped it, a restore by hand, triggers dropped). Returns how many tasks it holds (those out of
-    the trash). Writes to tasks wait for it. SQLite: in one transaction, so searches meanwhile see the old
-    index; PostgreSQL: searches wait for it too (REINDEX)."""
-    statements = {"sqlite": _SEARCH_SQLITE, "postgresql": _SEARCH_POSTGRESQL}.get(connection.vendor)
-    if statements is None:
-        raise NotImplementedError(f"no prompt search index on {connection.vendor}")
-    with transaction.atomic(), connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql, None)  # None: the "%s" in strftime is not a placeholder
-    return GenerationTask.objects.filter(deleted_at__isnull=True).count()
-
-
-SEARCH_TRIGGERS = ("tasks_search_insert", "tasks_search_delete", "tasks_search_update")
-
-
-def search_index_ensure() -> bool:
-    """After migrations (post_migrate): SQLite remakes a table to change most of its columns (a new field with
-    a default, say), and the remade `tasks` has lost the search index's triggers; the index is then made again.
-    True when it was. PostgreSQL keeps its index through such changes."""
-    if connection.vendor != "sqlite":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tasks'")
-        present = {name for (name,) in cursor.fetchall()}
-    if present.issuperset(SEARCH_TRIGGERS):
-        return False
-    search_index_rebuild()
-    return True

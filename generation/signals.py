@@ -8,7 +8,7 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.signals import post_execute_in_worker, post_spawn, pre_execute
 
-from . import recovery, services, supervision, webhooks
+from . import recovery, search_index, supervision, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -40,5 +40,5 @@ def heartbeat_on_finish(sender, func, task, **kwargs):
 def keep_the_search_index(sender, app_config=None, using="default", **kwargs):
     """A migration that made SQLite remake the tasks table dropped the search index's triggers with it."""
     if getattr(app_config, "label", None) == "generation" and using == "default":
-        if services.search_index_ensure():
+        if search_index.search_index_ensure():
             log.info("the prompt search index was made again after migrating (its triggers were gone)")

@@ -45,6 +45,16 @@ def _save(path: str, data: bytes) -> str:
         raise
 
 
+def save_reference(path: str, data: bytes) -> str:
+    """Store a reference image's bytes; the name actually used."""
+    return _save(path, data)
+
+
+def read(path: str) -> bytes:
+    with default_storage.open(path, "rb") as f:
+        return f.read()
+
+
 def delete_files(paths) -> None:
     for path in paths:
         if not path:

@@ -127,6 +127,23 @@ def batch_costs(tasks) -> list[dict]:
             for currency, (amount, estimated) in sorted(sums.items())]
 
 
+class ReferenceOutput(serializers.Serializer):
+    """A reference image the task was given (README, "Reference images"). Its id may be named again in a
+    new task's reference_images (that is how "reuse" carries it along)."""
+
+    reference_id = serializers.CharField()
+    url = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    format = serializers.CharField()
+    file_size = serializers.IntegerField()
+
+
+def reference_body(ref) -> dict:
+    return {"reference_id": ref.reference_id, "url": reverse("api:reference", args=[ref.reference_id]),
+            "width": ref.width, "height": ref.height, "format": ref.format, "file_size": ref.file_size}
+
+
 class TaskOutput(serializers.Serializer):
     """The full state of a task (GET /api/v1/task/{task_id})."""
 
@@ -141,6 +158,7 @@ class TaskOutput(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     num_images = serializers.IntegerField()
+    group = serializers.BooleanField(help_text="Group generation: num_images is an upper bound.")
     steps = serializers.IntegerField(allow_null=True)
     scale = serializers.FloatField(allow_null=True)
     seed = serializers.IntegerField(allow_null=True)
@@ -148,6 +166,7 @@ class TaskOutput(serializers.Serializer):
     use_sr = serializers.BooleanField()
     ignored_params = serializers.ListField(child=serializers.CharField())
     images = ImageOutput(many=True)
+    reference_images = serializers.SerializerMethodField(help_text="Only on a single task's JSON, not in lists.")
     error = serializers.SerializerMethodField()
     retry_count = serializers.IntegerField()
     batch_id = serializers.SerializerMethodField(help_text="The batch it was made in, if any.")
@@ -175,6 +194,11 @@ class TaskOutput(serializers.Serializer):
 
     def get_batch_id(self, task) -> str | None:
         return task.batch_id or None
+
+    @extend_schema_field(ReferenceOutput(many=True))
+    def get_reference_images(self, task) -> list[dict]:
+        # By the task's primary key: the polled body is built from a TaskSnapshot, not a model instance.
+        return [reference_body(ref) for ref in selectors.task_references(task_pk=task.id)]
 
     def get_queue_position(self, task) -> int | None:
         if task.status != Status.PENDING or task.lease_holder:
@@ -204,6 +228,7 @@ class TaskOutput(serializers.Serializer):
             "width": task.width,
             "height": task.height,
             "num_images": task.num_images,
+            "group": task.group,
             "steps": task.steps,
             "scale": None if task.scale is None else float(task.scale),
             "seed": task.seed,
@@ -211,6 +236,7 @@ class TaskOutput(serializers.Serializer):
             "use_sr": task.use_sr,
             "ignored_params": [str(name) for name in task.ignored_params],
             "images": [image_body(image, tags) for image, tags in images],
+            "reference_images": self.get_reference_images(task),
             "error": self.get_error(task),
             "retry_count": task.retry_count,
             "batch_id": self.get_batch_id(task),
@@ -233,11 +259,15 @@ class TaskSummaryOutput(TaskOutput):
 
     queue_position = None
     estimated_time = None
+    reference_images = None  # a query per row; a list shows none (the task's own JSON has them)
 
     def body(self, task, images: list[tuple]) -> dict:
         body = super().body(task, images)
-        del body["queue_position"], body["estimated_time"]
+        del body["queue_position"], body["estimated_time"], body["reference_images"]
         return body
+
+    def get_reference_images(self, task):
+        return []
 
     def get_queue_position(self, task):
         return None

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from core.api.envelope import exception_response
 from core.errors import PayloadTooLarge
+from generation.model_specs import REFERENCE_MAX_BYTES
 
 
 class ApiRequestSizeMiddleware:
@@ -17,8 +18,12 @@ class ApiRequestSizeMiddleware:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
-            if length > settings.IMAGEGEN_MAX_BODY_BYTES:
+            # A reference-image upload carries a picture: its own limit (the service says "too large" itself
+            # just above it, in the same words as for any other bad picture); every other body stays small.
+            limit = settings.IMAGEGEN_MAX_BODY_BYTES
+            if request.path == "/api/v1/references":
+                limit = max(limit, REFERENCE_MAX_BYTES + 64 * 1024)  # room for a multipart form's framing
+            if length > limit:
                 return exception_response(PayloadTooLarge(
-                    _("The request body is too large (at most %(limit)d bytes).")
-                    % {"limit": settings.IMAGEGEN_MAX_BODY_BYTES}))
+                    _("The request body is too large (at most %(limit)d bytes).") % {"limit": limit}))
         return self.get_response(request)

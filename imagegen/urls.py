@@ -19,6 +19,8 @@ from streaming import views as streaming_views
 
 api_patterns = [
     path("generate", generation_apis.GenerateApi.as_view(), name="generate"),
+    path("references", generation_apis.ReferenceUploadApi.as_view(), name="references"),
+    path("references/<str:reference_id>", generation_apis.ReferenceFileApi.as_view(), name="reference"),
     path("task/<str:task_id>", generation_apis.task_detail, name="task"),
     path("task/<str:task_id>/events", streaming_views.task_events, name="task-events"),
     path("task/<str:task_id>/front", queue_apis.TaskFrontApi.as_view(), name="task-front"),

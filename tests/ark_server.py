@@ -6,7 +6,10 @@
   ``guidance_scale`` only on 3.0; ``sequential_image_generation`` and its ``max_images`` only on 4.x;
 * ``response_format`` ``url`` (the API's default; images then served at ``GET /images/<id>.jpeg``) or
   ``b64_json``; ``watermark`` defaults to true (recorded, as the API does);
-* group generation (``sequential_image_generation: "auto"``): up to ``max_images`` images (15 when unset);
+* ``image`` (a string or a list): data URLs with a lowercase format, decoded and checked per model (count,
+  format, aspect ratio, > 14 px, at most 6000 px and 10 MB); none on 3.0;
+* group generation (``sequential_image_generation: "auto"``): up to ``max_images`` images (15 when unset),
+  and references and outputs together at most 15;
 * per-image failures inside a 200 (``data[i].error``), with ``usage.generated_images`` counting successes;
 * scriptable faults (``inject``): 400 input moderation, 404 model not enabled, 429 rate limits with and
   without ``Retry-After``, 429 ``QuotaExceeded`` / ``SetLimitExceeded``, 500 ``InternalServiceError``, a
@@ -48,11 +51,13 @@ PATH = "/api/v3/images/generations"
 # Per model: the WxH pixel range and ratio, or per-side range (3.0), and the tiers it takes (§1.3).
 MODELS: dict[str, dict] = {
     "doubao-seedream-4-5-251128": dict(min_pixels=2560 * 1440, max_pixels=4096 * 4096, ratio=(1 / 16, 16),
-                                       tiers={"2K", "4K"}, seed=False, guidance=False, group=True),
+                                       tiers={"2K", "4K"}, seed=False, guidance=False, group=True,
+                                       refs=14, ref_formats={"jpeg", "png", "webp"}, ref_ratio=(1 / 16, 16)),
     "doubao-seedream-4-0-250828": dict(min_pixels=1280 * 720, max_pixels=4096 * 4096, ratio=(1 / 16, 16),
-                                       tiers={"1K", "2K", "4K"}, seed=False, guidance=False, group=True),
+                                       tiers={"1K", "2K", "4K"}, seed=False, guidance=False, group=True,
+                                       refs=10, ref_formats={"jpeg", "png"}, ref_ratio=(1 / 3, 3)),
     "doubao-seedream-3-0-t2i-250415": dict(sides=(512, 2048), tiers=set(), seed=True, guidance=True,
-                                           group=False),
+                                           group=False, refs=0),
 }
 TIER_SIZES = {"1K": (1024, 1024), "2K": (2048, 2048), "4K": (4096, 4096)}
 FIELDS = {
@@ -93,6 +98,7 @@ class Recorded:
     fault: str | None = None
     at: float = 0.0
     raw_body: bytes = b""
+    usage: dict | None = None  # a 200's `usage` (generated_images: what Ark bills)
 
 
 @dataclass
@@ -191,7 +197,8 @@ class FakeArk:
 
     def inject(self, fault: str, *, times: int = 1, **options) -> None:
         """Queue a fault for the next `times` generation requests. Options: retry_after (429s), seconds
-        (slow), skip=N (let N requests pass first)."""
+        (slow), skip=N (let N requests pass first), indexes=[…] (item_error: which images of the answer
+        fail, default [0])."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {sorted(FAULTS)}")
         with self._lock:
@@ -254,6 +261,7 @@ class FakeArk:
         if body.get("stream"):
             raise ApiError(400, "InvalidParameter", "This fake does not stream.", "stream")
         width, height = self._size(model_id, rules, body.get("size"))
+        refs = self._references(model_id, rules, body.get("image"))
         count = 1
         mode = body.get("sequential_image_generation", "disabled")
         if ("sequential_image_generation" in body or "sequential_image_generation_options" in body) \
@@ -268,7 +276,46 @@ class FakeArk:
             count = options.get("max_images", 15)  # the documented default is 15
             if not isinstance(count, int) or not 1 <= count <= 15:
                 raise ApiError(400, "InvalidParameter", "The parameter `max_images` is not valid.", "max_images")
+            count = min(count, 15 - len(refs))  # references and outputs together: at most 15 (§1.3)
         return rules, [(width, height)] * count
+
+    @staticmethod
+    def _references(model_id: str, rules: dict, image) -> list[tuple[int, int]]:
+        """The (width, height) of each reference in `image` (a string or a list of them): data URLs with a
+        lowercase format, decoded and checked against the model's limits (§1.3); http(s) URLs are not fetched."""
+        if image is None:
+            return []
+        items = [image] if isinstance(image, str) else image
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+            raise ApiError(400, "InvalidParameter", "The parameter `image` is not valid.", "image")
+        if not rules.get("refs"):
+            raise ApiError(400, "InvalidParameter", f"The parameter `image` is not supported by the current model "
+                           f"{model_id}.", "image")
+        if len(items) > rules["refs"]:
+            raise ApiError(400, "InvalidParameter", f"The parameter `image` is not valid: at most {rules['refs']} "
+                           "images.", "image")
+        sizes = []
+        for item in items:
+            if item.startswith(("http://", "https://")):
+                sizes.append((1024, 1024))
+                continue
+            match = re.fullmatch(r"data:image/([a-z]+);base64,([A-Za-z0-9+/=]+)", item)
+            if not match:
+                raise ApiError(400, "InvalidImageURL.InvalidFormat", "The image is not a URL or a base64 data URL "
+                               "with a lowercase format.", "image")
+            fmt, data = match.group(1), base64.b64decode(match.group(2))
+            try:
+                with Image.open(io.BytesIO(data)) as img:
+                    actual, (w, h) = img.format.lower(), img.size
+            except Exception:
+                raise ApiError(400, "InvalidImageURL.InvalidFormat", "The image data cannot be decoded.",
+                               "image") from None
+            lo, hi = rules["ref_ratio"]
+            if actual != fmt.replace("jpg", "jpeg") or actual not in rules["ref_formats"] or not lo <= w / h <= hi \
+                    or min(w, h) <= 14 or max(w, h) > 6000 or len(data) > 10 * 1024 * 1024:
+                raise ApiError(400, "InvalidParameter", "The parameter `image` is not valid.", "image")
+            sizes.append((w, h))
+        return sizes
 
     @staticmethod
     def _size(model_id: str, rules: dict, size) -> tuple[int, int]:
@@ -455,7 +502,7 @@ class _Handler(BaseHTTPRequestHandler):
             answer = fake.generate(body, fault, request_id)
         except ApiError as err:
             return self._error(rec, err, request_id)
-        rec.status = 200
+        rec.status, rec.usage = 200, answer["usage"]
         self._send_json(200, answer, request_id)
 
 

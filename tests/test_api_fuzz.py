@@ -43,11 +43,12 @@ FUZZ = SchemathesisConfig.from_dict(
         },
         # A valid-looking request to these may still be refused, and rightly: their rules cannot be written
         # in JSON Schema (a model's size, steps and scale ranges depend on the model; a tag must have text
-        # left after Unicode normalisation, and so must a board's name). Every other check still runs on them.
+        # left after Unicode normalisation, and so must a board's name; an uploaded reference must be a decodable
+        # picture of a usable size). Every other check still runs on them.
         "operations": [
             {
                 "include-operation-id": ["generate", "batch_create", "images_bulk", "image_tags_add", "image_tag_remove",
-                                         "board_create", "board_rename"],
+                                         "board_create", "board_rename", "reference_upload"],
                 "checks": {"positive_data_acceptance": {"enabled": False}},
             }
         ],

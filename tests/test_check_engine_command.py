@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 
 from generation.catalogue import all_models
 
+from .ark_server import FakeArk
 from .volcengine_server import FakeVolcEngine
 
 pytestmark = pytest.mark.django_db
@@ -65,9 +66,19 @@ def test_it_says_the_preview_engine_is_in_use(settings):
     assert "preview engine" in run_command()
 
 
-def test_with_an_ark_key_it_reports_the_key_masked_and_probes_no_ark_model(settings):
-    settings.IMAGEGEN_ENGINE = "auto"
-    settings.ARK_API_KEY = "ark-check-command-key-0123456789"
-    output = run_command()
-    assert "engine: ark" in output and "not probed" in output
-    assert settings.ARK_API_KEY not in output
+def test_with_an_ark_key_it_checks_the_key_without_generating_and_probes_no_ark_model(settings):
+    key = "ark-check-command-key-0123456789"
+    server = FakeArk(api_key=key).start()
+    try:
+        settings.IMAGEGEN_ENGINE = "auto"
+        settings.ARK_API_KEY, settings.ARK_BASE_URL = key, server.base_url
+        output = run_command()
+        assert "engine: ark" in output and "API key accepted" in output and "not probed" in output
+        assert key not in output
+        [call] = server.calls()
+        assert "prompt" not in call.body and call.status == 400  # nothing was made, nothing billed
+        settings.ARK_API_KEY = "ark-a-wrong-key-0123456789"
+        with pytest.raises(CommandError, match="auth_failed"):
+            run_command()
+    finally:
+        server.stop()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.db import connection
 
-from generation import services
+from generation import search_index
 
 from .admin_helpers import make_tasks
 from .test_prompt_search import found, indexed
@@ -20,23 +20,23 @@ def triggers() -> set[str]:
 
 
 def test_the_migrated_test_database_has_every_search_trigger(db):
-    assert triggers() >= set(services.SEARCH_TRIGGERS)
+    assert triggers() >= set(search_index.SEARCH_TRIGGERS)
 
 
 def test_after_a_migration_drops_the_triggers_migrating_makes_the_index_again(transactional_db, api):
     with connection.cursor() as cursor:
-        for name in services.SEARCH_TRIGGERS:
+        for name in search_index.SEARCH_TRIGGERS:
             cursor.execute(f"DROP TRIGGER {name}")
     make_tasks(1, prompt="a heron before the triggers came back")
     assert indexed("heron") == 0  # no trigger saw it
 
     call_command("migrate", verbosity=0)
 
-    assert triggers() >= set(services.SEARCH_TRIGGERS)
+    assert triggers() >= set(search_index.SEARCH_TRIGGERS)
     assert indexed("heron") == 1  # made again from the tasks
     make_tasks(1, prompt="a second heron, written by the trigger")
     assert found(api, "heron") == ["a second heron, written by the trigger", "a heron before the triggers came back"]
 
 
 def test_with_its_triggers_in_place_nothing_is_made_again(db):
-    assert services.search_index_ensure() is False
+    assert search_index.search_index_ensure() is False

@@ -1,7 +1,8 @@
 """The Ark (方舟) images API through the official `volcengine-ark-runtime` SDK — the only module that imports it.
 
-One image per request: a task asking for N images sends N single-image requests (group generation is not
-used: there the model decides how many images come back). Each request holds one unit of the upstream
+One image per request: a task asking for N images sends N single-image requests, unless it asked for group
+generation (`group`): then one request with sequential_image_generation "auto" and max_images N, where the
+model decides how many images (up to N) come back, each either an image or its own error. Each request holds one unit of the upstream
 concurrency (progress.upstream_slot), like the CV engine's calls.
 
 Where the SDK (5.0.54) behaves wrongly for us, this module works around it (docs/notes/seedream-ark.md §1.8):
@@ -140,6 +141,10 @@ def request_body(req: EngineRequest, spec, *, seed: int) -> dict:
         "watermark": False,
         **dict(spec.body_extra),
     }
+    if req.reference_images:
+        # A string for one (the form every model taking references accepts), a list for several.
+        refs = list(req.reference_images)
+        body["image"] = refs[0] if len(refs) == 1 else refs
     if spec.seed:
         body["seed"] = seed
     if spec.scale is not None and req.scale is not None:
@@ -223,10 +228,32 @@ class ArkEngine:
             return {"ok": False, "detail": "ARK_API_KEY is not set"}
         return {"ok": True, "detail": self.base_url or "the SDK's default Ark address"}
 
+    def probe_key(self, model_id: str) -> tuple[str, str]:
+        """Whether Ark accepts the API key, for check_engine, without generating anything: a request with no
+        prompt cannot make (or bill) an image. ("ok" | "auth_failed" | "not_activated" | "unreachable" |
+        "unexpected", a detail.) A 400 for the missing prompt means the key was accepted; whether Ark checks a
+        model's activation before the parameters is not documented, so a 400 says nothing about the model."""
+        from volcenginesdkarkruntime import _exceptions as ark_errors
+
+        try:
+            response = self._client().post(PATH, body={"model": model_id}, cast_to=httpx.Response)
+        except ark_errors.ArkAPIStatusError as exc:
+            err = self._status_error(exc)
+            if err.code == "invalid_request":
+                return "ok", "API key accepted"
+            if err.code in ("auth_failed", "not_activated"):
+                return err.code, err.message
+            return "unexpected", err.message
+        except ark_errors.ArkAPIConnectionError as exc:
+            return "unreachable", self._transport_error(exc).message
+        return "unexpected", f"HTTP {response.status_code} to a request without a prompt"
+
     def generate(self, request: EngineRequest, progress: Progress) -> EngineResult:
         spec = get_model(request.model)
         if spec is None:
             raise EngineError("invalid_parameters", f"unknown model {request.model!r}", retry=Retry.NEVER)
+        if request.group:
+            return self._group(request, spec, progress)
         images: list[bytes] = []
         request_ids: list[str] = []
         failures: list[EngineError] = []
@@ -256,6 +283,29 @@ class ArkEngine:
         return EngineResult(
             images=images,
             upstream_request_id=",".join(request_ids)[:100],
+            partial_failures=[f"{f.upstream_code or f.code}: {f.upstream_message or f.message}" for f in failures],
+            images_billed=billed.images if billed.reported else len(images),
+            tokens_billed=billed.tokens if billed.tokens_reported else None,
+        )
+
+    def _group(self, request: EngineRequest, spec, progress: Progress) -> EngineResult:
+        """One group-generation request. The images that came back are kept and the ones refused on their own
+        (data[i].error, not billed) are listed; only when none came back does the task fail (or retry, by the
+        first refusal's policy: nothing was billed)."""
+        if progress.cancelled():
+            raise Cancelled()
+        body = request_body(request, spec, seed=request.seed)
+        body["sequential_image_generation"] = "auto"
+        body["sequential_image_generation_options"] = {"max_images": request.num_images}
+        billed = Billed()
+        items, request_id = self._answer(body, progress, billed=billed)
+        images = [item for item in items if isinstance(item, bytes)]
+        failures = [item for item in items if isinstance(item, EngineError)]
+        if not images:
+            raise failures[0]
+        return EngineResult(
+            images=images,
+            upstream_request_id=request_id[:100],
             partial_failures=[f"{f.upstream_code or f.code}: {f.upstream_message or f.message}" for f in failures],
             images_billed=billed.images if billed.reported else len(images),
             tokens_billed=billed.tokens if billed.tokens_reported else None,
@@ -291,6 +341,13 @@ class ArkEngine:
     def _one(self, body: dict, progress: Progress, *, billed: Billed | None = None) -> tuple[bytes | EngineError, str]:
         """One single-image request: (the image bytes, or the EngineError of a per-image failure; the
         server's request id). A whole-request failure is raised."""
+        items, request_id = self._answer(body, progress, billed=billed)
+        return items[0], request_id
+
+    def _answer(self, body: dict, progress: Progress, *,
+                billed: Billed | None = None) -> tuple[list[bytes | EngineError], str]:
+        """One request: (each data[] item as image bytes or the EngineError of that image's failure, at least
+        one; the server's request id). A whole-request failure is raised."""
         # The SDK's package does not re-export its exception classes; they live in its _exceptions module.
         from volcenginesdkarkruntime import _exceptions as ark_errors
 
@@ -325,15 +382,18 @@ class ArkEngine:
         if billed is not None:
             billed.add(payload.get("usage"))
         data = payload.get("data") or []
-        if not data or not isinstance(data[0], dict):
+        if not data or not all(isinstance(item, dict) for item in data):
             raise EngineError("bad_upstream_data", "Ark reported success but sent no image", retry=Retry.NEVER,
                               upstream_code="no_image", request_id=request_id)
-        item = data[0]
-        if isinstance(item.get("error"), dict):
-            err = item["error"]
-            return classify(200, str(err.get("code") or ""), str(err.get("message") or ""),
-                            request_id=request_id), request_id
-        return self._image(item, request_id), request_id
+        items: list[bytes | EngineError] = []
+        for item in data:
+            if isinstance(item.get("error"), dict):
+                err = item["error"]
+                items.append(classify(200, str(err.get("code") or ""), str(err.get("message") or ""),
+                                      request_id=request_id))
+            else:
+                items.append(self._image(item, request_id))
+        return items, request_id
 
     @staticmethod
     def _image(item: dict, request_id: str) -> bytes:

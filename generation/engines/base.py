@@ -31,6 +31,9 @@ class EngineRequest:
     enhance_prompt: bool | None
     # A previous attempt of this task already submitted upstream: resume polling instead of paying again.
     upstream_task_id: str = ""
+    # Reference images as data URLs ("data:image/png;base64,…", lowercase format as Ark requires), in order.
+    reference_images: tuple[str, ...] = ()
+    group: bool = False  # one group-generation request for up to num_images images (Ark 4.x)
 
 
 @dataclass

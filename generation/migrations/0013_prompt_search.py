@@ -14,7 +14,7 @@ PostgreSQL: pg_trgm and a GIN trigram index on the prompt of tasks out of the tr
 from django.db import migrations
 
 # The SQL below is frozen here on purpose (a migration must not change with the code); the rebuild command
-# (generation.services.search_index_rebuild) repeats the fill and must stay equal to it.
+# (generation.search_index.search_index_rebuild) repeats the fill and must stay equal to it.
 SQLITE_KEY = "((CAST(strftime('%s', {row}.created_at) AS INTEGER) << 32) + {row}.id)"
 SQLITE_OWNER = "COALESCE('<' || {row}.owner_id || '>', '')"
 

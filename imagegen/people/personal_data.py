@@ -25,7 +25,7 @@ from gallery.models import Board, ShareLink, Star
 from generation import quotas
 from generation import services as generation
 from generation import storage
-from generation.models import UNFINISHED, Batch, GenerationTask, Image, ImageTag
+from generation.models import UNFINISHED, Batch, GenerationTask, Image, ImageTag, Reference
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ def user_data(*, user) -> dict:
     for image in images:
         images_by_task.setdefault(image.task_id, []).append(image.image_id)
     tasks = GenerationTask.objects.filter(owner=user).order_by("created_at", "id")
+    references = list(Reference.objects.filter(owner=user).select_related("task").order_by("created_at", "id"))
     return {
         "account": {
             "format": EXPORT_FORMAT,
@@ -105,19 +106,28 @@ def user_data(*, user) -> dict:
             {"name": row["tag_name"], "images": row["n"]}
             for row in ImageTag.objects.filter(owner=user).values("tag_name").annotate(n=Count("id")).order_by("tag_name")
         ],
-        "_files": [(f"images/{i.image_id}.{i.extension}", i.file_path) for i in images],
+        # Uploads (task null) and each task's own copies, in the order they were given.
+        "reference_images": [
+            {"reference_id": r.reference_id, "task_id": r.task.task_id if r.task else None, "index": r.index,
+             "width": r.width, "height": r.height, "format": r.format, "file_size": r.file_size, "sha256": r.sha256,
+             "created_at": _iso(r.created_at), "file": f"references/{r.reference_id}.{r.extension}"}
+            for r in references
+        ],
+        "_files": [(f"images/{i.image_id}.{i.extension}", i.file_path) for i in images]
+        + [(f"references/{r.reference_id}.{r.extension}", r.file_path) for r in references],
     }
 
 
 def user_export(*, user, out, by=None, via: str = "") -> dict:
     """Write the user's archive (a zip: account.json with their settings and tokens, tasks.json,
-    images.json, tags.json, and images/<id>.<ext>, the originals) to the binary file `out`. Audited, with
+    images.json, tags.json, reference_images.json, and images/<id>.<ext>, the originals, and
+    references/<id>.<ext>) to the binary file `out`. Audited, with
     the staff member who asked when it is not the user. Returns how many tasks, images and tags."""
     data = user_data(user=user)
     files = data.pop("_files")
     missing = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in ("account", "tasks", "images", "tags", "boards", "stars", "share_links"):
+        for name in ("account", "tasks", "images", "tags", "boards", "stars", "share_links", "reference_images"):
             archive.writestr(f"{name}.json", json.dumps(data[name], ensure_ascii=False, indent=2))
         for name, path in files:
             try:
@@ -168,6 +178,8 @@ def user_erase(*, user, by=None, via: str = "") -> dict:
         generation.task_cancel(task=task)
     tasks = list(GenerationTask.objects.filter(owner=user))
     paths = [p for row in Image.objects.filter(owner=user).values_list("file_path", "thumbnail_path") for p in row]
+    # Reference images: uploads no task took and every task's copies (their rows would block the user's).
+    paths += list(Reference.objects.filter(owner=user).values_list("file_path", flat=True))
     prefixes = [task.file_prefix() for task in tasks]
     with transaction.atomic():
         # Share links first: from here on no link of theirs shows anything.
@@ -177,6 +189,7 @@ def user_erase(*, user, by=None, via: str = "") -> dict:
         Batch.objects.filter(owner=user).delete()
         tags = ImageTag.objects.filter(owner=user).delete()[0]
         images = Image.objects.filter(owner=user).delete()[1].get("generation.Image", 0)
+        Reference.objects.filter(owner=user).delete()
         GenerationTask.objects.filter(owner=user).delete()
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()

@@ -229,16 +229,19 @@
           [gettext("Ignored parameters"), (task.ignored_params || []).join(", ")],
           [gettext("File"), image.format.toUpperCase() + " · " + Math.round(image.file_size / 1024) + " KB"],
           [gettext("Created"), localDate(task.created_at)],
+          [gettext("Group"), task.group ? fmt(gettext("up to %(n)s images"), { n: task.num_images }) : ""],
         ].filter((r) => r[1] !== null && r[1] !== undefined && r[1] !== "");
         this.viewing = {
           ...image,
           prompt: task.prompt,
           task,
           params: rows.map(([name, value]) => ({ name, value: String(value) })),
+          references: task.reference_images || [],
           downloadUrl: image.url + "?download=1",
         };
       },
       findImage(imageId) { return null; },
+      get viewerHasRefs() { return !!(this.viewing && this.viewing.references && this.viewing.references.length); },
       get viewerCanStar() { return false; },
       get viewerCanShare() { return false; },
       get viewerStarLabel() { return this.viewing && this.viewing.starred ? gettext("Remove the star") : gettext("Star this image"); },
@@ -384,7 +387,11 @@
   function generator() {
     return mix(viewerMixin(), taskImages(), {
       config: pageConfig(),
-      form: { prompt: "", negative_prompt: "", model: "", width: "", height: "", num_images: 1, steps: "", scale: "", seed: "", enhance_prompt: true, variations: 1, per_line: false, sweep: "", sweep_values: "" },
+      form: { prompt: "", negative_prompt: "", model: "", width: "", height: "", num_images: 1, steps: "", scale: "", seed: "", enhance_prompt: true, variations: 1, per_line: false, sweep: "", sweep_values: "", group: false },
+      // Reference images chosen for the next task: { reference_id (ref_… or a gallery img_…), url }.
+      refs: [],
+      pickerOpen: false,
+      pickerImages: [],
       sweptModels: [],
       errors: {},
       invalid: {},
@@ -423,6 +430,52 @@
           scale: !!(p.scale && p.scale.supported),
           enhance_prompt: !!(p.enhance_prompt && p.enhance_prompt.supported),
         };
+      },
+      // -- reference images (README, "Reference images") and group generation
+      get refRule() { return (this.model && this.model.reference_images) || {}; },
+      get takesRefs() { return !!this.refRule.supported; },
+      // Said only for a model that could take them with presigned object storage, not for every model without.
+      get refsUnavailable() { return this.refRule.needs_presigned_urls ? this.refRule.unavailable_reason : ""; },
+      get refsHint() {
+        return fmt(gettext("%(n)s of at most %(max)s · %(formats)s, up to %(mb)s MB each"), {
+          n: this.refs.length, max: this.refRule.max, formats: (this.refRule.formats || []).join(", ").toUpperCase(),
+          mb: Math.round((this.refRule.max_bytes || 0) / 1048576) });
+      },
+      get refsFull() { return this.refs.length >= (this.refRule.max || 0); },
+      get groupSupported() { return !!(this.model && this.model.group && this.model.group.supported); },
+      get groupLabel() { return fmt(gettext("As one group: up to %(n)s related images, the model decides how many"), { n: this.form.num_images }); },
+      addRef(ref) {
+        if (this.refsFull) { toast(fmt(gettext("This model takes at most %(max)s reference images."), { max: this.refRule.max })); return; }
+        if (!this.refs.some((r) => r.reference_id === ref.reference_id)) this.refs = [...this.refs, ref];
+      },
+      removeRef(id) { this.refs = this.refs.filter((r) => r.reference_id !== id); },
+      async onReferenceFiles(event) {
+        const files = [...event.target.files];
+        event.target.value = "";
+        for (const file of files) {
+          let res;
+          try {
+            res = await fetch("/api/v1/references", { method: "POST", body: file, credentials: "same-origin",
+              headers: { Accept: "application/json", "Content-Type": file.type || "application/octet-stream", "X-CSRFToken": cookie("csrftoken") } });
+          } catch (e) { toast(gettext("The server could not be reached. Check your connection.")); return; }
+          let data = {};
+          try { data = await res.json(); } catch (e) { data = {}; }
+          if (!res.ok) { toast(data.message || gettext("The request failed.")); continue; }
+          this.addRef({ reference_id: data.reference_id, url: "/api/v1/references/" + encodeURIComponent(data.reference_id) });
+        }
+      },
+      async openPicker() {
+        const res = await api("GET", "images?page_size=24");
+        if (!res.ok) { toast(res.data.message); return; }
+        this.pickerImages = res.data.results;
+        this.pickerOpen = true;
+      },
+      closePicker() { this.pickerOpen = false; },
+      get pickerEmpty() { return this.pickerImages.length === 0; },
+      pickGallery(imageId) {
+        const image = this.pickerImages.find((i) => i.image_id === imageId);
+        if (image) this.addRef({ reference_id: image.image_id, url: image.thumbnail_url });
+        this.pickerOpen = false;
       },
       // Over the generation budget: the button waits out Retry-After, counting down, then works again.
       get blocked() { return this.submitting || this.waitLeft > 0; },
@@ -605,6 +658,8 @@
         if (this.supports.scale && f.scale !== "") body.scale = Number(f.scale);
         if (this.supports.enhance_prompt) body.enhance_prompt = !!f.enhance_prompt;
         if (f.seed !== "" && f.seed !== null) body.seed = Number(f.seed);
+        if (this.takesRefs && this.refs.length) body.reference_images = this.refs.map((r) => r.reference_id);
+        if (this.groupSupported && f.group) body.group = true;
         return body;
       },
       showErrors(errors) {
@@ -616,8 +671,12 @@
         this.formError = "";
         const errors = this.validate();
         if (Object.keys(errors).length) { this.showErrors(errors); return; }
-        this.submitting = true;
         const batch = this.isBatch;
+        if (batch && (this.body().reference_images || this.body().group)) {
+          this.formError = gettext("Reference images and groups go with one task: set Variations to 1, with no sweep and one prompt.");
+          return;
+        }
+        this.submitting = true;
         const res = batch ? await api("POST", "batches", this.batchBody()) : await api("POST", "generate", this.body());
         this.submitting = false;
         if (res.status === 201 || res.status === 429) this.refreshQuota();
@@ -751,7 +810,8 @@
       },
       async reuse(taskId, seed, only) {
         let task = this.tasks.find((x) => x.task_id === taskId);
-        if (!task) {
+        // A list row has no reference images: the task's own JSON does.
+        if (!task || task.reference_images === undefined) {
           const res = await api("GET", "task/" + encodeURIComponent(taskId));
           if (!res.ok) { toast(res.data.message); return; }
           task = res.data;
@@ -776,6 +836,9 @@
         if (task.scale !== null && task.scale !== undefined) this.form.scale = task.scale;
         if (task.enhance_prompt !== null && task.enhance_prompt !== undefined) this.form.enhance_prompt = task.enhance_prompt;
         this.form.seed = seed !== undefined && seed !== null && seed !== "" ? Number(seed) : "";
+        // Reuse carries the references along: the task's own copies, named by their ids.
+        this.refs = (task.reference_images || []).map((r) => ({ reference_id: r.reference_id, url: r.url }));
+        this.form.group = !!task.group;
       },
       // -- settings from a picture (dropped on the form, or chosen with the button)
       found: null,

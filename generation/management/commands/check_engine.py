@@ -60,9 +60,14 @@ class Command(BaseCommand):
             ark = engine_named("ark").check()
             if not ark.get("ok"):
                 raise CommandError(f"the Ark engine is not configured: {ark.get('detail')}")
-            # Ark has no free call that checks a model (every image request is billed): key only.
-            self.stdout.write(f"ark: API key {mask(settings.ARK_API_KEY)}, {ark.get('detail', '')}; "
-                              "Ark models are not probed (no free call exists)")
+            # Ark has no free call that checks a model (every image request is billed); a request without a
+            # prompt makes nothing and still tells whether the key is accepted.
+            ark_models = [m for m in offered_models() if m.engine == "ark"]
+            state, detail = engine_named("ark").probe_key(ark_models[0].id)
+            self.stdout.write(f"ark: API key {mask(settings.ARK_API_KEY)}, {ark.get('detail', '')}: {state} "
+                              f"({detail}); Ark models are not probed (no free call exists)")
+            if state != "ok":
+                raise CommandError(f"Ark refused or could not be asked: {state}: {detail}")
             if "volcengine" not in name.split("+"):
                 return
             engine = engine_named("volcengine")

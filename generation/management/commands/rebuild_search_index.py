@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from generation import services
+from generation import search_index
 
 
 class Command(BaseCommand):
@@ -14,5 +14,5 @@ class Command(BaseCommand):
             "index) from the tasks. Writes to tasks wait for it (on PostgreSQL, searches too).")
 
     def handle(self, *args, **opts):
-        held = services.search_index_rebuild()
+        held = search_index.search_index_rebuild()
         self.stdout.write(f"search index rebuilt: {held} tasks out of the trash")
