@@ -11,9 +11,18 @@ export HOST PORT
 run: setup ## set up everything and serve on http://$(HOST):$(PORT) (web + worker)
 	exec $(PY) manage.py serve --host "$(HOST)" --port "$(PORT)"
 
+# The fast tests run on two pytest-xdist workers (each with its own test database and data directory); the
+# real-process, browser and fault tests one at a time after them, as their timing needs a quiet machine.
+# With PYTEST_ARGS the suite runs once, one test at a time, with those arguments.
+FAST := not processes and not browser and not faults
 test: dev-deps assets ## install the dev dependencies, check the import contracts (.importlinter), run the whole suite
 	$(VENV)/bin/lint-imports --no-cache
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(PY) -m pytest -m "$(FAST)" -n 2
+	$(PY) -m pytest -m "not ($(FAST))"
+else
 	$(PY) -m pytest $(PYTEST_ARGS)
+endif
 
 bench: dev-deps assets ## run the benchmarks (about 12 minutes) and rewrite BENCHMARKS.md
 	@command -v wrk >/dev/null || { echo "the read-path benchmark needs wrk (apt-get install wrk)"; exit 1; }

@@ -52,8 +52,11 @@ def redis_url():
         _missing("Redis")
     import redis
 
-    # A database index of its own (2..15), emptied before and after.
-    index = 2 + uuid.uuid4().int % 14
+    # A database index of its own, emptied before and after: 2..8 for the first pytest-xdist worker (and a
+    # run without workers), 9..15 for the second, so that the two never share one.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    half = int(worker[2:]) % 2 if worker[2:].isdigit() else 0
+    index = 2 + 7 * half + uuid.uuid4().int % 7
     client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=index)
     client.flushdb()
     yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{index}"
