@@ -28,8 +28,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from gallery.models import ImageTag  # noqa: E402
-from generation.models import GenerationTask, Image  # noqa: E402
+from generation.models import GenerationTask, Image, ImageTag  # noqa: E402
 
 WORDS = "red fox whale lighthouse dawn city river forest snow cat dog castle robot garden ocean night".split()
 MODELS = ["jimeng_t2i_v31", "jimeng_t2i_v30", "high_aes_general_v30l_zt2i", "jimeng_t2i_v40"]
