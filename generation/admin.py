@@ -28,7 +28,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from core.api.clients import client_id
 from core.api.throttling import spend
@@ -219,15 +219,12 @@ class GenerationTaskAdmin(admin.ModelAdmin):
                 continue
             done += self._retry(request, task)
         skipped = selected - done - refused
-        if done:
-            self.message_user(request, ngettext(
-                "%(count)d task queued for another attempt.", "%(count)d tasks queued for another attempt.", done,
-            ) % {"count": done}, messages.SUCCESS)
-        if skipped:
-            self.message_user(request, ngettext(
-                "%(count)d task was skipped: only failed or cancelled tasks can be retried.",
-                "%(count)d tasks were skipped: only failed or cancelled tasks can be retried.", skipped,
-            ) % {"count": skipped}, messages.WARNING)
+        self._report(request, done, ngettext_lazy(
+            "%(count)d task queued for another attempt.", "%(count)d tasks queued for another attempt.", "count",
+        ), skipped, ngettext_lazy(
+            "%(count)d task was skipped: only failed or cancelled tasks can be retried.",
+            "%(count)d tasks were skipped: only failed or cancelled tasks can be retried.", "count",
+        ))
 
     @admin.action(
         description=gettext_lazy("Cancel the selected unfinished tasks"), permissions=["cancel"], location=BOTH,
@@ -236,15 +233,12 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         selected = queryset.count()  # before: a cancelled task leaves a status-filtered queryset
         done = sum(self._cancel(request, task) for task in queryset.filter(status__in=UNFINISHED))
         skipped = selected - done
-        if done:
-            self.message_user(request, ngettext(
-                "%(count)d task cancelled.", "%(count)d tasks cancelled.", done,
-            ) % {"count": done}, messages.SUCCESS)
-        if skipped:
-            self.message_user(request, ngettext(
-                "%(count)d task was skipped: it had already finished.",
-                "%(count)d tasks were skipped: they had already finished.", skipped,
-            ) % {"count": skipped}, messages.WARNING)
+        self._report(request, done, ngettext_lazy(
+            "%(count)d task cancelled.", "%(count)d tasks cancelled.", "count",
+        ), skipped, ngettext_lazy(
+            "%(count)d task was skipped: it had already finished.",
+            "%(count)d tasks were skipped: they had already finished.", "count",
+        ))
 
     @admin.action(
         description=gettext_lazy("Move the selected waiting tasks to the front of the queue"), permissions=["retry"],
@@ -259,16 +253,21 @@ class GenerationTaskAdmin(admin.ModelAdmin):
                 self.log_change(request, task, _("Moved to the front of the queue"))
                 done += 1
         skipped = selected - done
+        self._report(request, done, ngettext_lazy(
+            "%(count)d task moved to the front of the queue.", "%(count)d tasks moved to the front of the queue.",
+            "count",
+        ), skipped, ngettext_lazy(
+            "%(count)d task was skipped: only tasks waiting for a worker can be moved.",
+            "%(count)d tasks were skipped: only tasks waiting for a worker can be moved.", "count",
+        ))
+
+    def _report(self, request, done: int, done_message, skipped: int, skipped_message) -> None:
+        """An action's outcome: how many were done (a success), how many skipped and why (a warning). The
+        messages are ngettext_lazy with "count" as their number."""
         if done:
-            self.message_user(request, ngettext(
-                "%(count)d task moved to the front of the queue.", "%(count)d tasks moved to the front of the queue.",
-                done,
-            ) % {"count": done}, messages.SUCCESS)
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
         if skipped:
-            self.message_user(request, ngettext(
-                "%(count)d task was skipped: only tasks waiting for a worker can be moved.",
-                "%(count)d tasks were skipped: only tasks waiting for a worker can be moved.", skipped,
-            ) % {"count": skipped}, messages.WARNING)
+            self.message_user(request, skipped_message % {"count": skipped}, messages.WARNING)
 
     # -- delete: always through the service, so the files go with the rows
 

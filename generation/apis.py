@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import serializers, status
@@ -355,20 +356,25 @@ def read_filters(request) -> dict:
     return serializer.validated_data
 
 
-class TaskListApi(APIView):
+# A page of tasks chosen by the lists' query parameters (TaskFilterSerializer), newest first. A list calls its
+# two selectors in rows and count (looked up when called, not bound at import) and names, with
+# extend_schema_view, its operation id and summary. (A comment, not a docstring: drf-spectacular would publish
+# a docstring as each list's description.)
+class FilteredTaskListApi(APIView):
     throttle_classes = [ApiThrottle]
 
-    @extend_schema(
-        operation_id="task_list",
-        summary="List tasks, newest first",
-        parameters=[TaskFilterSerializer],
-        responses={200: TaskPage, **ERROR_RESPONSES},
-    )
+    def rows(self, *, filters, user):
+        raise NotImplementedError
+
+    def count(self, *, filters, user):
+        raise NotImplementedError
+
+    @extend_schema(parameters=[TaskFilterSerializer], responses={200: TaskPage, **ERROR_RESPONSES})
     def get(self, request):
         filters = read_filters(request)
         return paginate(
-            queryset=list_selectors.task_list_rows(filters=filters, user=request.user),
-            count=list_selectors.task_count(filters=filters, user=request.user),
+            queryset=self.rows(filters=filters, user=request.user),
+            count=self.count(filters=filters, user=request.user),
             render=task_list_bodies,
             request=request,
             view=self,
@@ -387,3 +393,12 @@ class ModelListApi(APIView):
         models = offered_models()  # only models whose engine has credentials here (generation/offering.py)
         default = offered_default().id
         return Response({"default": default, "models": [m.to_dict() for m in models]})
+
+
+@extend_schema_view(get=extend_schema(operation_id="task_list", summary="List tasks, newest first"))
+class TaskListApi(FilteredTaskListApi):
+    def rows(self, *, filters, user):
+        return list_selectors.task_list_rows(filters=filters, user=user)
+
+    def count(self, *, filters, user):
+        return list_selectors.task_count(filters=filters, user=user)

@@ -79,51 +79,56 @@ def _legacy_scale(default: float) -> NumberParam:
     return NumberParam(min=_LEGACY_SCALE_MIN, max=_LEGACY_SCALE_MAX, default=default, integer=False)
 
 
+def _sizes(
+    *, sides: tuple[int, int], pixels: tuple[int, int], ratio: tuple[float, float], default: tuple[int, int]
+) -> dict[str, Any]:
+    """A model's size limits as ModelSpec fields: the side, area and ratio ranges and the default size."""
+    return dict(
+        min_side=sides[0], max_side=sides[1], min_pixels=pixels[0], max_pixels=pixels[1],
+        min_ratio=ratio[0], max_ratio=ratio[1], default_width=default[0], default_height=default[1],
+    )
+
+
+def _sides_only(low: int, high: int, *, default: tuple[int, int]) -> dict[str, Any]:
+    """Limits of a model whose pages document a side range only: area and ratio are what the sides imply."""
+    return _sizes(sides=(low, high), pixels=(low * low, high * high), ratio=(low / high, high / low), default=default)
+
+
 # Jimeng 3.0/3.1 only limit the area ([512², 2048²]) and the ratio ([1:3, 3:1]). The side range below is
 # what those two rules imply (no tighter, no looser; tests check that): a side of 296 needs a partner of
 # 888 to reach 512² at 1:3, and 3546 is the longest side whose 1:3 partner keeps the area within 2048².
-_JIMENG3_SIZES: dict[str, Any] = dict(
-    min_side=296,
-    max_side=3546,
-    min_pixels=512 * 512,
-    max_pixels=2048 * 2048,
-    min_ratio=1 / 3,
-    max_ratio=3.0,
-    default_width=1328,
-    default_height=1328,
-)
+_JIMENG3_SIZES = _sizes(sides=(296, 3546), pixels=(512 * 512, 2048 * 2048), ratio=(1 / 3, 3.0), default=(1328, 1328))
 
 # Legacy 2.x sizes: only per-side ranges are documented, so area and ratio are those the sides imply.
 _V21_SIZES: dict[str, Any] = dict(
-    min_side=256,
-    max_side=768,
-    min_pixels=256 * 256,
-    max_pixels=768 * 768,
-    min_ratio=256 / 768,
-    max_ratio=768 / 256,
-    default_width=1024,  # 512×512 upscaled: the documented default side (512) with use_sr
-    default_height=1024,
+    # 512×512 upscaled: the documented default side (512) with use_sr
+    **_sides_only(256, 768, default=(1024, 1024)),
     super_resolution=True,
     presets=_SR_PRESETS,
 )
 
-# The 2.1 models' fixed request fields: images inline, and the prompt-expanding schedule.
-_V21_BODY = (("return_url", False), ("req_schedule_conf", "general_v20_9B_pe"))
+# General 2.1 and Jimeng 2.1 differ only in their req_key and names. Their fixed request fields: images inline,
+# and the prompt-expanding schedule.
+_V21: dict[str, Any] = dict(
+    action="sync",
+    legacy=True,
+    **_V21_SIZES,
+    steps=_legacy_steps(25),
+    scale=_legacy_scale(3.5),
+    enhance_prompt=True,
+    body_extra=(("return_url", False), ("req_schedule_conf", "general_v20_9B_pe")),
+)
 
 
 def _ark_4x_sizes(*, min_pixels: int) -> dict[str, Any]:
     """Seedream 4.x on Ark: only the area and the ratio [1/16, 16] are limited; the sides are what those two
     imply (the shortest side at 1:16 with the smallest area, the longest at 16:1 with the largest)."""
     max_pixels = 4096 * 4096
-    return dict(
-        min_side=math.isqrt(min_pixels // 16),
-        max_side=math.isqrt(max_pixels * 16),
-        min_pixels=min_pixels,
-        max_pixels=max_pixels,
-        min_ratio=1 / 16,
-        max_ratio=16.0,
-        default_width=2048,  # the API's own default size
-        default_height=2048,
+    return _sizes(
+        sides=(math.isqrt(min_pixels // 16), math.isqrt(max_pixels * 16)),
+        pixels=(min_pixels, max_pixels),
+        ratio=(1 / 16, 16.0),
+        default=(2048, 2048),  # the API's own default size
     )
 
 
@@ -150,15 +155,8 @@ _MODELS: tuple[ModelSpec, ...] = (
         name_zh="即梦 图片生成 4.0",
         action="async",
         # Sides implied by area and ratio, as for 3.x: 592 (×1776 reaches 1024² at 1:3) .. 7093 (÷2365).
-        min_side=592,
-        max_side=7093,
-        min_pixels=1024 * 1024,
-        max_pixels=4096 * 4096,
-        min_ratio=1 / 3,
-        max_ratio=3.0,
         # Upstream default is "area 2048², ratio chosen by the model"; the app always sends a concrete size.
-        default_width=2048,
-        default_height=2048,
+        **_sizes(sides=(592, 7093), pixels=(1024 * 1024, 4096 * 4096), ratio=(1 / 3, 3.0), default=(2048, 2048)),
         presets=_presets((1024, 1024, "1:1"), *_with_portraits(*_JIMENG4_2K), *_with_portraits(*_JIMENG4_4K)),
         scale=NumberParam(min=0.0, max=1.0, default=0.5, integer=False),
         # Listed in §3.1; the upstream ignores unknown fields, so sending it is harmless at worst.
@@ -187,14 +185,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         name_en="General 3.0 (Seedream 3.0)",
         name_zh="通用 3.0 文生图",
         action="sync",
-        min_side=512,
-        max_side=2048,
-        min_pixels=512 * 512,
-        max_pixels=2048 * 2048,
-        min_ratio=1 / 3,
-        max_ratio=3.0,
-        default_width=1328,
-        default_height=1328,
+        **_sizes(sides=(512, 2048), pixels=(512 * 512, 2048 * 2048), ratio=(1 / 3, 3.0), default=(1328, 1328)),
         # The 3.x 1K sizes, plus the one 2K size whose sides stay within 2048.
         presets=_presets(*_with_portraits(*_JIMENG3_1K), (2048, 2048, "1:1")),
         scale=NumberParam(min=1.0, max=10.0, default=2.5, integer=False),
@@ -249,14 +240,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         name_zh="豆包 Seedream 3.0 文生图（方舟）",
         engine="ark",
         action="sync",
-        min_side=512,
-        max_side=2048,
-        min_pixels=512 * 512,
-        max_pixels=2048 * 2048,
-        min_ratio=1 / 3,
-        max_ratio=3.0,
-        default_width=1024,
-        default_height=1024,
+        **_sizes(sides=(512, 2048), pixels=(512 * 512, 2048 * 2048), ratio=(1 / 3, 3.0), default=(1024, 1024)),
         presets=_presets(*_with_portraits(*_JIMENG3_1K), (2048, 2048, "1:1")),
         scale=NumberParam(min=1.0, max=10.0, default=2.5, integer=False),
     ),
@@ -266,25 +250,13 @@ _MODELS: tuple[ModelSpec, ...] = (
         id="high_aes_general_v21_L",
         name_en="General 2.1",
         name_zh="通用 2.1 文生图",
-        action="sync",
-        legacy=True,
-        **_V21_SIZES,
-        steps=_legacy_steps(25),
-        scale=_legacy_scale(3.5),
-        enhance_prompt=True,
-        body_extra=_V21_BODY,
+        **_V21,
     ),
     ModelSpec(
         id="jimeng_high_aes_general_v21_L",
         name_en="Jimeng 2.1",
         name_zh="即梦 2.1",
-        action="sync",
-        legacy=True,
-        **_V21_SIZES,
-        steps=_legacy_steps(25),
-        scale=_legacy_scale(3.5),
-        enhance_prompt=True,
-        body_extra=_V21_BODY,
+        **_V21,
     ),
     ModelSpec(
         id="high_aes_general_v20_L",
@@ -308,14 +280,8 @@ _MODELS: tuple[ModelSpec, ...] = (
         action="async",
         legacy=True,
         aliases=("general_v2.0",),
-        min_side=256,
-        max_side=680,
-        min_pixels=256 * 256,
-        max_pixels=680 * 680,
-        min_ratio=256 / 680,
-        max_ratio=680 / 256,
-        default_width=1024,  # 512×512 with use_sr, which the official page strongly recommends
-        default_height=1024,
+        # 512×512 with use_sr, which the official page strongly recommends
+        **_sides_only(256, 680, default=(1024, 1024)),
         super_resolution=True,
         presets=_SR_PRESETS,
         steps=_legacy_steps(16),

@@ -1,40 +1,27 @@
 """/api/v1/history: finished generations (completed, failed, cancelled), searchable; delete (to the trash, or
 for good with its files)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.docs import ERROR_RESPONSES, WRITE_ERROR_RESPONSES
-from core.api.pagination import paginate
+from core.api.docs import WRITE_ERROR_RESPONSES
 from core.api.throttling import ApiThrottle
-from generation.apis import TaskFilterSerializer, read_filters
-from generation.task_json import TaskPage, task_list_bodies
+from generation.apis import FilteredTaskListApi
 from generation.openapi import task_id_parameter
 from generation.trash_apis import purge_parameter, wants_purge
 
 from . import selectors, services
 
 
-class HistoryListApi(APIView):
-    throttle_classes = [ApiThrottle]
+@extend_schema_view(get=extend_schema(operation_id="history_list", summary="Finished generations, newest first"))
+class HistoryListApi(FilteredTaskListApi):
+    def rows(self, *, filters, user):
+        return selectors.history_rows(filters=filters, user=user)
 
-    @extend_schema(
-        operation_id="history_list",
-        summary="Finished generations, newest first",
-        parameters=[TaskFilterSerializer],
-        responses={200: TaskPage, **ERROR_RESPONSES},
-    )
-    def get(self, request):
-        filters = read_filters(request)
-        return paginate(
-            queryset=selectors.history_rows(filters=filters, user=request.user),
-            count=selectors.history_count(filters=filters, user=request.user),
-            render=task_list_bodies,
-            request=request,
-            view=self,
-        )
+    def count(self, *, filters, user):
+        return selectors.history_count(filters=filters, user=user)
 
 
 class HistoryDeleteApi(APIView):

@@ -27,15 +27,15 @@ import base64
 import binascii
 import logging
 import re
-import threading
 import time
+from dataclasses import dataclass
 
 import httpx
 from django.conf import settings
 
 from ..catalogue import get_model
 from ..models import Stage
-from .base import Cancelled, EngineError, EngineRequest, EngineResult, Progress, Retry
+from .base import Cancelled, EngineError, EngineRequest, EngineResult, Progress, RemoteEngine, Retry
 
 log = logging.getLogger(__name__)
 
@@ -175,19 +175,14 @@ class Billed:
             self.tokens_reported = True
 
 
-class ArkEngine:
+@dataclass(kw_only=True, repr=False, eq=False)
+class ArkEngine(RemoteEngine):
     name = "ark"
     label = "VolcEngine Ark"
-    is_preview = False
 
-    def __init__(self, *, api_key: str, base_url: str, connect_timeout: float, read_timeout: float,
-                 images_per_minute: int = 500):
-        self._api_key = api_key
-        self.images_per_minute = images_per_minute
-        self.base_url = base_url
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self._local = threading.local()
+    api_key: str
+    base_url: str  # "" for the SDK's own (cn-beijing)
+    images_per_minute: int = 500
 
     @classmethod
     def from_settings(cls) -> ArkEngine:
@@ -202,29 +197,25 @@ class ArkEngine:
     def __repr__(self) -> str:  # never the key
         return f"<ArkEngine {self.base_url or 'default'}>"
 
-    def _client(self):
-        client = getattr(self._local, "client", None)
-        if client is None:
-            # Imported on first use, like the CV SDK: it loads hundreds of pydantic models, which a deployment
-            # without Ark models never needs.
-            from volcenginesdkarkruntime import Ark
+    def _new_client(self):
+        # Imported on first use, like the CV SDK: it loads hundreds of pydantic models, which a deployment
+        # without Ark models never needs.
+        from volcenginesdkarkruntime import Ark
 
-            kwargs = {"base_url": self.base_url} if self.base_url else {}  # else the SDK's own (cn-beijing)
-            client = Ark(
-                api_key=self._api_key,
-                ak="",
-                sk="",
-                max_retries=0,
-                timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout),
-                **kwargs,
-            )
-            self._local.client = client
-        return client
+        kwargs = {"base_url": self.base_url} if self.base_url else {}  # else the SDK's own (cn-beijing)
+        return Ark(
+            api_key=self.api_key,
+            ak="",
+            sk="",
+            max_retries=0,
+            timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout),
+            **kwargs,
+        )
 
     # -- Engine protocol
 
     def check(self) -> dict:
-        if not self._api_key:
+        if not self.api_key:
             return {"ok": False, "detail": "ARK_API_KEY is not set"}
         return {"ok": True, "detail": self.base_url or "the SDK's default Ark address"}
 

@@ -7,6 +7,7 @@ An engine never touches the database. It reports what it is doing through `progr
 from __future__ import annotations
 
 import enum
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -52,6 +53,31 @@ class EngineResult:
     images_billed: int | None = None
     tokens_billed: int | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(kw_only=True, repr=False, eq=False)
+class RemoteEngine:
+    """What the engines that call a service share: their timeouts, and one SDK client per thread, made on first
+    use (neither SDK documents its client as safe to share between threads; the CV one is a singleton whose
+    constructor resets it). Each engine is a dataclass of its settings and writes its own repr, which never
+    shows a key."""
+
+    is_preview = False
+
+    connect_timeout: float
+    read_timeout: float
+
+    def __post_init__(self):
+        self._local = threading.local()
+
+    def _client(self):
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._new_client()
+        return client
+
+    def _new_client(self):
+        raise NotImplementedError
 
 
 class Retry(enum.StrEnum):

@@ -19,7 +19,6 @@ import binascii
 import json
 import logging
 import re
-import threading
 import time
 from dataclasses import dataclass
 
@@ -28,7 +27,7 @@ from django.conf import settings
 
 from ..catalogue import get_model
 from ..models import Stage
-from .base import Cancelled, EngineError, EngineRequest, EngineResult, Progress, Retry
+from .base import Cancelled, EngineError, EngineRequest, EngineResult, Progress, RemoteEngine, Retry
 
 log = logging.getLogger(__name__)
 
@@ -201,24 +200,18 @@ def request_body(req: EngineRequest, *, seed: int) -> dict:
     return {k: v for k, v in body.items() if v is not None}
 
 
-class VolcEngine:
+@dataclass(kw_only=True, repr=False, eq=False)
+class VolcEngine(RemoteEngine):
     name = "volcengine"
     label = "VolcEngine"
-    is_preview = False
 
-    def __init__(self, *, access_key: str, secret_key: str, host: str, scheme: str, connect_timeout: float,
-                 read_timeout: float, poll_interval: float = 1.0, poll_max_interval: float = 5.0,
-                 async_deadline: float = 600.0):
-        self._access_key = access_key
-        self._secret_key = secret_key
-        self.host = host
-        self.scheme = scheme
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.poll_interval = poll_interval
-        self.poll_max_interval = poll_max_interval
-        self.async_deadline = async_deadline
-        self._local = threading.local()
+    access_key: str
+    secret_key: str
+    host: str
+    scheme: str
+    poll_interval: float = 1.0
+    poll_max_interval: float = 5.0
+    async_deadline: float = 600.0
 
     @classmethod
     def from_settings(cls) -> VolcEngine:
@@ -239,21 +232,18 @@ class VolcEngine:
 
     # -- the SDK client
 
-    def _client(self):
-        client = getattr(self._local, "client", None)
-        if client is None:
-            from volcengine.visual.VisualService import VisualService
+    def _new_client(self):
+        from volcengine.visual.VisualService import VisualService
 
-            # Not VisualService(): that singleton's __init__ would reset every other thread's client.
-            client = object.__new__(VisualService)
-            client.__init__()
-            client.set_ak(self._access_key)
-            client.set_sk(self._secret_key)
-            client.set_host(self.host)
-            client.set_scheme(self.scheme)
-            client.set_connection_timeout(self.connect_timeout)
-            client.set_socket_timeout(self.read_timeout)
-            self._local.client = client
+        # Not VisualService(): that singleton's __init__ would reset every other thread's client.
+        client = object.__new__(VisualService)
+        client.__init__()
+        client.set_ak(self.access_key)
+        client.set_sk(self.secret_key)
+        client.set_host(self.host)
+        client.set_scheme(self.scheme)
+        client.set_connection_timeout(self.connect_timeout)
+        client.set_socket_timeout(self.read_timeout)
         return client
 
     def _call(self, action: str, form: dict, *, upstream_task_id: str = "") -> dict:
@@ -278,7 +268,7 @@ class VolcEngine:
     # -- Engine protocol
 
     def check(self) -> dict:
-        if not (self._access_key and self._secret_key):
+        if not (self.access_key and self.secret_key):
             return {"ok": False, "detail": "VOLC_ACCESSKEY and VOLC_SECRETKEY are not both set"}
         if self.scheme not in ("http", "https"):
             return {"ok": False, "detail": f"VOLC_SCHEME must be http or https, not {self.scheme!r}"}
