@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import get_language
 
 MAX_PROMPT_LENGTH = 800  # upstream hard limit for every model here (≤120 recommended, 800 maximum)
@@ -103,8 +104,8 @@ class ModelSpec:
     reference_formats: tuple[str, ...] = ("png", "jpeg")
     reference_min_ratio: float = 1 / 3
     reference_max_ratio: float = 3.0
-    # The upstream takes references only as URLs it can fetch (jimeng_t2i_v40's image_urls): they would need
-    # object storage with presigned URLs, which this app does not build yet, so they are not offered.
+    # The upstream takes references only as URLs it can fetch (jimeng_t2i_v40's image_urls): offered only when
+    # the files are in object storage whose presigned URLs VolcEngine can reach (IMAGEGEN_S3_REFERENCE_URLS).
     references_need_url: bool = False
     # Fixed fields of the upstream request body besides those the parameters above imply (the engine adds
     # use_pre_llm, scale, ddim_steps and use_sr only for a model that takes them): docs/spec/volcengine-protocol.md §3.
@@ -174,7 +175,9 @@ class ModelSpec:
 
     @property
     def takes_references(self) -> bool:
-        return self.reference_images > 0 and not self.references_need_url
+        if self.references_need_url and not settings.IMAGEGEN_S3_REFERENCE_URLS:
+            return False
+        return self.reference_images > 0
 
     def reference_unavailable_reason(self) -> str | None:
         """Why this model takes no reference images here, in the active language; None when it takes them."""

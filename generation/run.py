@@ -9,6 +9,7 @@ the row. Rules kept here (docs/spec/PRODUCT.md §5):
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import time
 
@@ -244,13 +245,18 @@ class TaskRun:
             seed=t.seed if t.seed is not None else 0,
             enhance_prompt=t.enhance_prompt,
             upstream_task_id=t.upstream_task_id,
-            reference_images=self._reference_images(),
+            reference_images=self._reference_images(as_urls=bool(spec and spec.references_need_url)),
             group=t.group,
         )
 
-    def _reference_images(self) -> tuple[str, ...]:
+    def _reference_images(self, *, as_urls: bool) -> tuple[str, ...]:
+        """The task's references as the model takes them: presigned URLs of the bucket that the service fetches
+        itself (made afresh for each attempt, so a retry never sends an expired one), or data URLs."""
         urls = []
         for ref in self.task.references.order_by("index"):
+            if as_urls:
+                urls.append(storage.fetchable_url(ref.file_path, seconds=settings.IMAGEGEN_S3_REFERENCE_URL_SECONDS))
+                continue
             data = storage.read(ref.file_path)
             urls.append(f"data:{ref.mime_type};base64,{base64.b64encode(data).decode('ascii')}")
         return tuple(urls)
@@ -315,23 +321,9 @@ class TaskRun:
                 **billed,
             )
             if done:
+                # A stored file's facts are its image's columns, name for name.
                 Image.objects.bulk_create(
-                    Image(
-                        task=t,
-                        owner_id=t.owner_id,
-                        index=s.index,
-                        file_path=s.file_path,
-                        thumbnail_path=s.thumbnail_path,
-                        file_size=s.file_size,
-                        thumbnail_size=s.thumbnail_size,
-                        width=s.width,
-                        height=s.height,
-                        format=s.format,
-                        sha256=s.sha256,
-                        seed=s.seed,
-                        created_at=now,
-                    )
-                    for s in stored
+                    Image(task=t, owner_id=t.owner_id, created_at=now, **dataclasses.asdict(s)) for s in stored
                 )
                 webhooks.task_event(t, "completed")
         if not done:

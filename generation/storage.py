@@ -50,6 +50,11 @@ def save_reference(path: str, data: bytes) -> str:
     return _save(path, data)
 
 
+def fetchable_url(path: str, *, seconds: int) -> str:
+    """A presigned URL of a stored file that anyone holding it may GET for `seconds` (S3 storage only)."""
+    return default_storage.url(path, expire=seconds)
+
+
 def read(path: str) -> bytes:
     with default_storage.open(path, "rb") as f:
         return f.read()

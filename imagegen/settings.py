@@ -338,6 +338,14 @@ if IMAGEGEN_STORAGE == "s3":
     STORAGES["default"] = environment.s3_storage(env)
 elif IMAGEGEN_STORAGE != "local":
     raise ImproperlyConfigured(f"IMAGEGEN_STORAGE must be local or s3, not {IMAGEGEN_STORAGE!r}")
+# jimeng_t2i_v40 takes reference images only as web addresses VolcEngine fetches itself: presigned URLs of the
+# bucket, which VolcEngine must be able to reach (a public endpoint, not one inside a private network).
+IMAGEGEN_S3_REFERENCE_URLS = env.bool("IMAGEGEN_S3_REFERENCE_URLS", default=False)
+if IMAGEGEN_S3_REFERENCE_URLS and IMAGEGEN_STORAGE != "s3":
+    raise ImproperlyConfigured("IMAGEGEN_S3_REFERENCE_URLS needs IMAGEGEN_STORAGE=s3: the references are sent as "
+                               "presigned URLs of the bucket")
+# How long VolcEngine may take to fetch them: an asynchronous task can wait in its queue before it starts.
+IMAGEGEN_S3_REFERENCE_URL_SECONDS = env.int("IMAGEGEN_S3_REFERENCE_URL_SECONDS", default=3600)
 # Behind nginx the app checks the request and hands the bytes to nginx (see docker/nginx.conf).
 IMAGEGEN_X_ACCEL_REDIRECT_PREFIX = env.str("IMAGEGEN_X_ACCEL_REDIRECT_PREFIX", default="")
 IMAGEGEN_THUMBNAIL_SIZE = env.int("IMAGEGEN_THUMBNAIL_SIZE", default=384)

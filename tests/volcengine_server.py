@@ -38,6 +38,7 @@ import struct
 import sys
 import threading
 import time
+import urllib.request
 import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -344,6 +345,8 @@ class FakeVolcEngine:
         self._connections: set[socket.socket] = set()
         self.requests: list[Recorded] = []
         self.image_requests: list[Recorded] = []
+        # What each jimeng_t2i_v40 submission's image_urls gave when fetched, in order (the bytes).
+        self.fetched_references: list[bytes] = []
         self._faults: list[_Fault] = []
         self._jobs: dict[str, _Job] = {}
         self._images: dict[str, tuple[int, str, bytes]] = {}
@@ -423,6 +426,7 @@ class FakeVolcEngine:
             self._faults.clear()
             self.requests.clear()
             self.image_requests.clear()
+            self.fetched_references.clear()
             self._jobs.clear()
             self._images.clear()
             self._peak = self._active_sync
@@ -570,6 +574,22 @@ class FakeVolcEngine:
             if not all(isinstance(u, str) for u in urls):
                 raise BusinessError(50204, "Parameter image_urls must be an array of strings")
 
+    def _fetch_references(self, urls: list[str]) -> None:
+        """Download each reference like the service does: a URL it cannot GET, or that is not an image, refuses
+        the request. (The real code and wording for that are not documented; 50200 is the parameter error.)"""
+        fetched = []
+        for number, url in enumerate(urls, start=1):
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    data = response.read()
+                Image.open(io.BytesIO(data)).verify()
+            except Exception as exc:
+                raise BusinessError(50200, f"Parameter image_urls: image {number} could not be downloaded "
+                                           f"({type(exc).__name__})") from None
+            fetched.append(data)
+        with self._lock:
+            self.fetched_references.extend(fetched)
+
     def validate_generation(self, body: dict, action: str) -> tuple[str, dict]:
         model = self._require_req_key(body)
         req_key = body["req_key"]
@@ -588,6 +608,8 @@ class FakeVolcEngine:
         family = model["family"]
         if family == "v40" and isinstance(body.get("image_urls"), list) and len(body["image_urls"]) > 10:
             raise BusinessError(50200, "Parameter image_urls accepts at most 10 images")
+        if family == "v40" and isinstance(body.get("image_urls"), list):
+            self._fetch_references(body["image_urls"])
         scale = body.get("scale")
         if scale is not None:
             if family == "v30l" and not 1 <= scale <= 10:

@@ -32,7 +32,8 @@ class EngineRequest:
     enhance_prompt: bool | None
     # A previous attempt of this task already submitted upstream: resume polling instead of paying again.
     upstream_task_id: str = ""
-    # Reference images as data URLs ("data:image/png;base64,…", lowercase format as Ark requires), in order.
+    # Reference images in order: data URLs ("data:image/png;base64,…", lowercase format as Ark requires), or
+    # presigned URLs for a model that takes only addresses it fetches itself (ModelSpec.references_need_url).
     reference_images: tuple[str, ...] = ()
     group: bool = False  # one group-generation request for up to num_images images (Ark 4.x)
 

@@ -197,6 +197,8 @@ def request_body(req: EngineRequest, *, seed: int) -> dict:
         body["ddim_steps"] = req.steps
     if spec.super_resolution:
         body["use_sr"] = req.use_sr
+    if req.reference_images:
+        body["image_urls"] = list(req.reference_images)  # presigned URLs: the service fetches them itself
     return {k: v for k, v in body.items() if v is not None}
 
 
