@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from core.api.clients import client_id
 from core.api.throttling import spend
-from core.errors import Conflict
+from core.errors import Conflict, SpendingCapReached
 
 from . import cost_admin, maintenance, scheduling, services, trash_selectors, webhook_admin
 from .admin_cleanup import CleanupForm
@@ -206,7 +206,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     def retry_tasks(self, request, queryset):
         # Counted before anything changes: a retried task leaves a status-filtered queryset ("-1 skipped").
         selected = queryset.count()
-        done = refused = 0
+        done = refused = capped_by = 0
         for task in queryset.filter(status__in=RETRYABLE):
             # A retry is a generation: it spends the staff member's generation budget (README, "Limits").
             wait = None if refused else spend("generation", client_id(request))
@@ -217,7 +217,14 @@ class GenerationTaskAdmin(admin.ModelAdmin):
                     ) % {"seconds": wait}, messages.WARNING)
                 refused += 1
                 continue
-            done += self._retry(request, task)
+            try:
+                done += self._retry(request, task)
+            except SpendingCapReached as capped:  # the same cap refuses the rest: say it once
+                if not capped_by:
+                    self.message_user(request, _("Not retried: %(reason)s") % {"reason": capped.message},
+                                      messages.WARNING)
+                capped_by += 1
+        refused += capped_by
         skipped = selected - done - refused
         self._report(request, done, ngettext_lazy(
             "%(count)d task queued for another attempt.", "%(count)d tasks queued for another attempt.", "count",

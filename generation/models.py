@@ -138,6 +138,9 @@ class GenerationTask(models.Model):
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     created_at = models.DateTimeField(default=timezone.now)
+    # When staff last ran it again (NULL: never): its new run counts in that period's quota and caps
+    # (generation/counted.py), as it is asked of the image service, and billed, then.
+    retried_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -183,6 +186,9 @@ class GenerationTask(models.Model):
             # of what has been there too long. Partial: as small as the trash.
             models.Index(fields=["owner", "-deleted_at"], name="idx_task_trash",
                          condition=models.Q(deleted_at__isnull=False)),
+            # Retried tasks count in the period of their retry (generation/counted.py). Partial: as small as
+            # the set of retried tasks.
+            models.Index(fields=["retried_at"], name="idx_task_retried", condition=models.Q(retried_at__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,10 +1,11 @@
 """A user's own limits (accounts mode): images per UTC day, counted when a task is created; and tasks running
 at once, which the workers' fair claim holds (generation/scheduling.py).
 
-How the daily image quota counts (README, "Accounts"): the images requested by the user's tasks created
-since 00:00 UTC, except tasks that failed (they produce no images) and tasks cancelled before a worker
-started them (nothing was asked of the image service). A task cancelled after its worker started counts:
-the service may already have made, and billed, its images. Unfinished tasks count in full."""
+How the daily image quota counts (README, "Accounts"): the images requested by the user's tasks created (or
+retried by staff) since 00:00 UTC, except tasks that failed (they produce no images) and tasks cancelled
+before a worker started them (nothing was asked of the image service): generation/counted.py. A task
+cancelled after its worker started counts: the service may already have made, and billed, its images.
+Unfinished tasks count in full."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, Sum
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import QuotaExceeded
 
-from .models import UNFINISHED, GenerationTask, Quota, Status
+from . import counted
+from .models import UNFINISHED, GenerationTask, Quota
 
 
 def utc_day(now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -51,12 +52,7 @@ def quota_of(*, user, lock: bool = False) -> Quota:
 
 
 def images_counted(*, user, since: datetime) -> int:
-    counted = (
-        GenerationTask.objects.filter(owner=user, created_at__gte=since)
-        .exclude(status=Status.FAILED)
-        .exclude(Q(status=Status.CANCELLED) & Q(started_at__isnull=True))
-    )
-    return counted.aggregate(n=Sum("num_images"))["n"] or 0
+    return counted.total(counted.counted_tasks(since=since, user=user), "num_images") or 0
 
 
 def running_count(*, user) -> int:

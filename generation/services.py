@@ -261,11 +261,23 @@ def task_retry(*, task: GenerationTask) -> bool:
     The task goes back to `pending` with its error, lease and upstream job cleared (a fresh submission),
     `retry_count` goes up by one and the attempt budget starts again (`attempts` counts the engine calls
     of the current run, which `_claim` and the retry policy compare with IMAGEGEN_MAX_ATTEMPTS). The
-    previous error is the caller's to record. Returns False when the task was not failed or cancelled."""
+    previous error is the caller's to record. Returns False when the task was not failed or cancelled.
+
+    The new run is asked of the image service, and billed, now: it counts in today's quota and caps
+    (`retried_at`, generation/counted.py) at today's price, and SpendingCapReached refuses it, changing
+    nothing, when it would pass a spending cap of the site or of the task's owner."""
+    retryable = GenerationTask.objects.filter(pk=task.pk, status__in=(Status.FAILED, Status.CANCELLED),
+                                              deleted_at__isnull=True)
     with transaction.atomic():
+        price = price_of(task.model)
+        if retryable.exists():
+            spending_check(user=task.owner, requested=[(task.num_images, price)], retrying=task.pk,
+                           for_staff=True)
         # Never a task in the trash: every unfinished task is out of it (the history's count relies on it).
-        changed = GenerationTask.objects.filter(pk=task.pk, status__in=(Status.FAILED, Status.CANCELLED),
-                                                deleted_at__isnull=True).update(
+        changed = retryable.update(
+            retried_at=timezone.now(),
+            price_per_image=price.price_per_image if price else None,
+            currency=price.currency if price else "",
             status=Status.PENDING,
             stage=Stage.QUEUED,
             progress=0,

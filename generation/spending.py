@@ -1,8 +1,8 @@
 """Spending caps (issue 22, item 3): images billed and money, per UTC day and per UTC month, site-wide
 (settings IMAGEGEN_CAP_*) and per user (cost_models.SpendingCap, accounts mode).
 
-How a cap counts: the tasks created in its period, except failed ones (nothing billed) and those cancelled
-before a worker started them (nothing asked of the service). A finished task counts what it was billed
+How a cap counts: the tasks created (or retried by staff) in its period (generation/counted.py), except
+failed ones (nothing billed) and those cancelled before a worker started them (nothing asked of the service). A finished task counts what it was billed
 (images_billed, cost); an unfinished one counts in full what it may be billed (num_images at its recorded
 price), so what is already promised can never pass a cap once it is billed either.
 
@@ -28,7 +28,9 @@ from django.utils.translation import ngettext
 
 from core.errors import SpendingCapReached
 
+from . import counted
 from .cost_models import Price, SpendingCap
+from .counted import counted_tasks
 from .models import GenerationTask, Status
 
 # Share of a cap at which staff are warned (console, health).
@@ -139,22 +141,19 @@ def caps_for(user) -> list[Cap]:
     return [*site_caps(), *user_caps(user)]
 
 
-def counted_tasks(*, since: datetime, user=None):
-    tasks = GenerationTask.objects.filter(created_at__gte=since).exclude(status=Status.FAILED).exclude(
-        Q(status=Status.CANCELLED) & Q(started_at__isnull=True))
-    return tasks.filter(owner=user) if user is not None else tasks
-
-
-def used(cap: Cap, *, user=None, now: datetime | None = None) -> Decimal:
-    """How much of `cap` its period has used (for a user cap, `user`'s tasks; for a site cap, everyone's)."""
+def used(cap: Cap, *, user=None, now: datetime | None = None, excluding: int | None = None) -> Decimal:
+    """How much of `cap` its period has used (for a user cap, `user`'s tasks; for a site cap, everyone's),
+    leaving out the task whose pk is `excluding` (one being retried: its new run is what is asked)."""
     start, _resets = period_bounds(cap.period, now)
-    tasks = counted_tasks(since=start, user=user if cap.scope == "user" else None)
+    parts = counted_tasks(since=start, user=user if cap.scope == "user" else None)
+    if excluding is not None:
+        parts = [part.exclude(pk=excluding) for part in parts]
     if cap.unit == "images":
-        total = tasks.aggregate(n=Sum(Coalesce("images_billed", "num_images")))["n"]
+        total = counted.total(parts, Coalesce("images_billed", "num_images"))
     else:
         promised = ExpressionWrapper(F("num_images") * F("price_per_image"), output_field=MONEY)
-        total = tasks.filter(currency=cap.currency).aggregate(
-            n=Sum(Coalesce("cost", promised, output_field=MONEY), output_field=MONEY))["n"]
+        total = counted.total([part.filter(currency=cap.currency) for part in parts],
+                              Coalesce("cost", promised, output_field=MONEY), output_field=MONEY)
     return Decimal(total or 0)
 
 
@@ -184,9 +183,12 @@ def _lock(name: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"imagegen-spending:{name}"])
 
 
-def spending_check(*, user, requested: list[tuple[int, Price | None]]) -> None:
+def spending_check(*, user, requested: list[tuple[int, Price | None]], retrying: int | None = None,
+                   for_staff: bool = False) -> None:
     """Refuse new tasks that would pass a spending cap. `requested` holds, per task, (images, its price).
-    Call inside the creating transaction, before the tasks are made (see the module's note on locking)."""
+    Call inside the creating transaction, before the tasks are made (see the module's note on locking).
+    `retrying`: the pk of the one task being run again, which its own request replaces in the count;
+    `for_staff`: the refusal names a user's cap as "the user's", for staff acting on their task."""
     caps = caps_for(user)
     if not caps:
         return
@@ -204,7 +206,7 @@ def spending_check(*, user, requested: list[tuple[int, Price | None]]) -> None:
         asked = Decimal(images) if cap.unit == "images" else money.get(cap.currency, Decimal(0))
         if not asked:
             continue
-        spent = used(cap, user=user)
+        spent = used(cap, user=user, excluding=retrying)
         if spent + asked <= cap.limit:
             continue
         _start, resets_at = period_bounds(cap.period)
@@ -213,7 +215,7 @@ def spending_check(*, user, requested: list[tuple[int, Price | None]]) -> None:
         raise SpendingCapReached(
             _("This request would pass %(cap)s: %(left)s left, and it needs %(asked)s. "
               "The cap resets at %(resets_at)s.") % {
-                "cap": cap.label(), "left": cap.amount_text(left), "asked": cap.amount_text(asked),
+                "cap": cap.label(for_staff=for_staff), "left": cap.amount_text(left), "asked": cap.amount_text(asked),
                 "resets_at": resets_text},
             retry_after=math.ceil((resets_at - timezone.now()).total_seconds()),
             details={"cap": cap.key, "scope": cap.scope, "period": cap.period, "unit": cap.unit,
@@ -234,14 +236,17 @@ def warnings(*, now: datetime | None = None) -> list[dict]:
     promised = ExpressionWrapper(F("num_images") * F("price_per_image"), output_field=MONEY)
     for period in ("day", "month"):
         start, _resets = period_bounds(period, now)
-        tasks = counted_tasks(since=start).filter(owner_id__in=owners)
-        for owner, n in tasks.values_list("owner_id").annotate(
-                n=Sum(Coalesce("images_billed", "num_images"))).values_list("owner_id", "n").order_by():
-            spent[(period, owner, "images")] = Decimal(n or 0)
-        for owner, currency, n in tasks.exclude(currency="").values_list("owner_id", "currency").annotate(
-                n=Sum(Coalesce("cost", promised, output_field=MONEY), output_field=MONEY)
-        ).values_list("owner_id", "currency", "n").order_by():
-            spent[(period, owner, currency)] = Decimal(n or 0)
+        for tasks in counted_tasks(since=start):
+            tasks = tasks.filter(owner_id__in=owners)
+            for owner, n in tasks.values_list("owner_id").annotate(
+                    n=Sum(Coalesce("images_billed", "num_images"))).values_list("owner_id", "n").order_by():
+                key = (period, owner, "images")
+                spent[key] = spent.get(key, Decimal(0)) + Decimal(n or 0)
+            for owner, currency, n in tasks.exclude(currency="").values_list("owner_id", "currency").annotate(
+                    n=Sum(Coalesce("cost", promised, output_field=MONEY), output_field=MONEY)
+            ).values_list("owner_id", "currency", "n").order_by():
+                key = (period, owner, currency)
+                spent[key] = spent.get(key, Decimal(0)) + Decimal(n or 0)
     for cap_row in cap_rows:
         for cap in caps_of(cap_row):
             used_now = spent.get((cap.period, cap_row.user_id, cap.currency if cap.unit == "money" else "images"),
@@ -253,14 +258,16 @@ def warnings(*, now: datetime | None = None) -> list[dict]:
 
 def daily_totals(*, user=None, days: int = 30, now: datetime | None = None) -> list[dict]:
     """Per UTC day over the last `days` days (oldest first, every day present): images billed and cost per
-    currency, of the tasks created that day (a user's, or everyone's)."""
+    currency, of the tasks created (or, for a staff retry, retried) that day (a user's, or everyone's)."""
     today = (now or timezone.now()).astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    tasks = GenerationTask.objects.filter(created_at__gte=start, images_billed__isnull=False)
+    tasks = GenerationTask.objects.filter(Q(created_at__gte=start) | Q(retried_at__gte=start),
+                                         images_billed__isnull=False)
     if user is not None:
         tasks = tasks.filter(owner=user)
-    rows = (tasks.annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day", "currency")
+    day = TruncDate(Coalesce("retried_at", "created_at"), tzinfo=UTC)
+    rows = (tasks.annotate(day=day).values("day", "currency")
             .annotate(images=Sum("images_billed"), cost=Sum("cost")).order_by())
     totals = {first + timedelta(days=n): {"images": 0, "costs": {}} for n in range(days)}
     for row in rows:
