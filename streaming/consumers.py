@@ -3,6 +3,8 @@
 Client → server (JSON text frames):
   {"type": "generate", "request_id": "c1", "body": {...as POST /api/v1/generate...}, "idempotency_key": "..."}
   {"type": "subscribe", "task_id": "..."}      {"type": "unsubscribe", "task_id": "..."}
+  {"type": "follow_queue"}   every task of yours (everyone's in open mode) made from now on, from any device, is
+                             subscribed to for you: its snapshot comes as if you had asked
 Server → client: see streaming.messages. A malformed message gets an `error` and the socket stays open.
 """
 
@@ -169,6 +171,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             get_heartbeat().discard(self.queue)
         for task_id in list(getattr(self, "tasks", ())):
             self.watcher.unsubscribe(task_id, self.queue)
+        if hasattr(self, "watcher"):
+            self.watcher.unfollow(self.queue)
 
     # -- client → server
 
@@ -208,10 +212,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
             if request_id is not None and not isinstance(request_id, (str, int)):
                 request_id = None
             kind = message.get("type")
-            handler = {"generate": self._generate, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe}.get(kind)
+            handler = {"generate": self._generate, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
+                       "follow_queue": self._follow_queue}.get(kind)
             if handler is None:
                 await self._send(messages.error_message(
-                    "validation_error", _("Unknown message type; use generate, subscribe or unsubscribe."),
+                    "validation_error",
+                    _("Unknown message type; use generate, subscribe, unsubscribe or follow_queue."),
                     {"type": [_("Unknown message type.")]}, request_id=request_id))
                 return
             try:
@@ -264,6 +270,17 @@ class StreamConsumer(AsyncWebsocketConsumer):
         elif not state.final:
             self.tasks.add(state.task_id)
 
+    async def _follow_queue(self, message, request_id):
+        # Following reads the queue as GET /api/v1/queue would: the same read rate applies, once.
+        wait = await sync_to_async(read_allowed)(scope_request(self.scope, user=self.user))
+        if wait is not None:
+            raise RateLimited(str(Throttled(wait).detail), retry_after=wait)
+        await self.watcher.follow(self.queue, self.user)
+        if self.closed:
+            self.watcher.unfollow(self.queue)
+            return
+        await self._send({"type": "following_queue", "request_id": request_id})
+
     async def _unsubscribe(self, message, request_id):
         task_id = self._task_id(message)
         if task_id in self.tasks:
@@ -283,6 +300,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 if not await self._still_signed_in():
                     return
                 await self.send(text_data=event.text)
+                continue
+            if event.kind == "queued":  # a new task of the queue this socket follows: subscribe to it
+                try:
+                    await self._subscribe({"task_id": event.task_id}, None, counted=False)
+                except ApplicationError:
+                    pass  # over the subscription limit, or deleted meanwhile: the page's re-read shows it
                 continue
             if event.kind != "snapshot" and event.task_id not in self.tasks:
                 continue  # queued before the client unsubscribed

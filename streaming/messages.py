@@ -5,6 +5,7 @@ snapshot   the task's current state, first message of every subscription (a fini
 update     the state, stage or progress changed
 completed / failed / cancelled   the final state, with image URLs; the subscription then ends
 unsubscribed   a subscription ended (reason: finished | deleted | requested)
+following_queue   follow_queue was accepted: the snapshot of each new task of yours follows as it is made
 ping       heartbeat
 error      the API's error envelope, with the request_id (or task_id) it answers
 """

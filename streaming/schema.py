@@ -22,7 +22,9 @@ WEBSOCKET_DESCRIPTION = """
 **WebSocket `/api/v1/generate/stream`** (not expressible in OpenAPI; see README, "Real-time stream"):
 send `{"type": "generate", "request_id": "c1", "body": {...POST /api/v1/generate body...}}`,
 `{"type": "subscribe", "task_id": "..."}` or `{"type": "unsubscribe", "task_id": "..."}`; receive `created`,
-then the same messages as the server-sent events, as JSON text frames."""
+then the same messages as the server-sent events, as JSON text frames. `{"type": "follow_queue"}` (answered
+by `following_queue`) subscribes you to every task of yours made from then on, from any device or the CLI
+(everyone's in open mode): each comes as a `snapshot`."""
 
 
 def add_stream_paths(result, generator, request, public):

@@ -105,3 +105,17 @@ def task_fingerprints(task_ids: list[str]) -> dict[str, tuple]:
             for row in cursor.fetchall():
                 found[row[0]] = tuple(row[1:])
     return found
+
+
+def latest_task_pk() -> int:
+    """The highest task primary key so far (0 with none): where following a queue starts."""
+    return GenerationTask.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def new_tasks(*, owner_id: int | None, after_pk: int, limit: int = 200) -> list[tuple[int, str]]:
+    """(pk, task_id) of the tasks made after `after_pk` (finished already or not): `owner_id`'s, or everyone's
+    (None, open mode). A range of the primary key: as cheap with a million tasks as with ten."""
+    tasks = GenerationTask.objects.filter(pk__gt=after_pk)
+    if owner_id is not None:
+        tasks = tasks.filter(owner_id=owner_id)
+    return list(tasks.order_by("pk").values_list("pk", "task_id")[:limit])

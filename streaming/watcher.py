@@ -3,7 +3,11 @@
 Every IMAGEGEN_STREAM_POLL seconds it reads the fingerprints of ALL watched tasks in one query; only a
 task whose fingerprint changed has its full body read again (one more indexed query). Subscribers are
 asyncio queues; each receives Event(kind, state) with kind "snapshot" (first), "update", "final" (the
-task finished; the subscription ends) or "gone" (the task was deleted; the subscription ends)."""
+task finished; the subscription ends) or "gone" (the task was deleted; the subscription ends).
+
+A queue may also follow the tasks of one owner (the queue page): a user's, or everyone's in open mode. Each
+tick then reads, per followed owner, the tasks made since it last looked (one query on a range of the primary
+key), and each follower receives Event("queued", task_id, None) for each: it subscribes to them."""
 
 from __future__ import annotations
 
@@ -17,14 +21,14 @@ from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 
-from .selectors import TaskState, task_fingerprints, task_state
+from .selectors import TaskState, latest_task_pk, new_tasks, task_fingerprints, task_state
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # snapshot | update | final | gone
+    kind: str  # snapshot | update | final | gone | queued
     task_id: str
     state: TaskState | None
 
@@ -34,6 +38,8 @@ class Watcher:
         self.subscribers: dict[str, set[asyncio.Queue]] = {}
         self.states: dict[str, TaskState] = {}
         self.fingerprints: dict[str, tuple | None] = {}
+        # Following queue -> [whose tasks (an owner's id; None: everyone's), the highest task pk it was told of].
+        self.followers: dict[asyncio.Queue, list] = {}
         self.reads = 0  # queries issued, for the tests and the benchmark
         self._task: asyncio.Task | None = None
 
@@ -72,6 +78,34 @@ class Watcher:
             self.states.pop(task_id, None)
             self.fingerprints.pop(task_id, None)
 
+    async def follow(self, queue: asyncio.Queue, user=None) -> None:
+        """Tell `queue` of every task of `user` (everyone's in open mode: user None) made from now on, as a
+        "queued" event."""
+        self._ensure_running()
+        latest = await database_sync_to_async(latest_task_pk)()
+        self.reads += 1
+        self.followers[queue] = [user.pk if user is not None else None, latest]
+
+    def unfollow(self, queue: asyncio.Queue) -> None:
+        self.followers.pop(queue, None)
+
+    async def _announce_new_tasks(self) -> None:
+        # By primary key: on PostgreSQL a task whose insert commits after a later one's may be passed over;
+        # the queue page also re-reads its list now and then, which finds it.
+        owners: dict = {}
+        for owner, seen in self.followers.values():
+            owners[owner] = min(seen, owners.get(owner, seen))
+        for owner, since in owners.items():
+            found = await database_sync_to_async(new_tasks)(owner_id=owner, after_pk=since)
+            self.reads += 1
+            for queue, follower in list(self.followers.items()):
+                if follower[0] != owner:
+                    continue
+                for pk, task_id in found:
+                    if pk > follower[1]:
+                        queue.put_nowait(Event("queued", task_id, None))
+                        follower[1] = pk
+
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="imagegen-stream-watcher")
@@ -85,6 +119,8 @@ class Watcher:
                 log.exception("stream watcher tick failed")
 
     async def tick(self) -> None:
+        if self.followers:
+            await self._announce_new_tasks()
         ids = list(self.subscribers)
         if not ids:
             return

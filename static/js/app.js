@@ -332,8 +332,10 @@
 
   /** The task stream (WebSocket /api/v1/generate/stream), when the server offers one. `onTask` gets every
    * state of the watched tasks, `onChange(up)` says whether the socket is open: the page polls whenever it
-   * is not, and the socket is tried again later (2 s, doubling to 30 s). */
-  function liveStream(settings, onTask, onChange) {
+   * is not, and the socket is tried again later (2 s, doubling to 30 s). `options.followQueue`: each new
+   * task of the user's queue is followed too (the queue page), and `options.onFollowing()` is called when
+   * the server has accepted that. */
+  function liveStream(settings, onTask, onChange, options = {}) {
     const live = { connected: false, socket: null, wanted: new Set(), retryMs: 2000, timer: null };
     function url() {
       const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -359,11 +361,13 @@
         live.retryMs = 2000;
         onChange(true);
         for (const id of live.wanted) send({ type: "subscribe", task_id: id });
+        if (options.followQueue) send({ type: "follow_queue" });
       });
       socket.addEventListener("message", (event) => {
         let message;
         try { message = JSON.parse(event.data); } catch (e) { return; }
         if (message.task && message.type !== "created") onTask(message.task);
+        if (message.type === "following_queue" && options.onFollowing) options.onFollowing();
         if (message.type === "unsubscribed" || (message.type === "error" && message.task_id)) live.wanted.delete(message.task_id);
       });
       socket.addEventListener("close", () => {
@@ -1319,7 +1323,10 @@
   }
 
   /** The queue page: every unfinished task of this client (user; staff: everyone's) from any device, in
-   * the order they will run, re-read every 2 s while the page is visible; and the recently finished. */
+   * the order they will run; and the recently finished. Live over the stream: it follows the queue (each new
+   * task of this user arrives by itself) and each listed task's progress and place. Without a socket, and
+   * for staff's "everyone" view, it re-reads the list every 2 s while the page is visible; with one, every
+   * 30 s, to stay exact. */
   function queue() {
     return {
       config: pageConfig(),
@@ -1327,21 +1334,55 @@
       recent: [],
       everyone: false,
       timer: null,
+      live: null,
+      liveMode: "polling",
+      lastLoad: 0,
       async init() {
         this.everyone = this.config.everyoneAllowed && new URLSearchParams(window.location.search).get("everyone") === "true";
+        // Kept out of Alpine's reactive state (a WebSocket must not be proxied).
+        const live = liveStream(this.config.stream, (task) => this.streamed(task),
+          (up) => { this.liveMode = up ? "socket" : "polling"; },
+          { followQueue: true, onFollowing: () => { this.liveMode = "following"; } });
+        this.live = () => live;
         await this.load();
-        this.timer = window.setInterval(() => { if (!document.hidden) this.load(); }, 2000);
+        live.start();
+        this.timer = window.setInterval(() => {
+          const every = this.liveMode !== "polling" && !this.everyone ? 30000 : 2000;
+          if (!document.hidden && Date.now() - this.lastLoad >= every) this.load();
+        }, 1000);
       },
       destroy() { window.clearInterval(this.timer); },
+      /** A task's state from the stream: its row changes in place, a new one joins, a finished one leaves. */
+      streamed(task) {
+        const index = this.open.findIndex((t) => t.task_id === task.task_id);
+        if (TERMINAL.includes(task.status)) {
+          if (index >= 0) {
+            this.open.splice(index, 1);
+            toast(fmt(gettext("Left the queue: %(prompt)s"), { prompt: task.prompt.slice(0, 60) }));
+          }
+          if (!this.recent.some((t) => t.task_id === task.task_id)) {
+            this.recent = [{ ...decorateTask(task), reuseUrl: reuseUrl(task.task_id) }, ...this.recent].slice(0, 10);
+          }
+          return;
+        }
+        if (this.everyone) return;  // staff's view of everyone's is re-read, not followed
+        const row = this.decorate(task);
+        if (index >= 0) this.open.splice(index, 1, row); else this.open.push(row);
+        this.open.sort((a, b) => this.place(a) - this.place(b) || a.created_at.localeCompare(b.created_at));
+      },
+      place(task) { return task.queue_position === null || task.queue_position === undefined ? -1 : task.queue_position; },
       async load() {
         const [open, recent] = await Promise.all([
           api("GET", "queue" + (this.everyone ? "?everyone=true" : "")),
           api("GET", "tasks?status=completed,failed,cancelled&page_size=10"),
         ]);
+        this.lastLoad = Date.now();
         if (open.ok) {
           const finishedHere = this.open.filter((t) => !open.data.tasks.some((x) => x.task_id === t.task_id));
           for (const t of finishedHere) toast(fmt(gettext("Left the queue: %(prompt)s"), { prompt: t.prompt.slice(0, 60) }));
           this.open = open.data.tasks.map((task) => this.decorate(task));
+          // The first 50 are followed (a socket may follow 100 tasks); the rest change places on the re-reads.
+          if (!this.everyone) for (const task of this.open.slice(0, 50)) this.live().watch(task.task_id);
         }
         if (recent.ok) this.recent = recent.data.results.map((task) => ({ ...decorateTask(task), reuseUrl: reuseUrl(task.task_id) }));
       },
