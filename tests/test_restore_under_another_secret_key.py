@@ -1,7 +1,8 @@
 """A backup restored into an installation with another SECRET_KEY (the archive holds no secret_key file), as
 README says (Operator commands: backup, restore): the queue messages of the old installation are dropped by
 the worker, and the recovery sweep sends the pending tasks again, so they complete; sessions of the old
-installation are signed out (sign in again); API tokens, stored as their SHA-256, keep working."""
+installation are signed out (sign in again); API tokens, stored as their SHA-256, keep working; and a
+signing token's secret, derived from SECRET_KEY (README, Signed requests), changes with it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ import subprocess
 import sys
 import tarfile
 
+import json
+
 import pytest
+from django.test import Client
 
-from .accounts import stack_user
+from accounts.services import token_create
+from accounts.signing import signing_secret
+
+from .accounts import accounts, make_user, stack_user  # noqa: F401  (accounts: a fixture)
 from .stack import ROOT, Stack
+from .test_signed_requests import reference_client
 from .test_stream_accounts import session_cookie
-
-pytestmark = [pytest.mark.processes]
 
 OLD_KEY = "the old installation's secret key, 50 characters or more, never reused"
 NEW_KEY = "the new installation's own secret key, 50 characters or more, fresh"
@@ -27,6 +33,7 @@ def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
                           timeout=180)
 
 
+@pytest.mark.processes
 def test_a_restore_under_another_secret_key_completes_the_pending_tasks_and_signs_sessions_out(tmp_path):
     source = Stack(tmp_path / "source", static=True, SECRET_KEY=OLD_KEY, IMAGEGEN_ACCESS="accounts")
     try:
@@ -69,3 +76,24 @@ def test_a_restore_under_another_secret_key_completes_the_pending_tasks_and_sign
         assert target.log("worker").count("django.core.signing.BadSignature: Signature") == TASKS
     finally:
         target.close()
+
+
+@pytest.mark.django_db
+def test_a_signing_secret_of_the_old_installation_is_refused_under_the_new_key(accounts, settings):
+    """The token's row comes with the restored database; the secret its holder kept was derived from the old
+    key. Under the new key that secret signs nothing (401); the token's secret is now the one derived anew."""
+    settings.SECRET_KEY = OLD_KEY
+    token, raw = token_create(user=make_user("alice"), name="signed", signature_required=True)
+    old_secret = signing_secret(token.digest)
+    settings.SECRET_KEY = NEW_KEY
+    client = reference_client()
+    body = json.dumps({"prompt": "a signed lighthouse"}).encode()
+
+    def generate(secret):
+        sent = client["signature_headers"](raw, secret, "POST", "/api/v1/generate", "", body)
+        return Client().post("/api/v1/generate", data=body, content_type="application/json",
+                             headers=sent)
+
+    refused = generate(old_secret)
+    assert refused.status_code == 401, refused.content
+    assert generate(signing_secret(token.digest)).status_code == 201
