@@ -297,9 +297,10 @@ def cleanup_apply(*, plan: CleanupPlan, progress: Callable[[str, int, int], None
 
     total = len(plan.tasks)
     for done, item in enumerate(plan.tasks, start=1):
-        task = GenerationTask.objects.filter(pk=item.pk, status__in=FINISHED).first()
+        # Still finished, and not finished again within the grace period (retried since the plan).
+        task = _eligible_tasks(plan.cutoff).filter(pk=item.pk).first()
         if task is None:
-            report.skipped.append(f"task {item.task_id}: gone or no longer finished")
+            report.skipped.append(f"task {item.task_id}: gone, no longer finished or finished again recently")
         else:
             try:
                 services.task_delete(task=task)
