@@ -1,10 +1,10 @@
-"""/api/v1/queue and the owner's queue move: unfinished tasks in the order they will run."""
+"""/api/v1/queue, the owner's queue move and retry: unfinished tasks in the order they will run."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +14,7 @@ from core.api.fields import StrictBooleanField
 from core.api.throttling import ApiThrottle
 from core.errors import Conflict, ValidationFailed
 
-from . import scheduling, selectors
+from . import scheduling, selectors, services
 from .openapi import task_id_parameter
 from .task_json import TaskOutput
 
@@ -70,3 +70,24 @@ class TaskFrontApi(APIView):
             raise Conflict(_("Only a task that is waiting for a worker can be moved."), code="task_not_waiting")
         task, images = selectors.task_snapshot(task_id=task_id, user=request.user)
         return Response(TaskOutput().body(task, images))
+
+
+class TaskRetryApi(APIView):
+    throttle_classes = [ApiThrottle]
+    write_budget = "generation"  # a retry is a generation: it asks the image service, and is billed, again
+
+    @extend_schema(
+        operation_id="task_retry",
+        summary="Run your failed or cancelled task again",
+        description="The same task (same id, settings, seed and reference images) goes back into the queue as a "
+        "new run: 202 with the task. It counts as a new task of today's: the generation rate, the queued-task "
+        "limit, the daily quota and the spending caps apply (429 as for POST /api/v1/generate), its earlier run "
+        "no longer counting. 409 `task_not_retryable` unless it failed or was cancelled (and is not in the trash).",
+        request=None, parameters=[task_id_parameter()], responses={202: TaskOutput, **WRITE_ERROR_RESPONSES},
+    )
+    def post(self, request, task_id: str):
+        task = selectors.task_get(task_id=task_id, user=request.user)
+        if not services.task_retry(task=task, by_owner=True):
+            raise Conflict(_("Only a task that failed or was cancelled can be run again."), code="task_not_retryable")
+        task, images = selectors.task_snapshot(task_id=task_id, user=request.user)
+        return Response(TaskOutput().body(task, images), status=status.HTTP_202_ACCEPTED)

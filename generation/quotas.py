@@ -51,8 +51,12 @@ def quota_of(*, user, lock: bool = False) -> Quota:
     return quota
 
 
-def images_counted(*, user, since: datetime) -> int:
-    return counted.total(counted.counted_tasks(since=since, user=user), "num_images") or 0
+def images_counted(*, user, since: datetime, excluding: int | None = None) -> int:
+    """The images counted since `since`, leaving out the task whose pk is `excluding` (one being retried)."""
+    parts = counted.counted_tasks(since=since, user=user)
+    if excluding is not None:
+        parts = [part.exclude(pk=excluding) for part in parts]
+    return counted.total(parts, "num_images") or 0
 
 
 def running_count(*, user) -> int:
@@ -64,11 +68,12 @@ def unfinished_count(*, user) -> int:
     return GenerationTask.objects.filter(owner=user, status__in=UNFINISHED).count()
 
 
-def quota_usage(*, user, quota: Quota | None = None, now: datetime | None = None) -> dict:
-    """Limits, use and what remains, as the account API and the generate page show them."""
+def quota_usage(*, user, quota: Quota | None = None, now: datetime | None = None, excluding: int | None = None) -> dict:
+    """Limits, use and what remains, as the account API and the generate page show them (`excluding`: the
+    pk of a task left out of the count, one being retried)."""
     quota = quota or quota_of(user=user)
     start, resets_at = utc_day(now)
-    used = images_counted(user=user, since=start)
+    used = images_counted(user=user, since=start, excluding=excluding)
     running = running_count(user=user)
     return {
         "daily_images": {
@@ -85,14 +90,15 @@ def quota_usage(*, user, quota: Quota | None = None, now: datetime | None = None
     }
 
 
-def quota_check(*, user, num_images: int, retry_after_busy: int) -> None:
-    """Refuse a new task of `num_images` images beyond the user's daily-image quota.
+def quota_check(*, user, num_images: int, retry_after_busy: int, retrying: int | None = None) -> None:
+    """Refuse a new task of `num_images` images beyond the user's daily-image quota (`retrying`: the pk of
+    the task being run again, which this request replaces in the count).
 
     Call inside the transaction that creates the task. On SQLite that transaction is IMMEDIATE, so creates
     are serialised already; on PostgreSQL the user's quota row is locked, so two requests of one user are
     counted one after the other and the limit holds exactly."""
     quota = quota_of(user=user, lock=True)  # SELECT … FOR UPDATE; SQLite ignores it (see above)
-    usage = quota_usage(user=user, quota=quota)
+    usage = quota_usage(user=user, quota=quota, excluding=retrying)
     # The concurrent-task quota is not checked here: it limits how many of the user's tasks run at once,
     # which the workers' claim decides (generation.scheduling); queued tasks wait for their turn.
     daily = usage["daily_images"]

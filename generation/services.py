@@ -141,31 +141,36 @@ def _replayed(model, client_id: str, idempotency_key: str | None, fingerprint: s
     return existing
 
 
-def _check_room(*, client_id: str, owner, plans: list[GenerationPlan]) -> dict:
-    """Refuse tasks beyond the client's queued-task limit or the owner's daily images (in the caller's
-    transaction, after _lock_client). A batch is checked whole: all of it fits, or none of it is made.
-    Returns the price of each model in `plans` (None: no price), which the new tasks record."""
+def _check_room(*, client_id: str, owner, plans: list[GenerationPlan] | None = None,
+                retrying: GenerationTask | None = None) -> dict:
+    """Refuse tasks beyond the client's queued-task limit, the owner's daily images or a spending cap (in the
+    caller's transaction, after _lock_client). A batch is checked whole: all of it fits, or none of it is made.
+    `retrying` instead of `plans`: the finished task its owner runs again, which replaces its own count.
+    Returns the price of each model asked for (None: no price), which the tasks record."""
+    asked = ([(plan.model.id, plan.num_images) for plan in plans] if retrying is None
+             else [(retrying.model, retrying.num_images)])
     limit = settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT
     unfinished = GenerationTask.objects.filter(client_id=client_id, status__in=UNFINISHED).count()
-    if unfinished + len(plans) > limit:
-        if len(plans) == 1:
+    if unfinished + len(asked) > limit:
+        if len(asked) == 1:
             message = _("Too many unfinished tasks (limit %(limit)d). Wait for some to finish.") % {"limit": limit}
         else:
             message = _(
                 "This batch of %(size)d tasks does not fit: %(unfinished)d of your tasks are unfinished and the "
                 "limit is %(limit)d. Wait for some to finish, or send a smaller batch."
-            ) % {"size": len(plans), "unfinished": unfinished, "limit": limit}
+            ) % {"size": len(asked), "unfinished": unfinished, "limit": limit}
         raise RateLimited(
             message,
-            retry_after=selectors.expected_duration(plans[0].model.id),
-            details={"limit": limit, "unfinished": unfinished, "requested": len(plans)},
+            retry_after=selectors.expected_duration(asked[0][0]),
+            details={"limit": limit, "unfinished": unfinished, "requested": len(asked)},
         )
+    replaced = retrying.pk if retrying is not None else None
     if owner is not None:
-        quota_check(user=owner, num_images=sum(plan.num_images for plan in plans),
-                    retry_after_busy=selectors.expected_duration(plans[0].model.id))
+        quota_check(user=owner, num_images=sum(n for _model, n in asked),
+                    retry_after_busy=selectors.expected_duration(asked[0][0]), retrying=replaced)
     # Spending caps, site-wide and the owner's: last, so its site-wide lock is held as briefly as possible.
-    prices = {model: price_of(model) for model in {plan.model.id for plan in plans}}
-    spending_check(user=owner, requested=[(plan.num_images, prices[plan.model.id]) for plan in plans])
+    prices = {model: price_of(model) for model, _n in asked}
+    spending_check(user=owner, requested=[(n, prices[model]) for model, n in asked], retrying=replaced)
     return prices
 
 
@@ -255,8 +260,9 @@ def task_cancel(*, task: GenerationTask) -> bool:
     return bool(changed)
 
 
-def task_retry(*, task: GenerationTask) -> bool:
-    """Run a failed or cancelled task again (a staff action): a new attempt of the same task, counted.
+def task_retry(*, task: GenerationTask, by_owner: bool = False) -> bool:
+    """Run a failed or cancelled task again, as staff or (`by_owner`) as its owner: a new attempt of the same
+    task, counted.
 
     The task goes back to `pending` with its error, lease and upstream job cleared (a fresh submission),
     `retry_count` goes up by one and the attempt budget starts again (`attempts` counts the engine calls
@@ -265,14 +271,21 @@ def task_retry(*, task: GenerationTask) -> bool:
 
     The new run is asked of the image service, and billed, now: it counts in today's quota and caps
     (`retried_at`, generation/counted.py) at today's price, and SpendingCapReached refuses it, changing
-    nothing, when it would pass a spending cap of the site or of the task's owner."""
+    nothing, when it would pass a spending cap of the site or of the task's owner. Its owner is held to
+    everything a new task is (queued-task limit, daily quota: QuotaExceeded, RateLimited); staff are
+    not held to the owner's daily quota."""
     retryable = GenerationTask.objects.filter(pk=task.pk, status__in=(Status.FAILED, Status.CANCELLED),
                                               deleted_at__isnull=True)
     with transaction.atomic():
+        if by_owner:
+            queueing.lock_client(task.client_id)
         price = price_of(task.model)
         if retryable.exists():
-            spending_check(user=task.owner, requested=[(task.num_images, price)], retrying=task.pk,
-                           for_staff=True)
+            if by_owner:
+                price = _check_room(client_id=task.client_id, owner=task.owner, retrying=task)[task.model]
+            else:
+                spending_check(user=task.owner, requested=[(task.num_images, price)], retrying=task.pk,
+                               for_staff=True)
         # Never a task in the trash: every unfinished task is out of it (the history's count relies on it).
         changed = retryable.update(
             retried_at=timezone.now(),
@@ -302,7 +315,8 @@ def task_retry(*, task: GenerationTask) -> bool:
             queueing.enqueue(task)
     task.refresh_from_db()
     if changed:
-        log.info("task %s retried by staff (retry %d)", task.task_id, task.retry_count)
+        log.info("task %s retried by %s (retry %d)", task.task_id, "its owner" if by_owner else "staff",
+                 task.retry_count)
     return bool(changed)
 
 

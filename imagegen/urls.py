@@ -23,6 +23,7 @@ task_api = [
     path("task/<str:task_id>", generation_apis.task_detail, name="task"),
     path("task/<str:task_id>/events", streaming_views.task_events, name="task-events"),
     path("task/<str:task_id>/front", queue_apis.TaskFrontApi.as_view(), name="task-front"),
+    path("task/<str:task_id>/retry", queue_apis.TaskRetryApi.as_view(), name="task-retry"),
     path("tasks", generation_apis.TaskListApi.as_view(), name="tasks"),
     path("queue", queue_apis.QueueApi.as_view(), name="queue"),
     path("batches", batch_apis.BatchApi.as_view(), name="batches"),

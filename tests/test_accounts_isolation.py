@@ -85,6 +85,13 @@ def test_another_users_running_task_cannot_be_cancelled(world):
     assert GenerationTask.objects.get(task_id=world.running).status == "processing"
 
 
+def test_another_users_failed_task_cannot_be_run_again(world):
+    GenerationTask.objects.filter(task_id=world.done).update(status="failed")
+    missing = world.bob.post(f"task/{unknown_task()}/retry", {})
+    assert_like_missing(world.bob.post(f"task/{world.done}/retry", {}), missing)
+    assert GenerationTask.objects.get(task_id=world.done).retry_count == 0
+
+
 def test_another_users_finished_task_cannot_be_deleted_as_a_task_or_a_history_item(world):
     assert_like_missing(world.bob.delete(f"task/{world.done}"), world.bob.delete(f"task/{unknown_task()}"))
     assert_like_missing(world.bob.delete(f"history/{world.done}"), world.bob.delete(f"history/{unknown_task()}"))

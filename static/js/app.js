@@ -807,10 +807,12 @@
           this.refreshQuota();
         } else if (!res.ok) toast(res.data.message);
       },
+      /** "Try again": the same task runs again (its settings, seed and references), on top, followed live. */
       async retry(taskId) {
-        const task = this.tasks.find((x) => x.task_id === taskId);
-        this.fill(task, task.seed);
-        await this.submit();
+        const res = await api("POST", "task/" + encodeURIComponent(taskId) + "/retry");
+        this.refreshQuota();
+        if (!res.ok) { toast(res.data.message); return; }
+        this.adopt(res.data);
       },
       async reuse(taskId, seed, only) {
         let task = this.tasks.find((x) => x.task_id === taskId);
@@ -1410,16 +1412,15 @@
         if (!res.ok) { toast(res.data.message); return; }
         await this.load();
       },
+      /** "Try again": the same task (settings, seed, references) goes back into the queue, followed live. */
       async retry(taskId) {
-        const task = this.recent.find((t) => t.task_id === taskId);
-        const body = { prompt: task.prompt, model: task.model, width: task.width, height: task.height, num_images: task.num_images };
-        for (const name of ["negative_prompt", "steps", "scale", "seed", "enhance_prompt"]) {
-          if (task[name] !== null && task[name] !== undefined && task[name] !== "") body[name] = task[name];
-        }
-        const res = await api("POST", "generate", body);
+        const res = await api("POST", "task/" + encodeURIComponent(taskId) + "/retry");
         if (!res.ok) { toast(res.data.message); return; }
         toast(gettext("Started: it is in the queue."));
-        await this.load();
+        this.recent = this.recent.filter((t) => t.task_id !== taskId);
+        if (this.everyone) { await this.load(); return; }
+        this.streamed(res.data);
+        this.live().watch(taskId);
       },
     };
   }
