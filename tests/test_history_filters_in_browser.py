@@ -4,6 +4,7 @@ with the same filters set in the form."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -63,3 +64,36 @@ def test_the_filters_survive_a_reload_and_a_shared_link(watch, browser, app):
     page.select_option("#history-status", "")
     page.wait_for_url(lambda url: "status=" not in url)
     expect(page.locator(".history-row")).to_have_count(2)
+
+
+
+
+HELD = re.compile(r"/api/v1/tasks\?(?!.*q=).*status=failed")  # the status alone, without the text
+
+
+def test_a_filter_changed_while_a_page_is_loading_is_not_lost(watch, app):
+    """The list shows the answer to the latest filters, whatever order the answers come in: here the answer
+    for the status alone is held back until the one for the status and the text has been shown."""
+    page = watch.page
+    page.goto("/history")
+    expect(page.locator(".history-row")).to_have_count(3)
+
+    def hold(route):  # only the status-only request is routed here; the later one goes straight through
+        time.sleep(1.5)
+        route.continue_()
+
+    page.route(HELD, hold)
+    with page.expect_event("requestfinished", lambda request: bool(HELD.search(request.url)), timeout=20_000):
+        # Both changes in one go, as a quick user makes them: the status (a request), then the text (another).
+        page.evaluate("""() => {
+            const status = document.querySelector("#history-status");
+            status.value = "failed";
+            status.dispatchEvent(new Event("change", { bubbles: true }));
+            document.querySelector("#history-q").value = "fox";
+            document.querySelector("#history-q").form.requestSubmit();
+        }""")
+        page.wait_for_function("() => document.querySelectorAll('.history-row').length === 1")
+    # The held answer is in the browser: two frames later the page has done whatever it does with it.
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    expect(page.locator(".history-row")).to_have_count(1)
+    assert prompts(page) == ["filtered: a failed fox"]

@@ -907,12 +907,14 @@
     });
   }
 
-  /** Infinite scroll over a paginated API list. */
+  /** Infinite scroll over a paginated API list. A reload (the filters changed) starts at once, even while a
+   * page is on its way: the answer to a request made before the last reload is dropped, never shown. */
   function pagedList(path) {
     return {
       page: 0,
       hasMore: true,
       loading: false,
+      generation: 0,
       observer: null,
       listPath() { return path; },
       query() { return ""; },
@@ -923,15 +925,20 @@
         this.observer.observe(this.$refs.sentinel);
       },
       async reload() {
+        this.generation += 1;
         this.page = 0;
         this.hasMore = true;
-        this.items = [];
+        this.loading = false;
+        this.clearItems();
         await this.loadMore();
       },
+      clearItems() {},
       async loadMore() {
         if (this.loading || !this.hasMore) return;
+        const generation = this.generation;
         this.loading = true;
         const res = await api("GET", this.listPath() + "?page=" + (this.page + 1) + "&page_size=30" + this.query());
+        if (generation !== this.generation) return;  // the filters changed meanwhile: a newer load owns the list
         this.loading = false;
         if (!res.ok) { this.hasMore = false; if (res.status !== 404) toast(res.data.message); return; }
         this.page += 1;
@@ -989,12 +996,7 @@
           this.images.push({ ...img, thumbWidth: tw, thumbHeight: th, selected: this.selected.includes(img.image_id), openLabel: openLabel(img.prompt, 0, 1) });
         }
       },
-      async reload() {
-        this.page = 0;
-        this.hasMore = true;
-        this.images = [];
-        await this.loadMore();
-      },
+      clearItems() { this.images = []; },
       async loadTags() {
         const res = await api("GET", "tags");
         if (res.ok) this.tags = res.data;
@@ -1199,12 +1201,7 @@
         return filterQuery(f);
       },
       received(rows) { for (const row of rows) this.tasks.push(decorateTask(row)); },
-      async reload() {
-        this.page = 0;
-        this.hasMore = true;
-        this.tasks = [];
-        await this.loadMore();
-      },
+      clearItems() { this.tasks = []; },
       get isEmpty() { return !this.loading && this.tasks.length === 0; },
       applyFilters(event) {
         this.filters = readFilters(event.target.form || event.target);
@@ -1521,12 +1518,7 @@
           forgetLabel: fmt(gettext("Delete forever: %(prompt)s"), { prompt: entry.prompt.slice(0, 60) }),
         };
       },
-      async reload() {
-        this.page = 0;
-        this.hasMore = true;
-        this.entries = [];
-        await this.loadMore();
-      },
+      clearItems() { this.entries = []; },
       get isEmpty() { return !this.loading && this.entries.length === 0; },
       get hasEntries() { return this.entries.length > 0; },
       get keepsLabel() {
