@@ -18,9 +18,10 @@ def app(tmp_path_factory):
     stack.close()
 
 
-def read_all(app, task_id, **kwargs) -> list[dict]:
+def read_all(app, task_id, on_first=None, **kwargs) -> list[dict]:
     """Follow the task across as many responses as its lifetime bound needs, the way an EventSource
-    does; returns the task events seen, each response's first one marked."""
+    does; returns the task events seen, each response's first one marked. `on_first()` runs once the first
+    event is in."""
     seen: list[dict] = []
     last = kwargs.pop("last_event_id", None)
     for _ in range(100):
@@ -33,6 +34,8 @@ def read_all(app, task_id, **kwargs) -> list[dict]:
                 last = event["id"]
             if "data" in event and event["event"] != "ping":
                 seen.append(event)
+                if on_first is not None and len(seen) == 1:
+                    on_first()
         stream.close()
         if seen and seen[-1]["event"] == "unsubscribed":
             return seen
@@ -40,8 +43,11 @@ def read_all(app, task_id, **kwargs) -> list[dict]:
 
 
 def test_an_event_stream_follows_a_task_through_to_its_final_state(app):
+    # The task waits for a worker until its first event is in, so that the stream sees every stage of it
+    # however slowly the stream answers (on a busy machine the task could otherwise be over before).
+    app.stop("worker")
     task_id = app.generate(prompt="followed by events")
-    events = read_all(app, task_id)
+    events = read_all(app, task_id, on_first=app.start_worker)
     kinds = [e["event"] for e in events]
     assert kinds[0] == "snapshot" and kinds[-2:] == ["completed", "unsubscribed"]
     for event in events[:-1]:
