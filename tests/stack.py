@@ -4,13 +4,16 @@ data directory of the test's own."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +26,50 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# A stack on SQLite starts from a copy of a database migrated once per test process (with its cache table), and
+# pages from static files collected once: migrate, createcachetable and collectstatic cost 4-7 s of each start,
+# and the process, browser and fault tests start well over a hundred stacks. Keyed by what decides the database's
+# contents: the cache backend (its table) and nothing else (no migration reads a setting).
+_TEMPLATES: dict[str, Path] = {}
+_template_root: Path | None = None
+
+
+def _scratch() -> Path:
+    global _template_root
+    if _template_root is None:
+        _template_root = Path(tempfile.mkdtemp(prefix="imagegen-stack-templates-"))
+        atexit.register(shutil.rmtree, _template_root, True)
+    return _template_root
+
+
+def _prepared(env: dict, what: str) -> Path:
+    """A data directory migrated (what="db") or with collected static files (what="static"), made once."""
+    key = f"{what}:{env.get('CACHE_URL', '')}"
+    if key not in _TEMPLATES:
+        data_dir = _scratch() / f"{what}-{len(_TEMPLATES)}"
+        template_env = {**env, "IMAGEGEN_DATA_DIR": str(data_dir)}
+        template_env.pop("IMAGEGEN_STATIC_ROOT", None)
+        commands = ([["migrate", "--noinput", "-v", "0"], ["createcachetable"]] if what == "db"
+                    else [["collectstatic", "--noinput", "-v", "0"]])
+        for args in commands:
+            subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=template_env, check=True, timeout=120)
+        if what == "db":  # everything in the main file, nothing left in a write-ahead log
+            with sqlite3.connect(data_dir / "db.sqlite3") as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+        _TEMPLATES[key] = data_dir
+    return _TEMPLATES[key]
+
+
+def _copy_migrated_database(env: dict, data_dir: Path) -> None:
+    shutil.copyfile(_prepared(env, "db") / "db.sqlite3", data_dir / "db.sqlite3")
+    # The recovery schedule falls due when it was made, as it would in a database migrated just now.
+    with sqlite3.connect(data_dir / "db.sqlite3") as conn:
+        conn.execute("UPDATE django_q_schedule SET next_run = strftime('%Y-%m-%d %H:%M:%f', 'now') "
+                     "WHERE schedule_type = 'I'")
+    conn.close()
 
 
 def _group_running(pgid: int) -> bool:
@@ -55,6 +102,9 @@ class Stack:
             "IMAGEGEN_EDIT_RATE": "100000/m",
             "IMAGEGEN_READ_RATE": "100000/m",
             "PYTHONUNBUFFERED": "1",
+            # The tests find a stack's processes by IMAGEGEN_DATA_DIR in /proc/PID/environ; a process title set by
+            # django-q2 (setproctitle) longer than the command line would write over the start of that area.
+            "SPT_NOENV": "1",
             # Pages poll, and the server refuses WebSockets, unless the test starts the stream (start_stream).
             "IMAGEGEN_STREAM_URL": "off",
             **{k: str(v) for k, v in env.items()},
@@ -63,10 +113,13 @@ class Stack:
         self.headers: dict[str, str] = {}  # sent with every request (e.g. Authorization in accounts mode)
         self.logs = self.data_dir / "test-logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.manage("migrate", "--noinput", "-v", "0")
-        self.manage("createcachetable")
-        if static:  # the pages need the collected, hashed static files
-            self.manage("collectstatic", "--noinput", "-v", "0")
+        if "DATABASE_URL" in self.env:
+            self.manage("migrate", "--noinput", "-v", "0")
+            self.manage("createcachetable")
+        else:
+            _copy_migrated_database(self.env, self.data_dir)
+        if static and "IMAGEGEN_STATIC_ROOT" not in self.env:  # the pages need the collected, hashed static files
+            self.env["IMAGEGEN_STATIC_ROOT"] = str(_prepared(self.env, "static") / "static")
 
     # -- processes
 
