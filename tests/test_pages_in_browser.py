@@ -254,7 +254,7 @@ def test_a_hostile_prompt_shows_as_text_everywhere(watch, app):
     assert card(page, XSS).locator(".task-prompt").inner_text() == XSS
     for path in ("/", "/history", "/gallery", "/queue"):
         page.goto(path)
-        page.wait_for_timeout(500)
+        page.wait_for_load_state("networkidle")  # the page's lists are in (no request for 500 ms)
         assert page.locator("img[src='x']").count() == 0
     page.goto("/history")
     page.get_by_text(XSS, exact=True).first.wait_for()
