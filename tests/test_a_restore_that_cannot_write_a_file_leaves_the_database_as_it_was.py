@@ -1,4 +1,4 @@
-"""A file the bucket does not take (here: refused with AccessDenied) fails the restore with a message naming
+"""A file the bucket (or the media directory) does not take fails the restore with a message naming
 it; the database goes in last, so the one in place is left as it was, and the files the restore had already
 written are removed again (a bucket that was empty is empty again, ready for another try)."""
 
@@ -13,7 +13,7 @@ from storages.backends.s3 import S3Storage
 
 from generation import backups
 
-from .conftest import run
+from .conftest import files_under, run
 from .services import s3_env, s3_server, use_bucket  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,3 +54,20 @@ def test_it_names_the_file_it_cannot_write_and_leaves_the_database_and_the_bucke
     monkeypatch.setattr(S3Storage, "_save", save)  # the bucket takes files again: the same restore goes through
     backups.backup_restore(archive=archive, db_path=db_path, media_root=None, force=True)
     assert s3_server.keys(bucket) == sorted(files) and db_path.read_bytes() != before
+
+
+def test_on_local_disk_too_it_names_the_file_and_removes_the_ones_it_had_added(api, media, tmp_path):
+    run(api.generate(prompt="a cat", num_images=2))
+    run(api.generate(prompt="a dog", num_images=1))
+    archive = backups.backup_create(output=tmp_path / "b.tar.gz").path
+    with tarfile.open(archive) as tar:
+        files = [m.name.removeprefix("media/") for m in tar.getmembers() if m.name.startswith("media/")]
+    folder = max(f.rsplit("/", 1)[0] for f in files)  # the task folder written last
+    target = tmp_path / "target"
+    (target / "media" / folder).parent.mkdir(parents=True)
+    (target / "media" / folder).write_bytes(b"a file where the task's folder must go")
+
+    with pytest.raises(backups.BackupError, match=f"could not write {folder}/.* into {target / 'media'}"):
+        backups.backup_restore(archive=archive, db_path=target / "db.sqlite3", media_root=target / "media", force=True)
+    assert not (target / "db.sqlite3").exists()
+    assert files_under(target / "media") == [folder]  # the other task's files, written first, were removed
