@@ -1,6 +1,7 @@
 """With object storage (IMAGEGEN_STORAGE=s3) `backup` reads the images from the bucket into the archive, and
 `restore` writes them into the bucket of the installation it restores: S3 → archive → another bucket gives
-every image row its original (with the sha256 the row holds) and its thumbnail, byte for byte."""
+every image row its original (with the sha256 the row holds) and its thumbnail, byte for byte; the same archive
+restored onto local disk gives the same files there."""
 
 from __future__ import annotations
 
@@ -50,3 +51,7 @@ def test_it_backs_up_the_images_of_a_bucket_and_restores_them_into_another_bucke
         assert hashlib.sha256(original).hexdigest() == sha256 and original == in_source[file_path]
         assert client.get_object(Bucket=target, Key=thumbnail_path)["Body"].read() == in_source[thumbnail_path]
     assert s3_server.keys(target) == sorted(in_source)
+
+    local = tmp_path / "local"
+    backups.backup_restore(archive=result.path, db_path=local / "db.sqlite3", media_root=local / "media")
+    assert {path: (local / "media" / path).read_bytes() for path in files_under(local / "media")} == in_source
