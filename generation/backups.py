@@ -14,6 +14,9 @@ the snapshot's images (no debris of running tasks, no files of tasks deleted bef
 deleted between the snapshot and its copy is reported as missing; `cleanup` removes such rows after a
 restore. On PostgreSQL the file list is read inside the very snapshot that pg_dump writes (REPEATABLE READ,
 pg_export_snapshot, pg_dump --snapshot), so the database and the files are one consistent pair there too.
+
+Files are read and written through the app's storage (generation.storage, default_storage): with
+IMAGEGEN_STORAGE=s3 a backup reads them from the bucket, and a restore writes them into it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from django.utils import timezone
 
 from core.version import VERSION
 
+from . import storage
 from .models import Reference
 
 FORMAT = 1
@@ -44,6 +48,7 @@ DB_NAME = "db.sqlite3"
 PG_DUMP_NAME = "db.pgdump"
 MANIFEST = "manifest.json"
 MEDIA = "media"
+MEDIA_ROOTS = ("images", "references")  # the app's top-level folders in storage (a restore's target must not hold them)
 
 
 class BackupError(Exception):
@@ -173,6 +178,8 @@ def backup_create(
                     except (FileNotFoundError, OSError):
                         missing.append(name)
                         continue
+                    except Exception as err:  # object storage: not a missing file (denied, unreachable)
+                        raise BackupError(f"could not read {name} from {storage.describe()}: {err}") from err
                     info = tarfile.TarInfo(f"{MEDIA}/{name}")
                     info.size, info.mtime, info.mode = size, int(timezone.now().timestamp()), 0o640
                     with handle:
@@ -299,13 +306,18 @@ def read_manifest(archive: Path) -> dict:
 
 
 def backup_restore(
-    *, archive: Path, db_path: Path, media_root: Path, force: bool = False, progress: Progress = _no_progress
+    *, archive: Path, db_path: Path, media_root: Path | None, force: bool = False, progress: Progress = _no_progress
 ) -> RestoreResult:
-    """Restore an archive into `db_path` and `media_root`, which must be empty unless `force`.
+    """Restore an archive into `db_path` and `media_root`, which must be empty unless `force`. With
+    `media_root` None the files go into the app's storage (generation.storage: the configured bucket with
+    IMAGEGEN_STORAGE=s3), which must hold nothing under the app's folders (images/, references/) unless `force`.
 
     Stop the web server and the worker first. Every file is checked against the sha256 the archive lists
-    (and originals against the database's own sha256)."""
-    archive, db_path, media_root = Path(archive), Path(db_path), Path(media_root)
+    (and originals against the database's own sha256). The database goes in last: a restore that fails
+    before (a file that cannot be written, a damaged archive) leaves the database as it was and removes the
+    files it had added."""
+    archive, db_path = Path(archive), Path(db_path)
+    media_root = Path(media_root) if media_root is not None else None
     manifest = read_manifest(archive)
     postgres = manifest["database"].get("vendor") == "postgresql"
     if postgres != (connection.vendor == "postgresql"):
@@ -318,88 +330,159 @@ def backup_restore(
         if not postgres and not _database_is_empty(db_path):
             raise BackupError(f"{db_path} already holds a database; restore into an empty data directory "
                               "or pass --force to replace it")
-        if media_root.exists() and any(p.is_file() for p in media_root.rglob("*")):
+        if media_root is not None and media_root.exists() and any(p.is_file() for p in media_root.rglob("*")):
             raise BackupError(f"{media_root} already holds files; restore into an empty data directory "
                               "or pass --force")
+        if media_root is None:
+            roots = sorted(set(MEDIA_ROOTS) | {PurePosixPath(f["path"]).parts[0] for f in manifest["media"]["files"]})
+            try:
+                occupied = storage.holds_files(roots)
+            except Exception as err:
+                raise BackupError(f"cannot list {storage.describe()}: {err}") from err
+            if occupied:
+                raise BackupError(f"{storage.describe()} already holds files under {', '.join(r + '/' for r in roots)}; "
+                                  "restore into an empty bucket (or prefix) or pass --force")
     expected = {f["path"]: f for f in manifest["media"]["files"]}
     mismatched: list[str] = []
     restored_files = restored_bytes = 0
     if not postgres:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-    media_root.mkdir(parents=True, exist_ok=True)
+    if media_root is not None:
+        media_root.mkdir(parents=True, exist_ok=True)
+    added: list[str] = []  # files this restore created (none was there before): removed again if it fails
+    committed = False
+    try:
+        with tarfile.open(archive, "r:gz") as tar, \
+                tempfile.TemporaryDirectory(dir=None if postgres else db_path.parent) as work:
+            members = tar.getmembers()
+            total = sum(1 for m in members if m.name.startswith(f"{MEDIA}/"))
+            done = 0
+            image_hashes: dict[str, str] | None = None
+            tasks = images = 0
+            for member in members:
+                path = _safe_member_path(member.name)
+                if not member.isfile():
+                    continue
+                if member.name == PG_DUMP_NAME and postgres:
+                    staged = Path(work) / PG_DUMP_NAME
+                    with tar.extractfile(member) as src, open(staged, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    if _sha256_file(staged) != manifest["database"]["sha256"]:
+                        raise BackupError("the database in the archive does not match its checksum")
+                    image_hashes = {}
+                    continue
+                if member.name == DB_NAME:
+                    staged = Path(work) / DB_NAME
+                    with tar.extractfile(member) as src, open(staged, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    if _sha256_file(staged) != manifest["database"]["sha256"]:
+                        raise BackupError("the database in the archive does not match its checksum")
+                    db = sqlite3.connect(staged)
+                    try:
+                        check = db.execute("PRAGMA quick_check").fetchone()[0]
+                        tasks, images = _counts(db)
+                        image_hashes = dict(db.execute("SELECT file_path, sha256 FROM images").fetchall())
+                    finally:
+                        db.close()
+                    if check != "ok":
+                        raise BackupError(f"the database in the archive failed its integrity check: {check}")
+                    continue
+                if path.parts[0] != MEDIA or len(path.parts) < 2:
+                    continue
+                relative = PurePosixPath(*path.parts[1:])
+                if media_root is not None:
+                    sha = _restore_to_disk(tar, member, relative, media_root, added)
+                else:
+                    sha = _restore_to_storage(tar, member, relative, Path(work), force, added)
+                listed = expected.get(str(relative))
+                if listed is None or listed["sha256"] != sha:
+                    mismatched.append(str(relative))
+                restored_files += 1
+                restored_bytes += member.size
+                done += 1
+                if done % 50 == 0 or done == total:
+                    progress("image files", done, total)
 
-    with tarfile.open(archive, "r:gz") as tar, \
-            tempfile.TemporaryDirectory(dir=None if postgres else db_path.parent) as work:
-        members = tar.getmembers()
-        total = sum(1 for m in members if m.name.startswith(f"{MEDIA}/"))
-        done = 0
-        image_hashes: dict[str, str] | None = None
-        tasks = images = 0
-        for member in members:
-            path = _safe_member_path(member.name)
-            if not member.isfile():
-                continue
-            if member.name == PG_DUMP_NAME and postgres:
-                staged = Path(work) / PG_DUMP_NAME
-                with tar.extractfile(member) as src, open(staged, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                if _sha256_file(staged) != manifest["database"]["sha256"]:
-                    raise BackupError("the database in the archive does not match its checksum")
-                image_hashes = {}
-                continue
-            if member.name == DB_NAME:
-                staged = Path(work) / DB_NAME
-                with tar.extractfile(member) as src, open(staged, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                if _sha256_file(staged) != manifest["database"]["sha256"]:
-                    raise BackupError("the database in the archive does not match its checksum")
-                db = sqlite3.connect(staged)
-                try:
-                    check = db.execute("PRAGMA quick_check").fetchone()[0]
-                    tasks, images = _counts(db)
-                    image_hashes = dict(db.execute("SELECT file_path, sha256 FROM images").fetchall())
-                finally:
-                    db.close()
-                if check != "ok":
-                    raise BackupError(f"the database in the archive failed its integrity check: {check}")
-                continue
-            if path.parts[0] != MEDIA or len(path.parts) < 2:
-                continue
-            relative = PurePosixPath(*path.parts[1:])
-            target = media_root.joinpath(*relative.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            digest = hashlib.sha256()
-            with tar.extractfile(member) as src, open(target, "wb") as dst:
-                for block in iter(lambda: src.read(1 << 20), b""):
-                    digest.update(block)
-                    dst.write(block)
-            listed = expected.get(str(relative))
-            if listed is None or listed["sha256"] != digest.hexdigest():
-                mismatched.append(str(relative))
-            restored_files += 1
-            restored_bytes += member.size
-            done += 1
-            if done % 50 == 0 or done == total:
-                progress("image files", done, total)
-
-        if image_hashes is None:
-            raise BackupError(f"{archive} holds no {PG_DUMP_NAME if postgres else DB_NAME}")
-        if postgres:
-            # The files are in place; the database goes in last, in one transaction.
-            pg_restore(Path(work) / PG_DUMP_NAME)
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT COUNT(*) FROM tasks")
-                tasks = cursor.fetchone()[0]
-                cursor.execute("SELECT file_path, sha256 FROM images")
-                image_hashes = dict(cursor.fetchall())
-            images = len(image_hashes)
-        for name, sha in image_hashes.items():
-            f = expected.get(name)
-            if f is not None and f["sha256"] != sha and name not in mismatched:
-                mismatched.append(name)
-        if not postgres:
-            # Move the database into place last: until then the target stays empty.
-            for suffix in ("-wal", "-shm", "-journal"):
-                Path(str(db_path) + suffix).unlink(missing_ok=True)
-            os.replace(Path(work) / DB_NAME, db_path)
+            if image_hashes is None:
+                raise BackupError(f"{archive} holds no {PG_DUMP_NAME if postgres else DB_NAME}")
+            if postgres:
+                # The files are in place; the database goes in last, in one transaction.
+                pg_restore(Path(work) / PG_DUMP_NAME)
+                committed = True
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT COUNT(*) FROM tasks")
+                    tasks = cursor.fetchone()[0]
+                    cursor.execute("SELECT file_path, sha256 FROM images")
+                    image_hashes = dict(cursor.fetchall())
+                images = len(image_hashes)
+            for name, sha in image_hashes.items():
+                f = expected.get(name)
+                if f is not None and f["sha256"] != sha and name not in mismatched:
+                    mismatched.append(name)
+            if not postgres:
+                # Move the database into place last: until then the target stays empty.
+                for suffix in ("-wal", "-shm", "-journal"):
+                    Path(str(db_path) + suffix).unlink(missing_ok=True)
+                os.replace(Path(work) / DB_NAME, db_path)
+                committed = True
+    except BaseException:
+        if not committed:
+            _remove_added(added, media_root)
+        raise
     return RestoreResult(tasks=tasks, images=images, files=restored_files, bytes=restored_bytes, mismatched=mismatched)
+
+
+def _restore_to_disk(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: PurePosixPath, media_root: Path,
+                     added: list[str]) -> str:
+    """One archived file into the media directory; its sha256."""
+    target = media_root.joinpath(*relative.parts)
+    existed = target.exists()
+    digest = hashlib.sha256()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tar.extractfile(member) as src, open(target, "wb") as dst:
+            if not existed:
+                added.append(str(relative))
+            for block in iter(lambda: src.read(1 << 20), b""):
+                digest.update(block)
+                dst.write(block)
+    except OSError as err:
+        raise BackupError(f"could not write {relative} into {media_root}: {err}") from err
+    return digest.hexdigest()
+
+
+def _restore_to_storage(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: PurePosixPath, work: Path,
+                        force: bool, added: list[str]) -> str:
+    """One archived file into the app's storage (the bucket), staged on disk first so that no image is held
+    in memory; its sha256."""
+    name = str(relative)
+    staged = work / "media-file"
+    digest = hashlib.sha256()
+    with tar.extractfile(member) as src, open(staged, "wb") as dst:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            digest.update(block)
+            dst.write(block)
+    try:
+        # Without --force nothing was under the app's folders (checked): every file written is new.
+        existed = force and default_storage.exists(name)
+        with open(staged, "rb") as handle:
+            storage.put(name, handle)
+        if not existed:
+            added.append(name)
+    except Exception as err:
+        raise BackupError(f"could not write {name} into {storage.describe()}: {err}") from err
+    finally:
+        staged.unlink(missing_ok=True)
+    return digest.hexdigest()
+
+
+def _remove_added(added: list[str], media_root: Path | None) -> None:
+    """Undo a failed restore's new files (the ones it replaced under --force cannot be brought back)."""
+    if media_root is None:
+        storage.delete_files(added)
+        return
+    for name in added:
+        try:
+            media_root.joinpath(*PurePosixPath(name).parts).unlink(missing_ok=True)
+        except OSError:
+            pass

@@ -10,8 +10,8 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import FileSystemStorage, default_storage
 
 from . import imaging
 
@@ -71,6 +71,41 @@ def delete_files(paths) -> None:
         except OSError:
             # Left for the cleanup command's orphan sweep; never fail the caller over it.
             log.warning("could not delete %s", path, exc_info=True)
+
+
+def is_object_storage() -> bool:
+    """The files are in object storage (IMAGEGEN_STORAGE=s3), not in the media directory."""
+    return not isinstance(default_storage, FileSystemStorage)
+
+
+def describe() -> str:
+    """Where the files are, for an operator: the media directory, or s3://bucket/prefix."""
+    if not is_object_storage():
+        return str(default_storage.location)
+    bucket = getattr(default_storage, "bucket_name", "?")
+    location = getattr(default_storage, "location", "")
+    return f"s3://{bucket}/{location}".rstrip("/")
+
+
+def holds_files(roots) -> bool:
+    """Whether anything is stored under one of these top-level folders (a restore's target must be empty)."""
+    for root in roots:
+        try:
+            dirs, files = default_storage.listdir(root)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if dirs or files:
+            return True
+    return False
+
+
+def put(path: str, handle) -> None:
+    """Write a file under exactly `path`, replacing what is there (a restore puts files back under the names
+    the database holds). Raises when the storage cannot keep that name."""
+    name = default_storage.save(path, File(handle, name=path))
+    if name != path:
+        delete_files([name])
+        raise OSError(f"the storage would keep {path} as {name}")
 
 
 def list_prefix(prefix: str) -> list[str]:

@@ -118,3 +118,13 @@ def s3_env(s3_server):
         "IMAGEGEN_S3_REGION": "us-east-1",
         "IMAGEGEN_S3_ADDRESSING_STYLE": "path",
     }
+
+
+def use_bucket(settings, monkeypatch, env: dict) -> None:
+    """Point the app's default storage at the bucket of `env` (an s3_env), configured exactly as
+    IMAGEGEN_STORAGE=s3 configures it (imagegen.environment.s3_storage)."""
+    from imagegen import environment
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGES = {**settings.STORAGES, "default": environment.s3_storage(environment.Env())}
