@@ -74,9 +74,6 @@ class BatchApi(APIView):
         variations = StrictIntegerField(required=False, default=1, min_value=1, max_value=100,
                                         help_text="Tasks per prompt, each with its own seed.")
         sweep = serializers.DictField(required=False, help_text="One task per value of one parameter.")
-        # Not in batches (yet): a reference image is copied per task, and a group is one task's request.
-        reference_images = None
-        group = None
 
         def validate_sweep(self, value):
             sweep = BatchApi.SweepSerializer(data=value)
@@ -89,7 +86,8 @@ class BatchApi(APIView):
         description="N variations of a prompt (different seeds), several prompts at once, or a sweep over one "
         "parameter (seed, size or model); the three multiply. All the tasks are made, or none: a batch beyond "
         "the batch size, the client's queued-task limit or the daily quota is refused whole. Each task is an "
-        "ordinary task with this batch's `batch_id`. The Idempotency-Key header works as for /generate.",
+        "ordinary task with this batch's `batch_id`, with its own copy of the `reference_images` and, with "
+        "`group`, a group request of its own. The Idempotency-Key header works as for /generate.",
         request=InputSerializer,
         parameters=[OpenApiParameter("Idempotency-Key", {"type": "string", "maxLength": 200}, OpenApiParameter.HEADER)],
         examples=[OpenApiExample("Four variations", request_only=True, value={"prompt": "a red kite", "variations": 4}),
@@ -103,6 +101,8 @@ class BatchApi(APIView):
         data = dict(serializer.validated_data)
         webhook = webhooks.webhook_request(url=data.pop("webhook", None), events=data.pop("webhook_events_filter", None),
                                            owner=request.user, token=getattr(request, "api_token", None))
+        if data.get("reference_images"):  # every task of the batch gets its own copy of each
+            data["reference_images"] = selectors.reference_sources(ids=data["reference_images"], user=request.user)
         try:
             planned = plan_batch(data)
         except PlanError as err:

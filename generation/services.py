@@ -91,10 +91,11 @@ def reference_upload(*, data: bytes, owner=None, client_id: str = "") -> Referen
     return reference
 
 
-def _attach_references(task: GenerationTask, sources: tuple) -> None:
+def _attach_references(task: GenerationTask, sources: tuple) -> list[str]:
     """Give the task its own copy of each reference (an upload, another task's reference or a gallery image),
     so that its inputs outlive whatever they were copied from. Files are written inside the creation's
-    transaction (the worker may start as soon as it commits); one that fails here deletes what it wrote."""
+    transaction (the worker may start as soon as it commits); one that fails here deletes what it wrote.
+    Returns the paths written, for a caller that may still roll the transaction back."""
     written: list[str] = []
     try:
         for index, source in enumerate(sources):
@@ -115,6 +116,7 @@ def _attach_references(task: GenerationTask, sources: tuple) -> None:
     except BaseException:
         storage.delete_files(written)
         raise
+    return written
 
 
 def references_purge_unused(*, now=None) -> int:
@@ -226,8 +228,16 @@ def batch_create(
         prices = _check_room(client_id=client_id, owner=owner, plans=plans)
         batch = Batch.objects.create(owner=owner, client_id=client_id, idempotency_key=idempotency_key,
                                      request_fingerprint=fingerprint, kind=kind, size=len(plans))
-        tasks = [_new_task(plan, prices=prices, client_id=client_id, owner=owner, batch_id=batch.batch_id, webhook=webhook)
-                 for plan in plans]
+        tasks, written = [], []
+        try:
+            for plan in plans:
+                task = _new_task(plan, prices=prices, client_id=client_id, owner=owner, batch_id=batch.batch_id,
+                                 webhook=webhook)
+                written += _attach_references(task, plan.references)
+                tasks.append(task)
+        except BaseException:
+            storage.delete_files(written)  # the earlier tasks' copies: their rows go with the transaction
+            raise
     log.info("batch %s created: %d tasks (%s)", batch.batch_id, len(tasks), kind)
     return batch, tasks, True
 

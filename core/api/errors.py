@@ -6,6 +6,8 @@ builds on; the stream sends the same envelope (streaming/messages.py).
 
 from __future__ import annotations
 
+import errno
+
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -33,7 +35,17 @@ CODE_NAMES = {
 }
 
 
+# A full disk (or quota) while a request writes files: the request made nothing (its transaction rolls back and
+# its files are removed), and the user can tell that from a server fault.
+_STORAGE_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
 def api_exception_handler(exc, context):
+    if isinstance(exc, OSError) and exc.errno in _STORAGE_FULL:
+        set_rollback()
+        return Response(envelope("storage_full", _("The server's storage is full, so nothing was saved. Try again "
+                                                   "once its operator has made room.")),
+                        status=status.HTTP_507_INSUFFICIENT_STORAGE, headers={"Retry-After": "60"})
     if isinstance(exc, ApplicationError):
         set_rollback()
         return Response(

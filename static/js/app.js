@@ -676,10 +676,6 @@
         const errors = this.validate();
         if (Object.keys(errors).length) { this.showErrors(errors); return; }
         const batch = this.isBatch;
-        if (batch && (this.body().reference_images || this.body().group)) {
-          this.formError = gettext("Reference images and groups go with one task: set Variations to 1, with no sweep and one prompt.");
-          return;
-        }
         this.submitting = true;
         const res = batch ? await api("POST", "batches", this.batchBody()) : await api("POST", "generate", this.body());
         this.submitting = false;
