@@ -1424,16 +1424,34 @@
     };
   }
 
-  /** The share links page: each link with its state and views, copy and revoke. */
+  /** The share links page: each link with its state and views, copy and revoke. The account page uses it
+   * too (templates/pages/_share_list.html), with data-live-only (the working links, and those revoked
+   * there) and data-limit (the newest few) on its element. */
   function shares() {
     return {
       links: [],
-      async init() { await this.load(); },
+      loaded: false,
+      liveOnly: false,
+      limit: 0,
+      liveTotal: 0,
+      revokedHere: [],
+      initialCount: "",
+      async init() {
+        this.liveOnly = this.$el.dataset.liveOnly === "true";
+        this.limit = Number(this.$el.dataset.limit) || 0;
+        const count = this.$el.querySelector("[data-live-count]");
+        this.initialCount = count ? count.textContent : "";
+        await this.load();
+      },
       async load() {
         const res = await api("GET", "shares");
         if (!res.ok) { toast(res.data.message); return; }
         const kinds = { image: gettext("an image"), task: gettext("a generation"), board: gettext("a board") };
-        this.links = res.data.map((l) => ({
+        this.liveTotal = res.data.filter((l) => l.live).length;
+        let links = res.data;
+        if (this.liveOnly) links = links.filter((l) => l.live || this.revokedHere.includes(l.share_id));
+        if (this.limit) links = links.slice(0, this.limit);
+        this.links = links.map((l) => ({
           ...l,
           fullUrl: window.location.origin + l.url,
           stateLabel: l.revoked_at ? gettext("Revoked") : (l.live ? gettext("Live") : gettext("Expired")),
@@ -1441,8 +1459,13 @@
             + (l.expires_at ? " · " + fmt(gettext("until %(date)s"), { date: localDate(l.expires_at) }) : ""),
           viewsLabel: fmt(ngettext("%(n)s view", "%(n)s views", l.views), { n: l.views }),
         }));
+        this.loaded = true;
       },
-      get noLinks() { return this.links.length === 0; },
+      get noLinks() { return this.loaded && this.links.length === 0; },
+      // How many work now, kept right after a revoke (the page's own figure until the list is read).
+      get liveCountLabel() {
+        return this.loaded ? fmt(ngettext("%(n)s working", "%(n)s working", this.liveTotal), { n: this.liveTotal }) : this.initialCount;
+      },
       async copy(link) {
         try { await navigator.clipboard.writeText(link.fullUrl); toast(gettext("Link copied.")); }
         catch (e) { toast(gettext("Copying is not allowed here; select the text instead.")); }
@@ -1451,6 +1474,7 @@
         const res = await api("DELETE", "shares/" + shareId);
         if (!res.ok) { toast(res.data.message); return; }
         toast(gettext("Revoked: the link no longer works."));
+        this.revokedHere.push(shareId);
         await this.load();
       },
     };
