@@ -406,11 +406,13 @@
       ratio: "1:1",
       timer: null,
       quota: null,
+      spendingCaps: [],
       live: null,
       liveMode: "polling",
 
       async init() {
         this.quota = this.config.quota || null;
+        this.spendingCaps = this.config.spendingCaps || [];
         const model = this.config.models.find((m) => m.default) || this.config.models[0];
         this.selectModel(model.id, true);
         const params = new URLSearchParams(window.location.search);
@@ -506,10 +508,29 @@
           remaining: d.remaining, limit: d.limit, running: c.used, max: c.limit,
         });
       },
+      // What is left of each spending cap (the site's and the user's own), as GET /api/v1/account says.
+      get hasCaps() { return this.spendingCaps.length > 0; },
+      get capLines() {
+        const words = {
+          "site day images": gettext("%(remaining)s of %(limit)s images left under the site's daily cap"),
+          "site month images": gettext("%(remaining)s of %(limit)s images left under the site's monthly cap"),
+          "user day images": gettext("%(remaining)s of %(limit)s images left under your daily cap"),
+          "user month images": gettext("%(remaining)s of %(limit)s images left under your monthly cap"),
+          "site day money": gettext("%(remaining)s of %(limit)s %(currency)s left under the site's daily spending cap"),
+          "site month money": gettext("%(remaining)s of %(limit)s %(currency)s left under the site's monthly spending cap"),
+          "user day money": gettext("%(remaining)s of %(limit)s %(currency)s left under your daily spending cap"),
+          "user month money": gettext("%(remaining)s of %(limit)s %(currency)s left under your monthly spending cap"),
+        };
+        return this.spendingCaps.map((c) => ({
+          cap: c.cap,
+          text: fmt(words[[c.scope, c.period, c.unit].join(" ")] || c.cap, { remaining: c.remaining, limit: c.limit, currency: c.currency || "" }),
+          exhausted: String(Number(c.remaining) <= 0),
+        }));
+      },
       async refreshQuota() {
         if (!this.quota) return;
         const res = await api("GET", "account");
-        if (res.ok) this.quota = res.data.quota;
+        if (res.ok) { this.quota = res.data.quota; this.spendingCaps = res.data.spending_caps; }
       },
       get modelHint() {
         const m = this.model;
