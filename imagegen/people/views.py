@@ -1,4 +1,5 @@
-"""The sign-in page and the account page (quota, API tokens). Plain forms: no script needed."""
+"""The sign-in page and the account page (quota, spending, API tokens, webhooks). Plain forms: no script
+needed, except for the list of share links, which is the Share links page's (static/js/app.js `shares`)."""
 
 from __future__ import annotations
 
