@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -52,6 +54,15 @@ class ApiToken(models.Model):
     @property
     def scope_list(self) -> list[str]:
         return self.scopes.split()
+
+    @property
+    def webhook_host(self) -> str:
+        """The default webhook's host, which the account page shows (its path and query may hold a
+        receiver's secret, as the delivery log knows)."""
+        try:
+            return urlsplit(self.webhook_url).hostname or ""
+        except ValueError:
+            return ""
 
 
 class UserSession(models.Model):

@@ -18,12 +18,12 @@ from core.access import accounts_mode
 from core.api.clients import client_ip
 from core.api.envelope import exception_response
 from core.errors import ApplicationError, Forbidden, NotFound
-from generation import quotas
+from generation import quotas, spending
 from generation.error_messages import RETRY_CANNOT_HELP
 from generation.metrics import TaskCollector
 from generation.model_specs import MAX_NUM_IMAGES, MAX_PROMPT_LENGTH
 from generation.offering import offered_models
-from imagegen.people.apis import QuotaOutput
+from imagegen.people.apis import QuotaOutput, SpendingCapOutput
 from streaming.pages import stream_config
 
 
@@ -45,6 +45,8 @@ def home(request):
     if accounts_mode():
         # The same figures as GET /api/v1/account, which the page asks again after each submission.
         config["quota"] = QuotaOutput(quotas.quota_usage(user=request.user)).data
+        config["spendingCaps"] = SpendingCapOutput(
+            spending.usage(spending.caps_for(request.user), user=request.user), many=True).data
     return render(request, "pages/generate.html", {"config": config, "page": "generate"})
 
 

@@ -6,6 +6,7 @@ seen or revoked."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -158,5 +159,9 @@ def test_the_account_page_counts_the_working_links_and_leads_to_them(accounts, m
     image = finished(alice)["images"][0]["image_id"]
     first, second = share(alice, "image", image), share(alice, "image", image)
     alice.delete(f"shares/{first['share_id']}")
+    bob = signed_in(make_user("bob"))
+    share(bob, "image", finished(bob)["images"][0]["image_id"])  # not counted on Alice's page
     page = alice.client.get("/account").content.decode()
-    assert 'href="/shares"' in page and '<span id="share-links-count">1 working</span>' in page
+    assert 'href="/shares"' in page and re.search(r'<span id="share-links-count"[^>]*>1 working</span>', page)
+    # The list itself is the Share links page's (static/js/app.js `shares`, reading GET /api/v1/shares).
+    assert 'x-data="shares" data-live-only="true"' in page and '<ol class="queue-list share-list">' in page

@@ -104,7 +104,7 @@ class TokenCreateInput(serializers.Serializer):
                                                max_value=services.MAX_EXPIRY_DAYS, default=None)
     signing = serializers.BooleanField(required=False, default=False)
     signature_required = serializers.BooleanField(required=False, default=False)
-    webhook = StrictCharField(required=False, allow_blank=True, max_length=2000, default="",
+    webhook = StrictCharField(required=False, allow_blank=True, max_length=services.WEBHOOK_MAX_LENGTH, default="",
                               help_text="A default webhook for the tasks this token creates (README, \"Webhooks\").")
 
 

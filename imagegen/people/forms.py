@@ -15,9 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from rest_framework.throttling import BaseThrottle
 
-from accounts import selectors
+from accounts import selectors, services
 from accounts.services import SecondFactorWait
 from core.api.throttling import count, give_back, parse_rate
+from core.errors import ApplicationError
 
 
 def _counters(request, username: str) -> list[str]:
@@ -194,6 +195,16 @@ class TokenForm(forms.Form):
     )
     signature_required = forms.BooleanField(
         label=_("Signed requests only (a signing secret is shown once)"), required=False)
+    webhook = forms.CharField(
+        label=_("Default webhook (optional)"), required=False, strip=True,
+        help_text=_("Tasks this token creates without a webhook of their own send their events here."))
+
+    def clean_webhook(self):
+        # The API's own check (POST /api/v1/account/tokens), so the page refuses exactly what the API does.
+        try:
+            return services.token_webhook_check(self.cleaned_data.get("webhook"))
+        except ApplicationError as err:
+            raise forms.ValidationError(str(err.message), code="webhook") from None
 
     def clean_scopes(self):
         # A form sent without any box ticked (or by an older page): every scope, as before.

@@ -1,4 +1,5 @@
-"""The sign-in page and the account page (quota, API tokens). Plain forms: no script needed."""
+"""The sign-in page and the account page (quota, spending, API tokens, webhooks). Plain forms: no script
+needed, except for the list of share links, which is the Share links page's (static/js/app.js `shares`)."""
 
 from __future__ import annotations
 
@@ -256,9 +257,12 @@ def token_create(request):
         token, raw = services.token_create(
             user=request.user, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
             expires_in_days=form.cleaned_data["expires_in_days"],
-            signature_required=form.cleaned_data["signature_required"])
+            signature_required=form.cleaned_data["signature_required"], webhook=form.cleaned_data["webhook"])
     except ApplicationError as err:
-        form.add_error("name", str(err.message))
+        # At the field the service names (details, as the API reports it); else at the form.
+        fields = [field for field in (err.details or {}) if field in form.fields]
+        for field in fields or [None]:
+            form.add_error(field, str(err.message))
         return _account_page(request, form=form, status=400)
     return _account_page(request, new_token={"name": token.name, "value": raw,
                                              "secret": signing_secret(token.digest) if token.signing else ""})

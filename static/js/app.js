@@ -406,11 +406,13 @@
       ratio: "1:1",
       timer: null,
       quota: null,
+      spendingCaps: [],
       live: null,
       liveMode: "polling",
 
       async init() {
         this.quota = this.config.quota || null;
+        this.spendingCaps = this.config.spendingCaps || [];
         const model = this.config.models.find((m) => m.default) || this.config.models[0];
         this.selectModel(model.id, true);
         const params = new URLSearchParams(window.location.search);
@@ -506,10 +508,29 @@
           remaining: d.remaining, limit: d.limit, running: c.used, max: c.limit,
         });
       },
+      // What is left of each spending cap (the site's and the user's own), as GET /api/v1/account says.
+      get hasCaps() { return this.spendingCaps.length > 0; },
+      get capLines() {
+        const words = {
+          "site day images": gettext("%(remaining)s of %(limit)s images left under the site's daily cap"),
+          "site month images": gettext("%(remaining)s of %(limit)s images left under the site's monthly cap"),
+          "user day images": gettext("%(remaining)s of %(limit)s images left under your daily cap"),
+          "user month images": gettext("%(remaining)s of %(limit)s images left under your monthly cap"),
+          "site day money": gettext("%(remaining)s of %(limit)s %(currency)s left under the site's daily spending cap"),
+          "site month money": gettext("%(remaining)s of %(limit)s %(currency)s left under the site's monthly spending cap"),
+          "user day money": gettext("%(remaining)s of %(limit)s %(currency)s left under your daily spending cap"),
+          "user month money": gettext("%(remaining)s of %(limit)s %(currency)s left under your monthly spending cap"),
+        };
+        return this.spendingCaps.map((c) => ({
+          cap: c.cap,
+          text: fmt(words[[c.scope, c.period, c.unit].join(" ")] || c.cap, { remaining: c.remaining, limit: c.limit, currency: c.currency || "" }),
+          exhausted: String(Number(c.remaining) <= 0),
+        }));
+      },
       async refreshQuota() {
         if (!this.quota) return;
         const res = await api("GET", "account");
-        if (res.ok) this.quota = res.data.quota;
+        if (res.ok) { this.quota = res.data.quota; this.spendingCaps = res.data.spending_caps; }
       },
       get modelHint() {
         const m = this.model;
@@ -1418,16 +1439,34 @@
     };
   }
 
-  /** The share links page: each link with its state and views, copy and revoke. */
+  /** The share links page: each link with its state and views, copy and revoke. The account page uses it
+   * too (templates/pages/_share_list.html), with data-live-only (the working links, and those revoked
+   * there) and data-limit (the newest few) on its element. */
   function shares() {
     return {
       links: [],
-      async init() { await this.load(); },
+      loaded: false,
+      liveOnly: false,
+      limit: 0,
+      liveTotal: 0,
+      revokedHere: [],
+      initialCount: "",
+      async init() {
+        this.liveOnly = this.$el.dataset.liveOnly === "true";
+        this.limit = Number(this.$el.dataset.limit) || 0;
+        const count = this.$el.querySelector("[data-live-count]");
+        this.initialCount = count ? count.textContent : "";
+        await this.load();
+      },
       async load() {
         const res = await api("GET", "shares");
         if (!res.ok) { toast(res.data.message); return; }
         const kinds = { image: gettext("an image"), task: gettext("a generation"), board: gettext("a board") };
-        this.links = res.data.map((l) => ({
+        this.liveTotal = res.data.filter((l) => l.live).length;
+        let links = res.data;
+        if (this.liveOnly) links = links.filter((l) => l.live || this.revokedHere.includes(l.share_id));
+        if (this.limit) links = links.slice(0, this.limit);
+        this.links = links.map((l) => ({
           ...l,
           fullUrl: window.location.origin + l.url,
           stateLabel: l.revoked_at ? gettext("Revoked") : (l.live ? gettext("Live") : gettext("Expired")),
@@ -1435,8 +1474,13 @@
             + (l.expires_at ? " · " + fmt(gettext("until %(date)s"), { date: localDate(l.expires_at) }) : ""),
           viewsLabel: fmt(ngettext("%(n)s view", "%(n)s views", l.views), { n: l.views }),
         }));
+        this.loaded = true;
       },
-      get noLinks() { return this.links.length === 0; },
+      get noLinks() { return this.loaded && this.links.length === 0; },
+      // How many work now, kept right after a revoke (the page's own figure until the list is read).
+      get liveCountLabel() {
+        return this.loaded ? fmt(ngettext("%(n)s working", "%(n)s working", this.liveTotal), { n: this.liveTotal }) : this.initialCount;
+      },
       async copy(link) {
         try { await navigator.clipboard.writeText(link.fullUrl); toast(gettext("Link copied.")); }
         catch (e) { toast(gettext("Copying is not allowed here; select the text instead.")); }
@@ -1445,6 +1489,7 @@
         const res = await api("DELETE", "shares/" + shareId);
         if (!res.ok) { toast(res.data.message); return; }
         toast(gettext("Revoked: the link no longer works."));
+        this.revokedHere.push(shareId);
         await this.load();
       },
     };
