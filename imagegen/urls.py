@@ -64,6 +64,7 @@ board_api = [
 ]
 account_api = [
     path("account", account_apis.AccountApi.as_view(), name="account"),
+    path("spending-caps", account_apis.SpendingCapListApi.as_view(), name="spending-caps"),
     path("account/export", account_apis.AccountExportApi.as_view(), name="account-export"),
     path("account/erase", account_apis.AccountEraseApi.as_view(), name="account-erase"),
     path("account/tokens", account_apis.TokenListApi.as_view(), name="tokens"),

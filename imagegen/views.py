@@ -42,11 +42,12 @@ def _page_config() -> dict:
 @ensure_csrf_cookie
 def home(request):
     config = _page_config()
-    if accounts_mode():
+    user = request.user if accounts_mode() else None
+    if user is not None:
         # The same figures as GET /api/v1/account, which the page asks again after each submission.
-        config["quota"] = QuotaOutput(quotas.quota_usage(user=request.user)).data
-        config["spendingCaps"] = SpendingCapOutput(
-            spending.usage(spending.caps_for(request.user), user=request.user), many=True).data
+        config["quota"] = QuotaOutput(quotas.quota_usage(user=user)).data
+    # In open mode the site's caps alone (GET /api/v1/spending-caps, asked again after each submission).
+    config["spendingCaps"] = SpendingCapOutput(spending.usage(spending.caps_for(user), user=user), many=True).data
     return render(request, "pages/generate.html", {"config": config, "page": "generate"})
 
 

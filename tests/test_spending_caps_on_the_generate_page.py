@@ -46,7 +46,20 @@ def test_without_caps_the_page_carries_none(accounts):
     assert page_config(signed_in(make_user("alice")))["spendingCaps"] == []
 
 
-def test_open_mode_carries_neither_quota_nor_caps(api):
-    html = api.client.get("/").content.decode()
-    config = json.loads(re.search(r'id="page-config" type="application/json">(.*?)</script>', html).group(1))
-    assert "quota" not in config and "spendingCaps" not in config
+def test_open_mode_carries_the_site_s_caps_and_no_quota(api, settings):
+    assert page_config(api)["spendingCaps"] == []  # no cap set
+    settings.IMAGEGEN_CAP_DAILY_IMAGES = 20
+    api.generate(num_images=3)
+    config = page_config(api)
+    assert "quota" not in config
+    assert [(c["cap"], c["remaining"]) for c in config["spendingCaps"]] == [("site_daily_images", "17")]
+    # What the page asks again after each submission, in open mode.
+    assert api.get("spending-caps").json() == config["spendingCaps"]
+
+
+def test_the_caps_api_answers_in_accounts_mode_too_with_the_user_s_own(accounts, settings):
+    settings.IMAGEGEN_CAP_MONTHLY_IMAGES = 100
+    alice = make_user("alice")
+    SpendingCap.objects.create(user=alice, daily_images=10)
+    as_alice = signed_in(alice)
+    assert as_alice.get("spending-caps").json() == as_alice.get("account").json()["spending_caps"]

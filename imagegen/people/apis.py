@@ -81,6 +81,18 @@ class AccountApi(APIView):
         ).data)
 
 
+class SpendingCapListApi(APIView):
+    throttle_classes = [ApiThrottle]
+
+    @extend_schema(operation_id="spending_caps", summary="What is left of each spending cap that applies to you",
+                   description="The site's caps (IMAGEGEN_CAP_*) and, in accounts mode, your own; in both access "
+                   "modes. The same list as GET /api/v1/account's spending_caps; empty when no cap is set.",
+                   responses={200: SpendingCapOutput(many=True), **ERROR_RESPONSES})
+    def get(self, request):
+        return Response(SpendingCapOutput(spending.usage(spending.caps_for(request.user), user=request.user),
+                                          many=True).data)
+
+
 class TokenOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()

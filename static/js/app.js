@@ -528,9 +528,13 @@
         }));
       },
       async refreshQuota() {
-        if (!this.quota) return;
-        const res = await api("GET", "account");
-        if (res.ok) { this.quota = res.data.quota; this.spendingCaps = res.data.spending_caps; }
+        if (this.quota) {
+          const res = await api("GET", "account");
+          if (res.ok) { this.quota = res.data.quota; this.spendingCaps = res.data.spending_caps; }
+        } else if (this.hasCaps) {  // open mode: the site's caps alone
+          const res = await api("GET", "spending-caps");
+          if (res.ok) this.spendingCaps = res.data;
+        }
       },
       get modelHint() {
         const m = this.model;
