@@ -70,3 +70,17 @@ def test_json_logs_carry_the_task_id(api, media, caplog):
         lines.append(json.loads(formatter.format(record)))
     attempt = next(entry for entry in lines if "attempt 1" in entry["message"])
     assert attempt["task_id"] == task_id and attempt["level"] == "INFO" and attempt["logger"] == "generation.run"
+
+
+
+def test_the_trash_is_counted_apart_from_the_tasks_states(api, media):
+    kept, trashed = api.generate(num_images=2), api.generate(num_images=3)
+    run(kept)
+    run(trashed)
+    families = scrape()
+    assert value(families, "imagegen_tasks", state="completed") == 2
+    assert (value(families, "imagegen_trash_tasks"), value(families, "imagegen_trash_images")) == (0, 0)
+    assert api.delete(f"history/{trashed}").status_code == 204
+    families = scrape()
+    assert value(families, "imagegen_tasks", state="completed") == 1
+    assert (value(families, "imagegen_trash_tasks"), value(families, "imagegen_trash_images")) == (1, 3)
