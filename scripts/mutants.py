@@ -88,8 +88,19 @@ def main() -> int:
         patterns = [pattern for pattern, _meta in _patterns(target)]
         if not args.report_only:
             print(f"== {target}: mutmut run {' '.join(patterns)}", flush=True)
-            subprocess.run([*MUTMUT, "run", "--max-children", str(args.max_children), *patterns], cwd=ROOT,
-                           stdout=subprocess.DEVNULL, check=False)
+            # mutmut's own output (its progress, and why it stopped: a clean test run that failed, tests that
+            # reach none of the mutated code) goes to mutants/<target>.log; a failed run is shown, not scored.
+            log = ROOT / "mutants" / f"{target}.log"
+            log.parent.mkdir(exist_ok=True)
+            with log.open("w") as out:
+                run = subprocess.run([*MUTMUT, "run", "--max-children", str(args.max_children), *patterns],
+                                     cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False)
+            if run.returncode != 0:
+                tail = log.read_text(errors="replace").replace("\r", "\n").splitlines()[-25:]
+                print(f"{target}: mutmut run failed (exit {run.returncode}); the end of {log}:")
+                print("\n".join(f"    {line}" for line in tail))
+                failed = True
+                continue
         result, survivors = score(target)
         ok = result["score"] >= MIN_SCORE and result["excluded"] <= MAX_EXCLUDED * result["mutants"]
         failed |= not ok
