@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.core.cache import caches
 
+from core.api import throttling
 from core.api.throttling import count, hit, spend, window_of
 
 NOW = 1_800_000_000.25
@@ -139,8 +140,6 @@ def test_a_counter_lives_five_seconds_past_its_window(rates, clock):
 def test_one_reading_of_the_clock_decides_both_the_window_and_the_wait(rates, monkeypatch):
     """A refusal's Retry-After is about the window the request was counted in, even when the clock turns
     over to the next window while the request is being counted."""
-    import core.api.throttling as throttling
-
     rates.IMAGEGEN_CREATE_RATE = "1/m"
     start, end = window_of("rate:generation:alice", 60, NOW)
     readings = iter([start + 1.0, end - 0.5, end + 0.5, end + 0.6])

@@ -9,7 +9,7 @@ import pytest
 from django.utils import translation
 
 from generation.model_specs import ModelSpec
-from generation.planning import _plan_size
+from generation.planning import _area, _plan_size, _ratio
 
 # Native: sides 100..1000, area 12 000..800×800, ratio 1:2..2:1.
 NATIVE = {"min_side": 100, "max_side": 1000, "min_pixels": 12_000, "max_pixels": 640_000,
@@ -171,3 +171,36 @@ def test_size_messages_follow_the_language():
     assert "测试" in sides["width"][0] and "100" in sides["width"][0] and "1000" in sides["width"][0]
     assert "Width" not in sides["width"][0]
     assert ratio["width"] == ratio["height"] == ["测试 的宽高比（宽:高）必须在 1:2 到 2:1 之间"]
+
+
+def test_an_area_at_its_limit_is_not_named_when_the_ratio_is_wrong():
+    narrow = model(min_ratio=1.1, max_ratio=1.2)
+    ratio = "The aspect ratio (width:height) must be between 1.10 and 1.20 for Test."
+    assert plan(narrow, 100, 120) == (None, both(ratio))  # the smallest area
+    assert plan(narrow, 800, 800) == (None, both(ratio))  # the largest
+
+
+def test_a_ratio_at_its_limit_is_not_named_when_the_area_is_wrong():
+    small = model(min_pixels=30_000)
+    area = "The image area (width × height) must be between 30,000 and 800×800 pixels for Test."
+    assert plan(small, 100, 200) == (None, both(area))  # 1:2
+    assert plan(small, 200, 100) == (None, both(area))  # 2:1
+    large = model(max_pixels=400_000)
+    area = "The image area (width × height) must be between 12,000 and 400,000 pixels for Test."
+    assert plan(large, 1000, 500) == (None, both(area))
+    assert plan(large, 500, 1000) == (None, both(area))
+
+
+@pytest.mark.parametrize(("ratio", "text"), [
+    (3.0, "3:1"), (1 / 3, "1:3"), (1.0, "1:1"), (2.0, "2:1"), (0.5, "1:2"), (16.0, "16:1"), (0.0625, "1:16"),
+    (2.65625, "2.66"), (256 / 680, "0.38"), (0.4, "0.40"), (1.5, "1.50"), (3.0000000001, "3:1"),
+])
+def test_a_ratio_limit_is_written_as_people_write_it(ratio, text):
+    assert _ratio(ratio) == text
+
+
+@pytest.mark.parametrize(("pixels", "text"), [
+    (512 * 512, "512×512"), (4194304, "2048×2048"), (12_000, "12,000"), (1_000_001, "1,000,001"), (1, "1×1"),
+])
+def test_an_area_limit_is_written_as_a_square_when_it_is_one(pixels, text):
+    assert _area(pixels) == text
