@@ -58,6 +58,10 @@ EQUIVALENT: dict[str, str] = {
     # output sides) and does not fit natively gets an area, ratio, even-side or half-size message first, so
     # the fallback is unreachable with any ModelSpec (kept so that no size upstream refuses is ever
     # planned). Its 15 mutants (the call, its field, its message, its placeholder) change nothing reachable.
+    # A ratio w/h of two whole sides below 10⁴ never equals a limit ± _RATIO_EPSILON (1e-12) exactly (two
+    # such fractions differ by far more), so "<=" and "<" against the widened limit answer alike.
+    **{f"generation.planning.x__area_and_ratio_errors__mutmut_{n}": "strict comparison against limit ± epsilon"
+       for n in (40, 41)},
     **{f"generation.planning.x__plan_size__mutmut_{n}": "unreachable fallback message of _plan_size"
        for n in range(170, 185)},
 }

@@ -126,3 +126,33 @@ def test_a_group_is_refused_by_a_model_without_groups():
 def test_a_plan_error_reads_as_its_fields_and_messages():
     error = PlanError({"width": ["Too wide.", "Odd."], "seed": ["Bad."]})
     assert str(error) == "width: Too wide. Odd.; seed: Bad."
+
+
+def test_a_model_whose_engine_has_no_credentials_is_refused_naming_the_offered_ones(settings):
+    settings.IMAGEGEN_ENGINE = "auto"
+    settings.VOLC_ACCESSKEY = settings.VOLC_SECRETKEY = settings.ARK_API_KEY = ""
+    offered = ", ".join(m.id for m in all_models() if m.engine == "volcengine")
+    assert refusal(model="doubao-seedream-4-0-250828") == {"model": [
+        'The model "doubao-seedream-4-0-250828" is not available on this server (its engine is not configured). '
+        f"Available models: {offered}."]}
+
+
+def test_no_seed_means_random():
+    assert plan_generation({"prompt": "p"}).seed is None
+    assert plan_generation({"prompt": "p", "seed": 1}).seed == 1
+
+
+class Reference:
+    format, width, height = "png", 512, 512
+
+
+def test_a_group_counts_references_and_results_together_up_to_the_models_limit():
+    seedream = "doubao-seedream-4-5-251128"  # groups of up to 15, up to 14 references
+    planned = plan_generation({"prompt": "p", "model": seedream, "group": True, "num_images": 4,
+                               "reference_images": [Reference()] * 11})
+    assert planned.group is True and len(planned.references) == 11
+    assert plan_generation({"prompt": "p", "model": seedream, "group": True,
+                            "reference_images": [Reference()] * 14}).num_images == 1
+    assert refusal(model=seedream, group=True, num_images=4, reference_images=[Reference()] * 12) == {"group": [
+        "In a group, doubao-seedream-4-5-251128 takes at most 15 reference and result images together "
+        "(16 asked for)."]}
