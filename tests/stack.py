@@ -113,7 +113,8 @@ class Stack:
         self.headers: dict[str, str] = {}  # sent with every request (e.g. Authorization in accounts mode)
         self.logs = self.data_dir / "test-logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        if "DATABASE_URL" in self.env:
+        # A database already there (a restored one, a stack started again on its data) is migrated, never replaced.
+        if "DATABASE_URL" in self.env or (self.data_dir / "db.sqlite3").exists():
             self.manage("migrate", "--noinput", "-v", "0")
             self.manage("createcachetable")
         else:
