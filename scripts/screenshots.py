@@ -1,4 +1,5 @@
-"""Screenshots of the pages for the README (docs/screenshots/): desktop and phone, English and Chinese.
+"""Screenshots of the pages for the README (docs/screenshots/): desktop and phone, English and Chinese; the
+account page and the signed-in studio from a second stack in accounts mode.
 
     .venv/bin/python scripts/screenshots.py
 
@@ -24,6 +25,7 @@ django.setup()
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from tests.accounts import PASSWORD, stack_user  # noqa: E402
 from tests.browser import launch  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
@@ -87,7 +89,47 @@ def main() -> None:
                 browser.close()
         finally:
             stack.close()
+        accounts_mode(Path(tmp) / "accounts")
     print(f"screenshots in {OUT}")
+
+
+def accounts_mode(data_dir: Path) -> None:
+    """The account page (tokens, share links, spending caps) and the studio's quota and cap lines, signed in."""
+    stack = Stack(data_dir, static=True, IMAGEGEN_ACCESS="accounts", IMAGEGEN_PREVIEW_LATENCY="0.5",
+                  IMAGEGEN_WORKERS="1", IMAGEGEN_CAP_DAILY_IMAGES="200", IMAGEGEN_DEFAULT_DAILY_IMAGES="50")
+    try:
+        stack.start_web()
+        stack.start_worker()
+        token = stack_user(stack, "mei")
+        stack.headers = {"Authorization": f"Bearer {token}"}
+        ids = [stack.generate(prompt=p, model=m, **extra) for p, m, extra in PROMPTS[:2]]
+        stack.wait_for(lambda: all(stack.task(i)["status"] == "completed" for i in ids), timeout=120, what="images")
+        image = stack.task(ids[0])["images"][0]["image_id"]
+        stack.request("POST", "/api/v1/shares", {"kind": "image", "target_id": image, "show_prompt": True})
+        stack.request("POST", "/api/v1/shares", {"kind": "task", "target_id": ids[1], "expires_in_days": 7})
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            for name, viewport in (("desktop", {"width": 1366, "height": 900}), ("phone", {"width": 390, "height": 844})):
+                for lang in ("en", "zh-CN"):
+                    context = browser.new_context(viewport=viewport, locale=lang, device_scale_factor=1,
+                                                  base_url=f"http://127.0.0.1:{stack.port}")
+                    page = context.new_page()
+                    suffix = f"{name}-{'zh' if lang.startswith('zh') else 'en'}"
+                    page.goto("/login")
+                    page.fill("input[name=username]", "mei")
+                    page.fill("input[name=password]", PASSWORD)
+                    page.click("button.primary")
+                    page.wait_for_url(lambda url: "/login" not in url)
+                    page.goto("/account")
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=OUT / f"account-{suffix}.png", full_page=True)
+                    page.goto("/")
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=OUT / f"studio-signed-in-{suffix}.png")
+                    context.close()
+            browser.close()
+    finally:
+        stack.close()
 
 
 if __name__ == "__main__":
