@@ -129,3 +129,25 @@ def test_a_retry_once_error_after_a_different_error_is_still_retried(api, media,
     run(task_id)
     task = GenerationTask.objects.get(task_id=task_id)
     assert len(engine.calls) == 3 and (task.status, task.error_code) == ("failed", "upstream_error")
+
+
+def test_a_new_seed_retry_draws_the_seed_from_the_whole_range_and_sends_it(api, media, scripted, waiting_rows,
+                                                                             monkeypatch):
+    import random
+    from types import SimpleNamespace
+
+    from generation.model_specs import SEED_MAX
+
+    drawn = []
+    monkeypatch.setattr(retries, "random", SimpleNamespace(
+        randint=lambda low, high: drawn.append((low, high)) or 4242, uniform=random.uniform))
+    engine = scripted(EngineError("content_rejected", "Post Img Risk Not Pass", retry=Retry.ONCE_NEW_SEED), "ok")
+    run(api.generate(seed=5))
+    assert drawn == [(0, SEED_MAX)]
+    assert waiting_rows[0][0].seed == 4242 and [c.seed for c in engine.calls] == [5, 4242]
+
+
+def test_the_upstream_task_id_of_an_error_is_cut_to_100(api, media, scripted, waiting_rows):
+    scripted(EngineError("upstream_timeout", "slow", retry=Retry.BACKOFF, upstream_task_id="T" * 130), "ok")
+    run(api.generate())
+    assert waiting_rows[0][0].upstream_task_id == "T" * 100
