@@ -3,13 +3,16 @@ the upstream-trouble note get the error, the row waits as `retrying` with the er
 lease covering the wait, one warning line says so; and the give-up path keeps the last error."""
 
 import logging
+import random
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from generation import clock, retries, upstream
 from generation import run as run_module
 from generation.engines.base import EngineError, Retry
+from generation.model_specs import SEED_MAX
 from generation.models import GenerationTask
 from generation.run import TaskRun
 
@@ -133,11 +136,6 @@ def test_a_retry_once_error_after_a_different_error_is_still_retried(api, media,
 
 def test_a_new_seed_retry_draws_the_seed_from_the_whole_range_and_sends_it(api, media, scripted, waiting_rows,
                                                                              monkeypatch):
-    import random
-    from types import SimpleNamespace
-
-    from generation.model_specs import SEED_MAX
-
     drawn = []
     monkeypatch.setattr(retries, "random", SimpleNamespace(
         randint=lambda low, high: drawn.append((low, high)) or 4242, uniform=random.uniform))
