@@ -31,7 +31,7 @@ MUTMUT = [sys.executable, "-m", "mutmut"]
 # the run and its lease, the retry policy, the fair claim, recovery, enqueueing and the writes people ask for.
 TARGETS = {
     "task-run": ["generation/run.py", "generation/lease.py", "generation/retries.py", "generation/scheduling.py",
-                 "generation/recovery.py", "generation/queueing.py", "generation/services.py"],
+                 "generation/recovery.py", "generation/queueing.py", "generation/services.py", "generation/upstream.py"],
     "planning": ["generation/planning.py", "generation/model_specs.py"],
     "quotas": ["generation/quotas.py"],
     "rate-limits": ["core/api/throttling.py"],
