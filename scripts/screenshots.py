@@ -38,6 +38,18 @@ PROMPTS = [
 ]
 
 
+def pages(browser, stack):
+    """A fresh page for each size and language, with its file-name suffix ("desktop-en", "phone-zh", …)."""
+    for name, viewport in (("desktop", {"width": 1366, "height": 900}), ("phone", {"width": 390, "height": 844})):
+        for lang in ("en", "zh-CN"):
+            context = browser.new_context(viewport=viewport, locale=lang, device_scale_factor=1,
+                                          base_url=f"http://127.0.0.1:{stack.port}")
+            try:
+                yield context.new_page(), f"{name}-{'zh' if lang.startswith('zh') else 'en'}"
+            finally:
+                context.close()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,35 +69,29 @@ def main() -> None:
                           {"image_ids": [stack.task(ids[2])["images"][0]["image_id"]]})
             with sync_playwright() as playwright:
                 browser = launch(playwright)
-                for name, viewport in (("desktop", {"width": 1366, "height": 900}), ("phone", {"width": 390, "height": 844})):
-                    for lang in ("en", "zh-CN"):
-                        context = browser.new_context(viewport=viewport, locale=lang, device_scale_factor=1,
-                                                      base_url=f"http://127.0.0.1:{stack.port}")
-                        page = context.new_page()
-                        suffix = f"{name}-{'zh' if lang.startswith('zh') else 'en'}"
-                        page.goto("/")
-                        page.fill("#prompt", "a paper boat on a rainy street, cinematic")
-                        page.click("button.primary")
-                        page.wait_for_timeout(700)
-                        page.screenshot(path=OUT / f"generate-{suffix}.png")
-                        page.goto("/gallery")
-                        page.wait_for_load_state("networkidle")
-                        page.screenshot(path=OUT / f"gallery-{suffix}.png")
-                        page.locator(".grid-item .thumb").first.click()
-                        page.wait_for_timeout(500)
-                        page.screenshot(path=OUT / f"viewer-{suffix}.png")
-                        page.goto("/history")
-                        page.wait_for_load_state("networkidle")
-                        page.screenshot(path=OUT / f"history-{suffix}.png")
-                        # A batch waiting behind the running task, seen from the queue page.
-                        stack.request("POST", "/api/v1/batches", {"prompt": "a paper boat, variations", "variations": 3})
-                        page.goto("/queue")
-                        page.locator(".queue-row").first.wait_for()
-                        page.screenshot(path=OUT / f"queue-{suffix}.png")
-                        page.goto("/trash")
-                        page.wait_for_load_state("networkidle")
-                        page.screenshot(path=OUT / f"trash-{suffix}.png")
-                        context.close()
+                for page, suffix in pages(browser, stack):
+                    page.goto("/")
+                    page.fill("#prompt", "a paper boat on a rainy street, cinematic")
+                    page.click("button.primary")
+                    page.wait_for_timeout(700)
+                    page.screenshot(path=OUT / f"generate-{suffix}.png")
+                    page.goto("/gallery")
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=OUT / f"gallery-{suffix}.png")
+                    page.locator(".grid-item .thumb").first.click()
+                    page.wait_for_timeout(500)
+                    page.screenshot(path=OUT / f"viewer-{suffix}.png")
+                    page.goto("/history")
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=OUT / f"history-{suffix}.png")
+                    # A batch waiting behind the running task, seen from the queue page.
+                    stack.request("POST", "/api/v1/batches", {"prompt": "a paper boat, variations", "variations": 3})
+                    page.goto("/queue")
+                    page.locator(".queue-row").first.wait_for()
+                    page.screenshot(path=OUT / f"queue-{suffix}.png")
+                    page.goto("/trash")
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=OUT / f"trash-{suffix}.png")
                 browser.close()
         finally:
             stack.close()
@@ -109,24 +115,18 @@ def accounts_mode(data_dir: Path) -> None:
         stack.request("POST", "/api/v1/shares", {"kind": "task", "target_id": ids[1], "expires_in_days": 7})
         with sync_playwright() as playwright:
             browser = launch(playwright)
-            for name, viewport in (("desktop", {"width": 1366, "height": 900}), ("phone", {"width": 390, "height": 844})):
-                for lang in ("en", "zh-CN"):
-                    context = browser.new_context(viewport=viewport, locale=lang, device_scale_factor=1,
-                                                  base_url=f"http://127.0.0.1:{stack.port}")
-                    page = context.new_page()
-                    suffix = f"{name}-{'zh' if lang.startswith('zh') else 'en'}"
-                    page.goto("/login")
-                    page.fill("input[name=username]", "mei")
-                    page.fill("input[name=password]", PASSWORD)
-                    page.click("button.primary")
-                    page.wait_for_url(lambda url: "/login" not in url)
-                    page.goto("/account")
-                    page.wait_for_load_state("networkidle")
-                    page.screenshot(path=OUT / f"account-{suffix}.png", full_page=True)
-                    page.goto("/")
-                    page.wait_for_load_state("networkidle")
-                    page.screenshot(path=OUT / f"studio-signed-in-{suffix}.png")
-                    context.close()
+            for page, suffix in pages(browser, stack):
+                page.goto("/login")
+                page.fill("input[name=username]", "mei")
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button.primary")
+                page.wait_for_url(lambda url: "/login" not in url)
+                page.goto("/account")
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=OUT / f"account-{suffix}.png", full_page=True)
+                page.goto("/")
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=OUT / f"studio-signed-in-{suffix}.png")
             browser.close()
     finally:
         stack.close()

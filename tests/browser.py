@@ -4,6 +4,7 @@ console errors, uncaught exceptions and Content-Security-Policy violations; a te
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -123,3 +124,15 @@ def prepare(page, app, *, language: str = "en", viewport: dict = DESKTOP) -> Non
     """The page at this size, with the site's language chosen (the switch's cookie)."""
     page.set_viewport_size(viewport)
     page.context.add_cookies([{"name": "django_language", "value": language, "url": f"http://127.0.0.1:{app.port}"}])
+
+
+def sign_in(page, path: str, username: str, *, button: str) -> None:
+    """Open `path` signed out (it shows the sign-in form), sign in as `username` with the tests' password,
+    pressing the form's button by its label in the page's language, and wait to be back at `path`."""
+    from .accounts import PASSWORD
+
+    page.goto(path)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name=button, exact=True).click()
+    page.wait_for_url(re.compile(re.escape(path) + "$"))

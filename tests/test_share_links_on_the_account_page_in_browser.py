@@ -5,15 +5,14 @@ ends the link at once and the page says so and counts one fewer."""
 
 from __future__ import annotations
 
-import re
 import urllib.error
 import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
-from .accounts import PASSWORD, stack_user
-from .browser import browser, desktop_en_and_phone_zh, prepare, require_chromium, watch  # noqa: F401  (fixtures)
+from .accounts import stack_user
+from .browser import browser, desktop_en_and_phone_zh, prepare, require_chromium, sign_in, watch  # noqa: F401  (fixtures)
 from .stack import Stack
 
 pytestmark = [pytest.mark.processes, pytest.mark.browser]
@@ -78,11 +77,7 @@ def test_the_account_page_lists_the_working_links_with_copy_and_revoke(watch, ap
     page = watch.page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     prepare(page, app, language=language, viewport=viewport)
-    page.goto("/account")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name=words["sign_in"], exact=True).click()
-    page.wait_for_url(re.compile(r"/account$"))
+    sign_in(page, "/account", "alice", button=words["sign_in"])
 
     section = page.locator("section", has=page.get_by_role("heading", name=words["title"], level=2))
     row = section.locator(f'li[data-share="{working["share_id"]}"]')

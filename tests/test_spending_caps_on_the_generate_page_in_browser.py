@@ -4,13 +4,12 @@ GET /api/v1/account, read again after each submission; a cap with nothing left i
 
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
 
-from .accounts import PASSWORD, stack_user
-from .browser import browser, desktop_en_and_phone_zh, prepare, require_chromium, watch  # noqa: F401  (fixtures)
+from .accounts import stack_user
+from .browser import browser, desktop_en_and_phone_zh, prepare, require_chromium, sign_in, watch  # noqa: F401  (fixtures)
 from .stack import Stack
 
 pytestmark = [pytest.mark.processes, pytest.mark.browser]
@@ -59,11 +58,7 @@ def test_the_quota_line_says_what_is_left_of_each_cap_after_each_submission(watc
 
     page = watch.page
     prepare(page, app, language=language, viewport=viewport)
-    page.goto("/")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name=words["sign_in"], exact=True).click()
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, "/", name, button=words["sign_in"])
     own = page.locator('#quota-caps li[data-cap="user_daily_images"]')
     expect(own).to_have_text(words["user_daily_images"].format(remaining=2, limit=2))
     expect(page.locator('#quota-caps li[data-cap="user_daily_money_CNY"]')).to_have_text(

@@ -4,13 +4,12 @@ window without sideways scrolling."""
 
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
 
-from .accounts import PASSWORD, stack_user
-from .browser import browser, desktop_en_and_phone_zh, prepare, require_chromium, watch  # noqa: F401  (fixtures)
+from .accounts import stack_user
+from .browser import browser, desktop_en_and_phone_zh, prepare, require_chromium, sign_in, watch  # noqa: F401  (fixtures)
 from .stack import Stack
 
 pytestmark = [pytest.mark.processes, pytest.mark.browser]
@@ -47,11 +46,7 @@ def test_the_account_page_charts_the_days_and_says_what_is_left_of_each_cap(watc
     words = WORDS[language]
     page = watch.page
     prepare(page, app, language=language, viewport=viewport)
-    page.goto("/account")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name=words["sign_in"], exact=True).click()
-    page.wait_for_url(re.compile(r"/account$"))
+    sign_in(page, "/account", "alice", button=words["sign_in"])
     section = page.locator("section", has=page.get_by_role("heading", name=words["title"], level=2))
     expect(section.locator("svg rect")).to_have_count(30)  # one bar per day
     expect(section.locator(".cost-days tbody tr")).to_have_count(1)

@@ -10,8 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .accounts import PASSWORD, stack_user
-from .browser import browser, desktop_en_and_phone_zh, prepare, require_chromium, watch  # noqa: F401  (fixtures)
+from .accounts import stack_user
+from .browser import browser, desktop_en_and_phone_zh, prepare, require_chromium, sign_in, watch  # noqa: F401  (fixtures)
 from .stack import Stack
 
 pytestmark = [pytest.mark.processes, pytest.mark.browser]
@@ -37,11 +37,7 @@ def test_the_token_form_takes_a_default_webhook_and_refuses_one_the_policy_refus
     words = WORDS[language]
     page = watch.page
     prepare(page, app, language=language, viewport=viewport)
-    page.goto("/account")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name=words["sign_in"], exact=True).click()
-    page.wait_for_url(re.compile(r"/account$"))
+    sign_in(page, "/account", "alice", button=words["sign_in"])
 
     name = f"hooked-{language}"
     page.fill("input[name=name]", name)
