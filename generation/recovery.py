@@ -27,7 +27,7 @@ def tasks_recover() -> int:
     now = timezone.now()
     recovered = 0
     candidates = GenerationTask.objects.filter(status__in=UNFINISHED).exclude(lease_holder="")
-    for task in candidates.only("pk", "task_id", "lease_holder", "lease_expires_at", "status"):
+    for task in candidates.only("task_id", "lease_holder", "lease_expires_at"):  # and the primary key
         expired = task.lease_expires_at is None or task.lease_expires_at < now
         if not (expired or holder_is_dead(task.lease_holder)):
             continue

@@ -31,7 +31,12 @@ MUTMUT = [sys.executable, "-m", "mutmut"]
 # the run and its lease, the retry policy, the fair claim, recovery, enqueueing and the writes people ask for.
 TARGETS = {
     "task-run": ["generation/run.py", "generation/lease.py", "generation/retries.py", "generation/scheduling.py",
-                 "generation/recovery.py", "generation/queueing.py", "generation/services.py", "generation/upstream.py"],
+                 "generation/recovery.py", "generation/queueing.py", "generation/upstream.py",
+                 # services.py's writes of a task's life: submission (one task or a batch), cancel, retry, delete.
+                 # Its trash, gallery-image, reference-upload and adoption writes are not the task run.
+                 *(f"generation/services.py:{function}" for function in (
+                     "request_fingerprint", "task_create", "_attach_references", "_replayed", "_check_room",
+                     "_new_task", "batch_create", "batch_cancel", "task_cancel", "task_retry", "task_delete"))],
     "planning": ["generation/planning.py", "generation/model_specs.py"],
     "quotas": ["generation/quotas.py"],
     "rate-limits": ["core/api/throttling.py"],

@@ -252,3 +252,31 @@ def test_a_task_with_an_owner_is_not_a_lost_message(api, settings):
         lease_expires_at=timezone.now() + timedelta(minutes=5))
     assert recovery.tasks_recover() == 0
     assert OrmQ.objects.count() == 0
+
+
+def test_the_sweep_reads_every_candidate_in_one_query(api):
+    # Each field the sweep reads is in its one read: a field left out would cost a query per task.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ids = [api.generate() for _ in range(3)]
+    for i, task_id in enumerate(ids):
+        GenerationTask.objects.filter(task_id=task_id).update(
+            status="processing", lease_holder=f"other-host:{i}:aaaa", lease_expires_at=timezone.now() - timedelta(seconds=1))
+    with CaptureQueriesContext(connection) as queries:
+        assert recovery.tasks_recover() == 3
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and '"tasks"' in q["sql"]]
+    assert len(reads) == 2, reads  # the leased candidates, then the lost messages
+
+
+def test_a_lease_holds_until_its_last_instant(api):
+    import time_machine
+
+    task_id = api.generate()
+    end = timezone.now() + timedelta(seconds=30)
+    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_holder="other-host:1:aaaa",
+                                                          lease_expires_at=end)
+    with time_machine.travel(end, tick=False):
+        assert recovery.tasks_recover() == 0
+    with time_machine.travel(end + timedelta(microseconds=1), tick=False):
+        assert recovery.tasks_recover() == 1
