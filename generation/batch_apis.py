@@ -145,6 +145,6 @@ class BatchDetailApi(APIView):
                    parameters=[batch_id_parameter()], responses={202: BatchOutput, **WRITE_ERROR_RESPONSES})
     def delete(self, request, batch_id: str):
         batch = selectors.batch_get(batch_id=batch_id, user=request.user)
-        services.batch_cancel(batch_id=batch.batch_id, user=request.user)
+        services.batch_cancel(batch_id=batch.batch_id)
         tasks = selectors.batch_tasks(batch.batch_id, user=request.user)
         return Response(BatchOutput((batch, tasks)).data, status=status.HTTP_202_ACCEPTED)

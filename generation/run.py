@@ -72,7 +72,7 @@ def task_hand_back(*, task_id: str) -> None:
     is finished, or held by a live lease, needs no new message."""
     now = timezone.now()
     task = GenerationTask.objects.filter(task_id=task_id, status__in=UNFINISHED).first()
-    if task is None or (task.lease_holder and task.lease_expires_at and task.lease_expires_at > now):
+    if task is None or (task.lease_holder and task.lease_expires_at and task.lease_expires_at >= now):
         return
     with transaction.atomic():
         queueing.enqueue(task)

@@ -106,8 +106,8 @@ def _claim(task_id: str) -> GenerationTask | None:
     task = GenerationTask.objects.filter(task_id=task_id).first()
     if task is None or task.is_finished:
         return None
-    if task.lease_holder and task.lease_expires_at and task.lease_expires_at > now:
-        return None  # another worker holds it
+    if task.lease_holder and task.lease_expires_at and task.lease_expires_at >= now:
+        return None  # another worker holds it (a lease holds through its last instant)
     if task.attempts >= settings.IMAGEGEN_MAX_ATTEMPTS:
         # Every allowed attempt was started and none finished: its workers kept dying.
         with transaction.atomic():

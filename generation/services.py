@@ -242,9 +242,10 @@ def batch_create(
     return batch, tasks, True
 
 
-def batch_cancel(*, batch_id: str, user=None) -> int:
-    """Cancel the batch's unfinished tasks; how many were cancelled."""
-    return sum(task_cancel(task=task) for task in selectors.batch_tasks(batch_id, user=user).filter(status__in=UNFINISHED))
+def batch_cancel(*, batch_id: str) -> int:
+    """Cancel the batch's unfinished tasks; how many were cancelled. The caller found the batch as its user's
+    (selectors.batch_get), and a batch's tasks are its owner's."""
+    return sum(task_cancel(task=task) for task in selectors.batch_tasks(batch_id).filter(status__in=UNFINISHED))
 
 
 # --- Cancel and delete ----------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def _redis_message_age(payload, now: datetime) -> float | None:
 def _live_leases(now: datetime):
     """Holders of task leases that are still running: unexpired, and not known dead on this machine."""
     holders = (
-        GenerationTask.objects.filter(status__in=UNFINISHED, lease_expires_at__gt=now)
+        GenerationTask.objects.filter(status__in=UNFINISHED, lease_expires_at__gte=now)
         .exclude(lease_holder="")
         .values_list("lease_holder", flat=True)
     )

@@ -104,3 +104,24 @@ def test_bad_queue_parameters_are_refused(api, query):
     key, value = query.split("=")
     response = api.get("queue", **{key: value})
     assert response.status_code == 400 and response.json()["error"] == "validation_error"
+
+
+def test_each_staff_move_puts_its_task_first_one_step_above_the_last(media):
+    # Priorities are a small integer: each move goes one above the highest waiting one, no further.
+    alice = client_at("10.0.0.1")
+    ids = [alice.generate(prompt=f"alice {n}") for n in range(3)]
+    tasks = [GenerationTask.objects.get(task_id=task_id) for task_id in ids]
+    assert scheduling.task_move_to_front(task=tasks[0]) is True
+    assert scheduling.task_move_to_front(task=tasks[2]) is True
+    assert [GenerationTask.objects.get(task_id=t).priority for t in ids] == [1, 0, 2]
+    assert [scheduling.claim_next(ids[1]).task_id for _ in range(3)] == [ids[2], ids[0], ids[1]]
+    assert scheduling.task_move_to_front(task=tasks[1]) is False  # running now: not waiting
+
+
+def test_a_staff_move_goes_above_an_owners_moves_from_zero(media):
+    alice = client_at("10.0.0.1")
+    ids = [alice.generate(prompt=f"alice {n}") for n in range(2)]
+    alice.post(f"task/{ids[1]}/front")
+    alice.post(f"task/{ids[0]}/front")  # every waiting priority is below zero now
+    assert scheduling.task_move_to_front(task=GenerationTask.objects.get(task_id=ids[1])) is True
+    assert GenerationTask.objects.get(task_id=ids[1]).priority == 1

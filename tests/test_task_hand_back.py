@@ -71,3 +71,16 @@ def test_an_unknown_task_gets_no_message():
     make_tasks(1, status="pending")
     run.task_hand_back(task_id="no-such-task")
     assert OrmQ.objects.count() == 0
+
+
+def test_a_lease_ending_this_very_instant_still_holds_the_task():
+    import time_machine
+
+    end = timezone.now() + timedelta(seconds=30)
+    task = make_tasks(1, status="processing", lease_holder="elsewhere:1:aaaa", lease_expires_at=end)[0]
+    with time_machine.travel(end, tick=False):
+        run.task_hand_back(task_id=task.task_id)
+    assert messages_for(task) == 0
+    with time_machine.travel(end + timedelta(microseconds=1), tick=False):
+        run.task_hand_back(task_id=task.task_id)
+    assert messages_for(task) == 1

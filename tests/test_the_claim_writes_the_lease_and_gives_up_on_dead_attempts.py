@@ -116,3 +116,13 @@ def test_giving_up_on_one_task_fails_no_other(api, fixed_now, settings):
     GenerationTask.objects.filter(task_id=dead).update(attempts=2)  # its holder was cleared, like the other's
     assert scheduling._claim(dead) is None
     assert (row(dead).status, row(waiting).status) == ("failed", "pending")
+
+
+def test_a_lease_ending_this_very_instant_still_holds_its_task(api, fixed_now, settings):
+    # Even a task out of attempts is not given up while a lease holds it: its worker may still finish.
+    settings.IMAGEGEN_MAX_ATTEMPTS = 1
+    task_id = api.generate()
+    GenerationTask.objects.filter(task_id=task_id).update(status="processing", lease_holder="w:1:aaaaaaaa",
+                                                          lease_expires_at=NOW, attempts=1)
+    assert scheduling._claim(task_id) is None
+    assert (row(task_id).status, row(task_id).lease_holder) == ("processing", "w:1:aaaaaaaa")
