@@ -12,14 +12,17 @@ run: setup ## set up everything and serve on http://$(HOST):$(PORT) (web + worke
 	exec $(PY) manage.py serve --host "$(HOST)" --port "$(PORT)"
 
 # The fast tests run on two pytest-xdist workers (each with its own test database and data directory); the
-# real-process, browser and fault tests one at a time after them, as their timing needs a quiet machine.
+# real-process and browser tests on two workers too, a test module on each (its stack and browser are the
+# module's; every stack has its own ports, data directory, PostgreSQL database and Redis db, and every wait
+# polls a condition); the fault tests, which kill and starve processes on purpose, one at a time after them.
 # With PYTEST_ARGS the suite runs once, one test at a time, with those arguments.
 FAST := not processes and not browser and not faults
 test: dev-deps assets ## install the dev dependencies, check the import contracts (.importlinter), run the whole suite
 	$(VENV)/bin/lint-imports --no-cache
 ifeq ($(strip $(PYTEST_ARGS)),)
 	$(PY) -m pytest -m "$(FAST)" -n 2
-	$(PY) -m pytest -m "not ($(FAST))"
+	$(PY) -m pytest -m "not ($(FAST)) and not faults" -n 2 --dist loadfile
+	$(PY) -m pytest -m "faults"
 else
 	$(PY) -m pytest $(PYTEST_ARGS)
 endif

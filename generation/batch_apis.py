@@ -115,7 +115,7 @@ class BatchApi(APIView):
                 _("The Idempotency-Key header is too long (at most 200 characters)."),
                 details={"Idempotency-Key": [_("At most 200 characters.")]},
             )
-        batch, tasks, created = services.batch_create(
+        batch, created = services.batch_create(
             plans=planned.plans, kind=planned.kind, client_id=client_id(request), idempotency_key=key,
             fingerprint=services.request_fingerprint(request.data), owner=request.user, webhook=webhook,
         )

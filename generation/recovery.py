@@ -49,7 +49,7 @@ def tasks_recover() -> int:
     lost_messages = GenerationTask.objects.filter(status__in=UNFINISHED, lease_holder="").filter(
         Q(enqueued_at__lt=stale) | Q(enqueued_at__isnull=True)
     )
-    for task in lost_messages.only("pk", "task_id"):
+    for task in lost_messages.only("task_id"):
         with transaction.atomic():
             queueing.enqueue(task)
         recovered += 1

@@ -91,14 +91,16 @@ def task_move_ahead_of_own(*, task: GenerationTask) -> bool:
     with transaction.atomic():
         queueing.lock_client(task.client_id)
         own = selectors.waiting_tasks().filter(client_id=task.client_id)
-        lowest = own.aggregate(low=Min("priority"))["low"] or 0
-        if own.filter(pk=task.pk, priority__gt=0).exists():
+        priority = own.filter(pk=task.pk).values_list("priority", flat=True).first()
+        if priority is None:
+            return False
+        if priority > 0:
             return True  # staff moved it ahead of everyone already
-        moved = own.filter(pk=task.pk).update(priority=min(lowest, 0) - 1)
-        if moved:
-            queueing.enqueue(task)
+        # The lowest of the client's waiting priorities is this one's or below it, so at most 0.
+        own.filter(pk=task.pk).update(priority=own.aggregate(low=Min("priority"))["low"] - 1)
+        queueing.enqueue(task)
     task.refresh_from_db()
-    return bool(moved)
+    return True
 
 
 def _claim(task_id: str) -> GenerationTask | None:

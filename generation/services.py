@@ -216,30 +216,29 @@ def _new_task(plan: GenerationPlan, *, prices: dict, client_id: str, owner, idem
 
 def batch_create(
     *, plans: list[GenerationPlan], kind: str, client_id: str, idempotency_key: str | None = None,
-    fingerprint: str = "", owner=None, webhook: tuple[str, list[str]] = ("", []),
-) -> tuple[Batch, list[GenerationTask], bool]:
+    fingerprint: str, owner=None, webhook: tuple[str, list[str]] = ("", []),
+) -> tuple[Batch, bool]:
     """Create a batch of ordinary tasks in one transaction: all of them, or (over a limit) none.
-    Returns (batch, its tasks in order, created); created is False for an idempotent replay."""
+    Returns (batch, created); created is False for an idempotent replay (selectors.batch_tasks reads its tasks)."""
     with transaction.atomic():
         queueing.lock_client(client_id)
         existing = _replayed(Batch, client_id, idempotency_key, fingerprint)
         if existing is not None:
-            return existing, list(selectors.batch_tasks(existing.batch_id)), False
+            return existing, False
         prices = _check_room(client_id=client_id, owner=owner, plans=plans)
         batch = Batch.objects.create(owner=owner, client_id=client_id, idempotency_key=idempotency_key,
                                      request_fingerprint=fingerprint, kind=kind, size=len(plans))
-        tasks, written = [], []
+        written = []
         try:
             for plan in plans:
                 task = _new_task(plan, prices=prices, client_id=client_id, owner=owner, batch_id=batch.batch_id,
                                  webhook=webhook)
                 written += _attach_references(task, plan.references)
-                tasks.append(task)
         except BaseException:
             storage.delete_files(written)  # the earlier tasks' copies: their rows go with the transaction
             raise
-    log.info("batch %s created: %d tasks (%s)", batch.batch_id, len(tasks), kind)
-    return batch, tasks, True
+    log.info("batch %s created: %d tasks (%s)", batch.batch_id, batch.size, kind)
+    return batch, True
 
 
 def batch_cancel(*, batch_id: str) -> int:

@@ -69,6 +69,12 @@ EQUIVALENT: dict[str, str] = {
        for n in (40, 41)},
     **{f"generation.planning.x__plan_size__mutmut_{n}": "unreachable fallback message of _plan_size"
        for n in range(170, 185)},
+    # planning._ratio writes a ratio as "3:1"/"1:3" when it is whole either way. A ratio of 1 is caught by the
+    # first branch, so "value < 1" -> "<= 1" changes nothing; no ratio of two whole sides below 10⁴ lies in
+    # (1, 1 + 1e-9), so "value < 1" -> "< 2" changes nothing; and a float distance from a whole number never
+    # equals 1e-9 exactly, so "< 1e-9" -> "<= 1e-9" (either branch) changes nothing.
+    **{f"generation.planning.x__ratio__mutmut_{n}": "boundary that no ratio of whole sides reaches"
+       for n in (7, 11, 12, 20)},
 }
 
 KILLED = {1, 3}

@@ -584,3 +584,35 @@ def test_a_plan_error_reads_well_in_logs():
 
 def test_model_spec_is_the_public_type_of_catalogue_entries():
     assert all(isinstance(m, ModelSpec) for m in all_models())
+
+
+def test_output_areas_quadruple_the_largest_with_super_resolution_and_keep_the_native_range():
+    for model in all_models():
+        out = model.to_dict()["sizes"]
+        native = out["native"]
+        assert (out["min_pixels"], out["max_pixels"]) == model.output_pixel_limits()
+        assert out["min_pixels"] == native["min_pixels"] == model.min_pixels
+        assert out["max_pixels"] == native["max_pixels"] * (4 if model.super_resolution else 1)
+    assert get_model("high_aes_general_v20").output_pixel_limits()[1] == 4 * get_model("high_aes_general_v20").max_pixels
+    assert get_model("jimeng_t2i_v31").output_pixel_limits() == (get_model("jimeng_t2i_v31").min_pixels,
+                                                                   get_model("jimeng_t2i_v31").max_pixels)
+
+
+def test_each_numeric_parameter_says_whether_it_takes_whole_numbers_only():
+    for model in all_models():
+        params = model.to_dict()["parameters"]
+        for name in ("steps", "scale"):
+            spec = getattr(model, name)
+            assert params[name] == ({"supported": True, "min": spec.coerce(spec.min), "max": spec.coerce(spec.max),
+                                     "default": spec.coerce(spec.default), "integer": spec.integer} if spec else
+                                    {"supported": False, "min": None, "max": None, "default": None, "integer": None})
+    steps = get_model("high_aes_general_v20").to_dict()["parameters"]["steps"]
+    assert steps["integer"] is True and isinstance(steps["min"], int)
+
+
+def test_a_plan_error_keeps_its_errors_when_pickled():
+    import pickle
+
+    error = PlanError({"width": ["too wide"]})
+    assert error.args == ({"width": ["too wide"]},)
+    assert pickle.loads(pickle.dumps(error)).errors == {"width": ["too wide"]}

@@ -125,3 +125,39 @@ def test_a_staff_move_goes_above_an_owners_moves_from_zero(media):
     alice.post(f"task/{ids[0]}/front")  # every waiting priority is below zero now
     assert scheduling.task_move_to_front(task=GenerationTask.objects.get(task_id=ids[1])) is True
     assert GenerationTask.objects.get(task_id=ids[1]).priority == 1
+
+
+def test_an_owners_moves_stack_below_zero_one_step_each_and_leave_a_staff_move_alone(media):
+    alice = client_at("10.0.0.1")
+    ids = [alice.generate(prompt=f"alice {n}") for n in range(3)]
+    for task_id in (ids[2], ids[1]):
+        assert alice.post(f"task/{task_id}/front").status_code == 200
+    assert [GenerationTask.objects.get(task_id=t).priority for t in ids] == [0, -2, -1]
+    assert order(alice) == ["alice 1", "alice 2", "alice 0"]
+    # Staff put her first task before everyone; her own move of it keeps it there.
+    assert scheduling.task_move_to_front(task=GenerationTask.objects.get(task_id=ids[0])) is True
+    response = alice.post(f"task/{ids[0]}/front")
+    assert response.status_code == 200 and response.json()["queue_position"] == 0
+    assert [GenerationTask.objects.get(task_id=t).priority for t in ids] == [1, -2, -1]
+
+
+def test_moves_and_retries_lock_their_client_first(media, monkeypatch, admin_client):
+    # On PostgreSQL the per-client lock serialises the writes that count or order a client's tasks.
+    from generation import queueing, services
+
+    locked = []
+    real = queueing.lock_client
+    monkeypatch.setattr(queueing, "lock_client", lambda client_id: (locked.append(client_id), real(client_id)))
+    alice = client_at("10.0.0.1")
+    ids = [alice.generate(prompt=f"alice {n}") for n in range(2)]
+    client_id = GenerationTask.objects.get(task_id=ids[0]).client_id
+    locked.clear()
+    alice.post(f"task/{ids[1]}/front")
+    assert locked == [client_id]
+    locked.clear()
+    GenerationTask.objects.filter(task_id=ids[0]).update(status="failed", stage="done", error_code="x")
+    assert services.task_retry(task=GenerationTask.objects.get(task_id=ids[0]), by_owner=True) is True
+    assert locked == [client_id]
+    locked.clear()
+    assert alice.post("batches", {"prompt": "two", "variations": 2}).status_code == 201
+    assert locked == [client_id]

@@ -263,8 +263,10 @@ def test_the_sweep_reads_every_candidate_in_one_query(api):
     for i, task_id in enumerate(ids):
         GenerationTask.objects.filter(task_id=task_id).update(
             status="processing", lease_holder=f"other-host:{i}:aaaa", lease_expires_at=timezone.now() - timedelta(seconds=1))
+    lost = [api.generate() for _ in range(2)]  # and two whose queue message was lost
+    GenerationTask.objects.filter(task_id__in=lost).update(enqueued_at=timezone.now() - timedelta(days=1))
     with CaptureQueriesContext(connection) as queries:
-        assert recovery.tasks_recover() == 3
+        assert recovery.tasks_recover() == 5
     reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and '"tasks"' in q["sql"]]
     assert len(reads) == 2, reads  # the leased candidates, then the lost messages
 
