@@ -35,9 +35,10 @@ bench-large: dev-deps assets ## prompt search at 1,000,000 tasks on SQLite and P
 	$(PY) benchmarks/run.py --large
 
 # Mutation testing of the core (TESTING.md); slow and CPU-heavy, so not part of `make test`.
-# MUTANTS="task-run planning" limits it to some targets; MUTANTS_CHILDREN=N runs N mutants at once.
+# MUTANTS="task-run planning" limits it to some targets; MUTANTS_CHILDREN=N runs N mutants at once;
+# MUTANTS_ARGS=--rerun-survivors runs again only what the last run did not kill (after writing tests).
 mutants: $(VENV)/.mutants assets
-	$(PY) scripts/mutants.py $(MUTANTS)
+	$(PY) scripts/mutants.py $(MUTANTS) $(MUTANTS_ARGS)
 
 $(VENV)/.mutants: $(VENV)/.dev requirements/mutants.txt
 	$(PY) -m pip install -q -r requirements/mutants.txt

@@ -11,7 +11,7 @@ equivalent (EQUIVALENT below, each with its reason in TESTING.md) and the score
 and lists every survivor that is not excluded. Exit status 1 when a target scores under 90 % or excludes
 more than 5 % of its mutants.
 
-    .venv/bin/python scripts/mutants.py [TARGET ...] [--max-children N] [--report-only]
+    .venv/bin/python scripts/mutants.py [TARGET ...] [--max-children N] [--report-only] [--rerun-survivors]
 """
 
 from __future__ import annotations
@@ -102,16 +102,55 @@ def score(target: str) -> tuple[dict, list[str]]:
     return result, [f"{n} (exit {codes[n]})" for n in open_]
 
 
+def _results(target: str) -> dict[str, tuple[int | None, str | None]]:
+    """The target's mutants as last run: name -> (exit code, hash of the function it mutates)."""
+    out = {}
+    for pattern, meta in _patterns(target):
+        data = json.loads((ROOT / "mutants" / meta).read_text())
+        hashes = data["hash_by_function_name"]
+        for name, code in data["exit_code_by_key"].items():
+            if fnmatch.fnmatch(name, pattern):
+                out[name] = (code, hashes.get(name.rsplit(".", 1)[1].rsplit("__mutmut_", 1)[0]))
+    return out
+
+
+def _keep_killed(target: str, before: dict[str, tuple[int | None, str | None]]) -> int:
+    """Put back the verdicts of mutants killed before that mutmut forgot (it forgets every verdict when the
+    test selection changes): a test added to the selection cannot bring a killed mutant back to life, as long
+    as the function it mutates is unchanged (same hash; a changed function's mutants are new ones)."""
+    kept = 0
+    for meta in sorted({meta for _pattern, meta in _patterns(target)}):
+        path = ROOT / "mutants" / meta
+        data = json.loads(path.read_text())
+        hashes = data["hash_by_function_name"]
+        for name, code in data["exit_code_by_key"].items():
+            old_code, old_hash = before.get(name, (None, None))
+            function = name.rsplit(".", 1)[1].rsplit("__mutmut_", 1)[0]
+            if code is None and old_code in KILLED and old_hash is not None and hashes.get(function) == old_hash:
+                data["exit_code_by_key"][name] = old_code
+                kept += 1
+        path.write_text(json.dumps(data))
+    return kept
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("targets", nargs="*", default=list(TARGETS))
     parser.add_argument("--max-children", type=int, default=int(os.environ.get("MUTANTS_CHILDREN", "1")))
     parser.add_argument("--report-only", action="store_true", help="score the last run without running")
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="run again only the mutants the last run did not kill (after new tests were written), "
+                             "keeping the verdicts of those it killed")
     args = parser.parse_args()
     failed = False
     for target in args.targets:
         patterns = [pattern for pattern, _meta in _patterns(target)]
-        if not args.report_only:
+        before = {}
+        if args.rerun_survivors:
+            before = _results(target)
+            patterns = sorted(n for n, (code, _hash) in before.items() if code not in KILLED and n not in EQUIVALENT)
+            print(f"== {target}: {len(patterns)} mutants not killed by the last run, run again", flush=True)
+        if not args.report_only and patterns:
             print(f"== {target}: mutmut run {' '.join(patterns)}", flush=True)
             # mutmut's own output (its progress, and why it stopped: a clean test run that failed, tests that
             # reach none of the mutated code) goes to mutants/<target>.log; a failed run is shown, not scored.
@@ -126,6 +165,8 @@ def main() -> int:
                 print("\n".join(f"    {line}" for line in tail))
                 failed = True
                 continue
+        if before:
+            print(f"{target}: {_keep_killed(target, before)} verdicts of killed mutants kept from the last run")
         result, survivors = score(target)
         ok = result["score"] >= MIN_SCORE and result["excluded"] <= MAX_EXCLUDED * result["mutants"]
         failed |= not ok
