@@ -197,3 +197,16 @@ def test_a_batch_counts_against_the_daily_images_whole(accounts, media):
     assert response.status_code == 429 and response.json()["details"]["quota"] == "daily_images"
     assert GenerationTask.objects.count() == 0
     assert carol.post("batches", {"prompt": "x", "variations": 2, "num_images": 2}).status_code == 201
+
+
+def test_a_new_batch_is_logged_with_its_id_size_and_kind(api, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="generation.services")
+    body = create(api, {"prompt": "a kite", "variations": 3}).json()
+    assert f"batch {body['batch_id']} created: 3 tasks (variations)" in [
+        r.getMessage() for r in caplog.records if r.name == "generation.services"]
+    caplog.clear()
+    create(api, {"prompts": ["one", "two"]})
+    assert [r.getMessage() for r in caplog.records if r.name == "generation.services" and "batch" in r.getMessage()
+            ][0].endswith("created: 2 tasks (prompts)")

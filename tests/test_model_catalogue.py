@@ -591,6 +591,8 @@ def test_output_areas_quadruple_the_largest_with_super_resolution_and_keep_the_n
         out = model.to_dict()["sizes"]
         native = out["native"]
         assert (out["min_pixels"], out["max_pixels"]) == model.output_pixel_limits()
+        assert native == {"min_side": model.min_side, "max_side": model.max_side, "min_pixels": model.min_pixels,
+                          "max_pixels": model.max_pixels}
         assert out["min_pixels"] == native["min_pixels"] == model.min_pixels
         assert out["max_pixels"] == native["max_pixels"] * (4 if model.super_resolution else 1)
     assert get_model("high_aes_general_v20").output_pixel_limits()[1] == 4 * get_model("high_aes_general_v20").max_pixels

@@ -130,3 +130,19 @@ def test_a_takeover_at_the_end_of_the_wait_is_not_resumed(api, media, scripted, 
     assert len(engine.calls) == 1
     task = GenerationTask.objects.get(task_id=task_id)
     assert (task.status, task.lease_holder) == ("retrying", OTHER)
+
+
+def test_the_run_that_lost_its_task_says_so_in_the_log(api, media, scripted, caplog):
+    import logging
+
+    def taken_over(request, progress):
+        take_over(task_id)
+        progress.stage("generating", fraction=0.5)
+        return engine._preview.generate(request, progress)
+
+    engine = scripted(taken_over)
+    task_id = api.generate()
+    caplog.set_level(logging.INFO, logger="generation.run")
+    run(task_id)
+    assert f"task {task_id}: stopped (cancelled or taken over)" in [
+        r.getMessage() for r in caplog.records if r.name == "generation.run"]
