@@ -21,7 +21,9 @@ def retry_delay(retry_count: int) -> float:
     """Seconds before the next attempt after `retry_count` earlier retries (README: exponential backoff
     from IMAGEGEN_RETRY_BASE_DELAY, capped at IMAGEGEN_RETRY_MAX_DELAY, with +/-25% jitter so that tasks
     failed together do not come back together)."""
-    base = settings.IMAGEGEN_RETRY_BASE_DELAY * (2 ** min(retry_count, 10))
+    # Doubling stops once far past any cap (2.0 ** 1100 would not fit a float); a float product that grows
+    # too large is inf, which the cap takes.
+    base = settings.IMAGEGEN_RETRY_BASE_DELAY * 2.0 ** min(retry_count, 1000)
     return min(settings.IMAGEGEN_RETRY_MAX_DELAY, base) * random.uniform(0.75, 1.25)
 
 

@@ -209,7 +209,7 @@ class TaskRun:
             except EngineError as err:
                 if self._retry_or_fail(err):
                     continue
-                return
+                return self._discard() if self.lost else None
             except imaging.ImageDataError as err:
                 record_upstream_error("bad_upstream_data")
                 self._fail(EngineError("bad_upstream_data", err.message, retry=Retry.NEVER))
@@ -218,7 +218,7 @@ class TaskRun:
                 failure = EngineError("storage_error", f"could not save the image: {err}", retry=Retry.BACKOFF)
                 if self._retry_or_fail(failure):
                     continue
-                return
+                return self._discard() if self.lost else None
             except Exception as err:  # a bug: fail the task with a clear code, keep the trace in the log
                 log.exception("task %s failed unexpectedly", task.task_id)
                 self._fail(EngineError("internal_error", f"{type(err).__name__}: {err}"))
@@ -374,7 +374,8 @@ class TaskRun:
         """Sleep until the retry time as a `retrying` task, then take it back to `processing`."""
         if not self.lease.hold_until(self.task.next_attempt_at, held_as=Status.RETRYING):
             return False
-        if not self.lease.write(held_as=Status.RETRYING, status=Status.PROCESSING, next_attempt_at=None):
+        # (next_attempt_at is cleared by the attempt's own first write)
+        if not self.lease.write(held_as=Status.RETRYING, status=Status.PROCESSING):
             return False
         self.task.refresh_from_db()
         return True
@@ -392,8 +393,7 @@ class TaskRun:
                 upstream_request_id=err.request_id[:100],
                 lease_holder="",
                 lease_expires_at=None,
-                next_attempt_at=None,
-            )
+            )  # (no retry time to clear: the attempt's first write cleared it)
             if failed:
                 webhooks.task_event(t, "failed")
         if failed:

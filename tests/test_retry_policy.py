@@ -68,6 +68,15 @@ def test_the_delay_is_jittered_around_the_backoff_within_a_quarter(settings):
         assert len(set(delays)) == len(delays)
 
 
+def test_a_small_first_delay_keeps_doubling_until_the_cap_however_many_retries(settings, monkeypatch):
+    # A tenth of a second doubles fifteen times before it reaches an hour; and a retry count far past any
+    # cap (a task retried for days) still gives the cap, not an overflow.
+    settings.IMAGEGEN_RETRY_BASE_DELAY = 0.1
+    settings.IMAGEGEN_RETRY_MAX_DELAY = 3600.0
+    monkeypatch.setattr(random, "uniform", lambda low, high: 1.0)
+    assert [retry_delay(n) for n in (0, 10, 11, 15, 16, 5000)] == [0.1, 102.4, 204.8, 3276.8, 3600.0, 3600.0]
+
+
 def test_an_upstream_internal_error_waits_the_configured_pause(settings):
     settings.IMAGEGEN_RETRY_INTERNAL_ERROR_DELAY = 7.5
     for code in (50500, 50501):

@@ -71,3 +71,36 @@ def test_a_restarted_run_does_not_wait_for_a_cancelled_task(api, media, scripted
         # The lease extension after the first one-second sleep finds the task cancelled: the worker stops
         # there instead of sitting out the four seconds left of the wait.
         assert fake_clock.slept == [1.0]
+
+
+@pytest.mark.parametrize("end_wait", [False, True], ids=["in-the-middle-of-the-wait", "at-the-end-of-the-wait"])
+def test_the_run_says_once_that_it_stopped(api, media, scripted, settings, fake_clock, caplog, end_wait):
+    import logging
+
+    scripted(transient(), "ok")
+    settings.IMAGEGEN_RETRY_BASE_DELAY, settings.IMAGEGEN_RETRY_MAX_DELAY = 4.0, 60.0
+    task_id = api.generate()
+    cancel_at_sleep(fake_clock, task_id, at=1, end_wait=end_wait)
+    caplog.set_level(logging.INFO, logger="generation.run")
+    run(task_id)
+    said = [r.getMessage() for r in caplog.records if r.name == "generation.run"]
+    assert said.count(f"task {task_id}: stopped (cancelled or taken over)") == 1
+
+
+def test_a_run_whose_task_is_failed_for_good_does_not_say_it_stopped(api, media, scripted, caplog):
+    import logging
+
+    scripted(EngineError("content_rejected", "no", retry=Retry.NEVER))
+    task_id = api.generate()
+    caplog.set_level(logging.INFO, logger="generation.run")
+    run(task_id)
+    assert GenerationTask.objects.get(task_id=task_id).status == "failed"
+    assert not [r for r in caplog.records if r.name == "generation.run" and "stopped" in r.getMessage()]
+
+
+def test_a_task_that_fails_for_good_after_waiting_keeps_no_retry_time(api, media, scripted, settings, fake_clock):
+    scripted(transient(), EngineError("content_rejected", "no", retry=Retry.NEVER))
+    task_id = api.generate()
+    run(task_id)
+    task = GenerationTask.objects.get(task_id=task_id)
+    assert (task.status, task.error_code, task.next_attempt_at, task.retry_count) == ("failed", "content_rejected", None, 1)

@@ -56,3 +56,31 @@ def test_a_task_due_already_runs_at_once(api, media, scripted, fake_clock):
     run(task_id)
     assert len(engine.calls) == 1 and fake_clock.slept == []
     assert GenerationTask.objects.get(task_id=task_id).status == "completed"
+
+
+def test_a_wait_that_ends_this_very_instant_neither_sleeps_nor_writes(api, django_assert_num_queries):
+    from django.utils import timezone
+
+    from generation.lease import Lease
+
+    class Frozen:
+        def __init__(self):
+            self.at, self.slept = timezone.now(), []
+
+        def now(self):
+            return self.at
+
+        def sleep(self, seconds):
+            self.slept.append(seconds)
+            raise AssertionError(f"slept {seconds} s at the end of the wait")
+
+    task = GenerationTask.objects.get(task_id=api.generate())
+    GenerationTask.objects.filter(pk=task.pk).update(status="processing", lease_holder="me:1:aaaa")
+    frozen = Frozen()
+    previous = clock.install(frozen)
+    try:
+        with django_assert_num_queries(0):
+            assert Lease(task, "me:1:aaaa").hold_until(frozen.at) is True
+    finally:
+        clock.install(previous)
+    assert frozen.slept == []

@@ -137,3 +137,15 @@ def test_a_refused_staff_retry_enqueues_nothing_and_logs_nothing(api, caplog):
     assert services.task_retry(task=task) is False
     assert OrmQ.objects.count() == messages
     assert not [r for r in caplog.records if r.name == "generation.services"]
+
+
+def test_an_owners_retry_is_logged_as_theirs(api, media, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="generation.services")
+    task_id = api.generate()
+    GenerationTask.objects.filter(task_id=task_id).update(status="failed", stage="done", error_code="x")
+    caplog.clear()
+    assert services.task_retry(task=GenerationTask.objects.get(task_id=task_id), by_owner=True) is True
+    assert [r.getMessage() for r in caplog.records if r.name == "generation.services"] == [
+        f"task {task_id} retried by its owner (retry 1)"]
