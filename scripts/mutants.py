@@ -17,11 +17,14 @@ more than 5 % of its mutants.
 from __future__ import annotations
 
 import argparse
+import atexit
 import fnmatch
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,6 +136,17 @@ def _keep_killed(target: str, before: dict[str, tuple[int | None, str | None]]) 
     return kept
 
 
+def _migrated_template() -> Path:
+    """A test database migrated once for the whole run (tests/conftest.py copies it for each mutant's session
+    when IMAGEGEN_TEST_DB_TEMPLATE names it, instead of migrating again)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="imagegen-mutants-db-"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "imagegen.settings_test", "IMAGEGEN_DATA_DIR": str(data_dir)}
+    for args in (["migrate", "--noinput", "-v", "0"], ["createcachetable"]):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return data_dir / "db.sqlite3"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("targets", nargs="*", default=list(TARGETS))
@@ -142,6 +156,10 @@ def main() -> int:
                         help="run again only the mutants the last run did not kill (after new tests were written), "
                              "keeping the verdicts of those it killed")
     args = parser.parse_args()
+    if not args.report_only:
+        template = _migrated_template()
+        os.environ["IMAGEGEN_TEST_DB_TEMPLATE"] = str(template)
+        atexit.register(shutil.rmtree, template.parent, True)
     failed = False
     for target in args.targets:
         patterns = [pattern for pattern, _meta in _patterns(target)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -215,3 +216,26 @@ def default_rates(settings):
     caches["default"].clear()
     caches["local"].clear()
     return settings.IMAGEGEN_DEFAULT_RATES
+
+
+if os.environ.get("IMAGEGEN_TEST_DB_TEMPLATE"):
+    # Mutation testing (scripts/mutants.py) runs the selected tests once per mutant, each run a new pytest
+    # session: the test database is a copy of one migrated once for the whole run, not migrated again (a
+    # second and a half per mutant). Its own copy per session, so sessions running at once share nothing.
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_db_blocker):
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        from django.db import connections
+
+        copy = Path(tempfile.mkdtemp(prefix="imagegen-mutant-db-")) / "db.sqlite3"
+        shutil.copyfile(os.environ["IMAGEGEN_TEST_DB_TEMPLATE"], copy)
+        with django_db_blocker.unblock():
+            connections["default"].close()
+            connections["default"].settings_dict["NAME"] = str(copy)
+        yield
+        with django_db_blocker.unblock():
+            connections["default"].close()
+        shutil.rmtree(copy.parent, ignore_errors=True)
