@@ -147,6 +147,44 @@ def _migrated_template() -> Path:
     return data_dir / "db.sqlite3"
 
 
+def _mutmut(target: str, names: list[str], max_children: int) -> bool:
+    """`mutmut run` for these mutant names or patterns. mutmut's own output (its progress, and why it stopped:
+    a clean test run that failed, tests that reach none of the mutated code) goes to mutants/<target>.log; a
+    failed run is shown, not scored."""
+    log = ROOT / "mutants" / f"{target}.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("w") as out:
+        run = subprocess.run([*MUTMUT, "run", "--max-children", str(max_children), *names],
+                             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if run.returncode != 0:
+        tail = log.read_text(errors="replace").replace("\r", "\n").splitlines()[-25:]
+        print(f"{target}: mutmut run failed (exit {run.returncode}); the end of {log}:")
+        print("\n".join(f"    {line}" for line in tail))
+    return run.returncode == 0
+
+
+def _run(target: str, args) -> bool:
+    if not args.rerun_survivors:
+        patterns = [pattern for pattern, _meta in _patterns(target)]
+        print(f"== {target}: mutmut run {' '.join(patterns)}", flush=True)
+        return _mutmut(target, patterns, args.max_children)
+    # Again only what was not killed; a function changed since has new mutants, which mutmut makes during
+    # the first pass: a second pass runs those.
+    for _pass in range(2):
+        before = _results(target)
+        names = sorted(n for n, (code, _hash) in before.items() if code not in KILLED and n not in EQUIVALENT)
+        names = [n for n in names if before[n][0] is None] if _pass else names
+        print(f"== {target}: {len(names)} mutants {'not checked yet' if _pass else 'not killed by the last run'}, "
+              f"run again", flush=True)
+        if not names:
+            break
+        ok = _mutmut(target, names, args.max_children)
+        print(f"{target}: {_keep_killed(target, before)} verdicts of killed mutants kept from the last run")
+        if not ok:
+            return False
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("targets", nargs="*", default=list(TARGETS))
@@ -162,29 +200,9 @@ def main() -> int:
         atexit.register(shutil.rmtree, template.parent, True)
     failed = False
     for target in args.targets:
-        patterns = [pattern for pattern, _meta in _patterns(target)]
-        before = {}
-        if args.rerun_survivors:
-            before = _results(target)
-            patterns = sorted(n for n, (code, _hash) in before.items() if code not in KILLED and n not in EQUIVALENT)
-            print(f"== {target}: {len(patterns)} mutants not killed by the last run, run again", flush=True)
-        if not args.report_only and patterns:
-            print(f"== {target}: mutmut run {' '.join(patterns)}", flush=True)
-            # mutmut's own output (its progress, and why it stopped: a clean test run that failed, tests that
-            # reach none of the mutated code) goes to mutants/<target>.log; a failed run is shown, not scored.
-            log = ROOT / "mutants" / f"{target}.log"
-            log.parent.mkdir(exist_ok=True)
-            with log.open("w") as out:
-                run = subprocess.run([*MUTMUT, "run", "--max-children", str(args.max_children), *patterns],
-                                     cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False)
-            if run.returncode != 0:
-                tail = log.read_text(errors="replace").replace("\r", "\n").splitlines()[-25:]
-                print(f"{target}: mutmut run failed (exit {run.returncode}); the end of {log}:")
-                print("\n".join(f"    {line}" for line in tail))
-                failed = True
-                continue
-        if before:
-            print(f"{target}: {_keep_killed(target, before)} verdicts of killed mutants kept from the last run")
+        if not args.report_only and not _run(target, args):
+            failed = True
+            continue
         result, survivors = score(target)
         ok = result["score"] >= MIN_SCORE and result["excluded"] <= MAX_EXCLUDED * result["mutants"]
         failed |= not ok
