@@ -618,3 +618,33 @@ def test_a_plan_error_keeps_its_errors_when_pickled():
     error = PlanError({"width": ["too wide"]})
     assert error.args == ({"width": ["too wide"]},)
     assert pickle.loads(pickle.dumps(error)).errors == {"width": ["too wide"]}
+
+
+def test_the_reference_limits_and_group_support_are_stated_in_the_documented_keys(settings):
+    settings.IMAGEGEN_S3_REFERENCE_URLS = False
+    v40, v30 = get_model("jimeng_t2i_v40"), get_model("jimeng_t2i_v30")
+    for model in (v40, v30):
+        limits = model.to_dict()["reference_images"]
+        assert {k: limits[k] for k in ("formats", "max_bytes", "min_side", "max_side", "min_ratio", "max_ratio")} == {
+            "formats": list(model.reference_formats), "max_bytes": 10 * 1024 * 1024, "min_side": 15,
+            "max_side": 6000, "min_ratio": model.reference_min_ratio, "max_ratio": model.reference_max_ratio}
+    seedream = get_model("doubao-seedream-4-0-250828")
+    assert seedream.to_dict()["group"] == {"supported": True, "max_total_with_references": 15}
+    assert v30.to_dict()["group"] == {"supported": False, "max_total_with_references": 0}
+    one = ModelSpec(**{**{f: getattr(seedream, f) for f in seedream.__dataclass_fields__}, "group_images": 1})
+    assert one.to_dict()["group"]["supported"] is True
+
+
+def test_why_a_model_takes_no_references_is_said_in_the_users_language(settings):
+    settings.IMAGEGEN_S3_REFERENCE_URLS = False
+    v40, general = get_model("jimeng_t2i_v40"), get_model("high_aes_general_v20")
+    assert general.reference_images == 0
+    assert v40.reference_unavailable_reason() == (
+        "This model takes reference images only as web addresses VolcEngine can fetch, which needs object storage "
+        "with presigned URLs; this server does not offer that.")
+    assert general.reference_unavailable_reason() == "This model does not take reference images."
+    with translation.override("zh-hans"):
+        assert general.reference_unavailable_reason() == "此模型不接受参考图。"
+        assert v40.reference_unavailable_reason().startswith("此模型只接受火山引擎可以下载的网址形式的参考图")
+    settings.IMAGEGEN_S3_REFERENCE_URLS = True
+    assert v40.reference_unavailable_reason() is None
