@@ -70,6 +70,10 @@ EQUIVALENT: dict[str, str] = {
     # such fractions differ by far more), so "<=" and "<" against the widened limit answer alike.
     **{f"generation.planning.x__area_and_ratio_errors__mutmut_{n}": "strict comparison against limit ± epsilon"
        for n in (40, 41)},
+    # planning._fits_native compares the same ratio with the same widened limits (whether a size goes upstream
+    # as it is or at half size with super-resolution).
+    **{f"generation.planning.x__fits_native__mutmut_{n}": "strict comparison against limit ± epsilon"
+       for n in (14, 15)},
     **{f"generation.planning.x__plan_size__mutmut_{n}": "unreachable fallback message of _plan_size"
        for n in range(170, 185)},
     # planning._ratio writes a ratio as "3:1"/"1:3" when it is whole either way. A ratio of 1 is caught by the
