@@ -139,7 +139,7 @@ class TaskRun:
 
     def upstream_slot(self, seconds: float):
         """Hold one unit of the upstream concurrency quota (VOLC_MAX_CONCURRENCY) while in flight."""
-        self.stage(Stage.QUEUED_UPSTREAM, fraction=0)
+        self.stage(Stage.QUEUED_UPSTREAM)
         return concurrency.upstream_slot(
             holder=self.lease.holder,
             count=max(1, settings.VOLC_MAX_CONCURRENCY),
@@ -156,7 +156,7 @@ class TaskRun:
                 return
             if self.cancelled():
                 raise Cancelled()
-            self.stage(Stage.QUEUED_UPSTREAM, fraction=0)
+            self.stage(Stage.QUEUED_UPSTREAM)
             self.extend(wait + 5)
             time.sleep(min(wait, 1.0))
 

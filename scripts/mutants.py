@@ -84,7 +84,11 @@ EQUIVALENT: dict[str, str] = {
        for n in (7, 11, 12, 20)},
 }
 
-KILLED = {1, 3}
+# Killed: a test failed (1), or pytest itself broke (3). A mutant whose tests ran out of CPU time (mutmut's
+# SIGXCPU codes; the limit is 8x the tests' CPU time in the clean run, which load on the machine hardly
+# changes) made them hang: detected, and counted as killed, as mutmut's own score counts it.
+TIMED_OUT = {36, -24, 24, 152, 255}
+KILLED = {1, 3, *TIMED_OUT}
 MIN_SCORE, MAX_EXCLUDED = 0.90, 0.05
 
 
@@ -105,6 +109,7 @@ def score(target: str) -> tuple[dict, list[str]]:
         "excluded": len(excluded),
         "score": len(killed) / counted if counted else 0.0,
         "unchecked": sum(1 for n in names if codes[n] is None),
+        "timed out": sum(1 for n in names if codes[n] in TIMED_OUT and n not in EQUIVALENT),
     }
     return result, [f"{n} (exit {codes[n]})" for n in open_]
 
@@ -212,7 +217,8 @@ def main() -> int:
         failed |= not ok
         print(f"{target}: {result['killed']}/{result['mutants'] - result['excluded']} killed = "
               f"{100 * result['score']:.1f} % ({result['mutants']} mutants, {result['excluded']} excluded as "
-              f"equivalent, {result['not killed']} not killed, {result['unchecked']} unchecked)"
+              f"equivalent, {result['not killed']} not killed, {result['unchecked']} unchecked; "
+              f"{result['timed out']} of the killed by running out of time)"
               f"{'' if ok else '  << below 90 % or too many excluded'}")
         for name in survivors:
             print(f"    not killed: {name}")

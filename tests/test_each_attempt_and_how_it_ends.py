@@ -28,6 +28,25 @@ def test_the_started_event_is_sent_once_on_the_first_attempt(api, media, scripte
     assert events == [(task_id, "started"), (task_id, "completed")]
 
 
+def test_a_task_failed_for_good_sends_the_failed_event(api, media, scripted, monkeypatch):
+    events = []
+    monkeypatch.setattr(webhooks, "task_event", lambda task, event: events.append((task.task_id, event)))
+    scripted(EngineError("content_rejected", "no", retry=Retry.NEVER))
+    task_id = api.generate()
+    run(task_id)
+    assert events == [(task_id, "started"), (task_id, "failed")]
+
+
+def test_a_cancelled_task_sends_the_cancelled_event(api, monkeypatch):
+    from generation import services
+
+    events = []
+    monkeypatch.setattr(webhooks, "task_event", lambda task, event: events.append((task.task_id, event)))
+    task_id = api.generate()
+    assert services.task_cancel(task=GenerationTask.objects.get(task_id=task_id)) is True
+    assert events == [(task_id, "cancelled")]
+
+
 def test_each_attempt_holds_a_lease_for_the_expected_duration_and_reports_progress_by_time(api, media, scripted,
                                                                                           settings):
     settings.IMAGEGEN_LEASE_MARGIN = 30

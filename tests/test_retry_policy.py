@@ -94,3 +94,14 @@ def test_the_run_waits_out_an_error_s_own_delay_instead_of_the_backoff(api, medi
     run(task_id)
     assert GenerationTask.objects.get(task_id=task_id).status == "completed"
     assert 30.0 <= (times[1] - times[0]).total_seconds() <= 31.0
+
+
+def test_the_free_retries_of_quota_refusals_are_counted_from_the_start_of_this_run(settings):
+    # A task retried by staff three times before starts its run with a fresh budget of free retries.
+    from generation.retries import may_retry
+
+    settings.IMAGEGEN_QUOTA_RETRIES = 3
+    refused = EngineError("quota_exceeded", "too many requests", retry=Retry.BACKOFF, upstream_code="50430")
+    assert [may_retry(GenerationTask(retry_count=n, attempts=1), refused, retries_at_start=3) for n in (3, 4, 5, 6, 7)] \
+        == [True, True, True, False, False]
+    assert may_retry(GenerationTask(retry_count=2, attempts=1), refused, retries_at_start=0) is True

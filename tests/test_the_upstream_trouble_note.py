@@ -89,3 +89,6 @@ def test_a_broken_cache_is_logged_and_never_raised(monkeypatch, caplog):
     upstream.note_success()
     assert [r.getMessage() for r in caplog.records if r.name == "generation.upstream"] == [
         "could not record upstream trouble", "could not clear upstream trouble"]
+    # with the error that broke it, for whoever reads the log
+    assert all(r.exc_info and isinstance(r.exc_info[1], ConnectionError)
+               for r in caplog.records if r.name == "generation.upstream")
