@@ -197,3 +197,30 @@ def test_the_account_endpoint_is_described_in_the_openapi_schema(accounts):
     daily = schema["components"]["schemas"]["DailyImagesOutput"]["properties"]
     assert set(quota) == {"daily_images", "concurrent_tasks"}
     assert set(daily) == {"limit", "used", "remaining", "resets_at"} and daily["resets_at"]["format"] == "date-time"
+
+
+def test_the_day_is_the_utc_day_whatever_the_servers_zone(monkeypatch):
+    import time
+
+    from generation import quotas
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        at = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)  # 04:30 the next morning in Shanghai
+        assert quotas.utc_day(at) == (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
+        assert quotas.utc_day(at)[0].utcoffset() == timedelta(0)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_the_check_locks_the_users_quota_row_and_reads_it_once(alice, monkeypatch):
+    # On PostgreSQL the lock serialises two requests of one user (tests/test_quota_race.py, processes).
+    from generation import quotas
+
+    asked = []
+    real = quotas.quota_of
+    monkeypatch.setattr(quotas, "quota_of", lambda *, user, lock=False: (asked.append(lock), real(user=user, lock=lock))[1])
+    quotas.quota_check(user=alice, num_images=1, retry_after_busy=5)
+    assert asked == [True]
