@@ -62,6 +62,9 @@ EQUIVALENT: dict[str, str] = {
     # A rate has one "/" ("30/m", "5/10m"), so splitting at the first or the last one is the same; a rate with
     # two is refused either way (int() of a part holding "/").
     "core.api.throttling.x_parse_rate__mutmut_3": "rate.partition('/') -> rate.rpartition('/')",
+    # A run whose lease is lost stops at its next lease write (a lost lease answers False without a query) and
+    # says so once (TaskRun._discard), whether the step that found the loss returns False or True.
+    "generation.run.xǁTaskRunǁ_retry_or_fail__mutmut_26": "return True on a lost lease: the next write stops the run",
     # planning._plan_size's last resort, "This size is not available": every size that passes step 1 (the
     # output sides) and does not fit natively gets an area, ratio, even-side or half-size message first, so
     # the fallback is unreachable with any ModelSpec (kept so that no size upstream refuses is ever
