@@ -65,6 +65,11 @@ EQUIVALENT: dict[str, str] = {
     # A run whose lease is lost stops at its next lease write (a lost lease answers False without a query) and
     # says so once (TaskRun._discard), whether the step that found the loss returns False or True.
     "generation.run.xǁTaskRunǁ_retry_or_fail__mutmut_26": "return True on a lost lease: the next write stops the run",
+    # TaskRun._store names files after the attempt: the last part of the holder "host:pid:token". rsplit(":")
+    # with no limit or a limit of 2, and [+1] of the two parts rsplit(":", 1) gives, are that same last part
+    # (a host name holds no ":").
+    **{f"generation.run.xǁTaskRunǁ_store__mutmut_{n}": "the same last part of host:pid:token"
+       for n in (56, 59, 60)},
     # planning._plan_size's last resort, "This size is not available": every size that passes step 1 (the
     # output sides) and does not fit natively gets an area, ratio, even-side or half-size message first, so
     # the fallback is unreachable with any ModelSpec (kept so that no size upstream refuses is ever

@@ -13,6 +13,7 @@ from generation import upstream, webhooks
 from generation.engines.base import EngineResult
 from generation.models import GenerationTask
 
+from .accounts import accounts  # noqa: F401  (fixture)
 from .conftest import files_under, run
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,28 @@ def test_a_completion_that_finds_the_task_gone_keeps_nothing_and_logs_it(api, me
     assert files_under(media) == [] and cleared == []
     assert f"task {task_id} finished elsewhere or was cancelled; discarded its images" in [
         r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize("group, says", [
+    (False, "2 of 3 images not made: refused: sensitive; refused: timeout"),
+    (True, "2 images of the group (up to 3) not made: refused: sensitive; refused: timeout"),
+])
+def test_the_partial_failures_are_listed_one_after_another(api, media, scripted, group, says):
+    engine = scripted()
+    engine.outcomes = [result_of(engine, partial_failures=["refused: sensitive", "refused: timeout"])]
+    task_id = api.generate(num_images=3)
+    GenerationTask.objects.filter(task_id=task_id).update(group=group)
+    run(task_id)
+    task = GenerationTask.objects.get(task_id=task_id)
+    assert (task.status, task.error_message) == ("completed", says)
+
+
+def test_the_images_of_a_users_task_are_theirs(accounts, media, scripted):
+    from .accounts import make_user, signed_in
+
+    alice = make_user("alice")
+    scripted("ok")
+    task_id = signed_in(alice).generate(num_images=2)
+    run(task_id)
+    task = GenerationTask.objects.get(task_id=task_id)
+    assert [image.owner_id for image in task.images.all()] == [alice.pk, alice.pk]

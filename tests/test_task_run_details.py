@@ -100,3 +100,42 @@ def test_a_retry_waits_in_one_second_steps_keeping_a_short_lease_then_resumes(ap
     # resumed as `processing`, at the retry time and not before, with no retry time left on the row
     assert seen["status"] == "processing" and seen["next_attempt_at"] is None and seen["stage"] == "generating"
     assert seen["due"] <= seen["at"]
+
+
+def test_the_cancellation_check_renews_the_lease_at_most_once_a_second(api, media, scripted, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    settings.IMAGEGEN_LEASE_MARGIN = 30
+    seen = {}
+
+    def engine_call(request, progress):
+        progress._last_write = 0.0  # the last write long ago: the next check writes
+        with CaptureQueriesContext(connection) as first:
+            assert progress.cancelled() is False
+        row = GenerationTask.objects.get(task_id=task_id)
+        seen["left"] = (row.lease_expires_at - timezone.now()).total_seconds()
+        seen["expected"] = progress.expected
+        with CaptureQueriesContext(connection) as second:
+            assert progress.cancelled() is False  # within the second: no write
+        seen["writes"] = (len(first.captured_queries), len(second.captured_queries))
+        return engine._preview.generate(request, progress)
+
+    engine = scripted(engine_call)
+    task_id = api.generate()
+    run(task_id)
+    assert seen["writes"] == (1, 0)
+    assert seen["expected"] + 30 - 5 < seen["left"] <= seen["expected"] + 30
+
+
+def test_a_lease_covers_a_promise_only_with_half_its_margin_to_spare(api, settings):
+    from generation.lease import Lease
+
+    settings.IMAGEGEN_LEASE_MARGIN = 30
+    task = GenerationTask.objects.get(task_id=api.generate())
+    lease = Lease(task, "me:1:aaaa")
+    assert lease.covers(0) is False  # nothing written yet
+    lease.until(100)  # written: 100 s and the 30 s margin from now
+    assert lease.covers(114) is True  # 15 s of margin to spare, and a little more
+    assert lease.covers(115.5) is False
