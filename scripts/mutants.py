@@ -62,6 +62,8 @@ EQUIVALENT: dict[str, str] = {
     # A rate has one "/" ("30/m", "5/10m"), so splitting at the first or the last one is the same; a rate with
     # two is refused either way (int() of a part holding "/").
     "core.api.throttling.x_parse_rate__mutmut_3": "rate.partition('/') -> rate.rpartition('/')",
+    # Lease.covers compares float seconds of time.monotonic(): never equal, so ">=" and ">" answer alike.
+    "generation.lease.xǁLeaseǁcovers__mutmut_4": "strict comparison of float clock readings",
     # A run whose lease is lost stops at its next lease write (a lost lease answers False without a query) and
     # says so once (TaskRun._discard), whether the step that found the loss returns False or True.
     "generation.run.xǁTaskRunǁ_retry_or_fail__mutmut_26": "return True on a lost lease: the next write stops the run",
@@ -188,7 +190,9 @@ def _run(target: str, args) -> bool:
     # Again only what was not killed; a function changed since has new mutants, which mutmut makes during
     # the first pass: a second pass runs those.
     for _pass in range(2):
-        before = _results(target)
+        # mutmut forgets the verdicts of every module, not only this target's: keep those of all targets.
+        everything = {name: _results(name) for name in TARGETS if _measured(name)}
+        before = everything[target] if target in everything else _results(target)
         names = sorted(n for n, (code, _hash) in before.items() if code not in KILLED and n not in EQUIVALENT)
         names = [n for n in names if before[n][0] is None] if _pass else names
         print(f"== {target}: {len(names)} mutants {'not checked yet' if _pass else 'not killed by the last run'}, "
@@ -196,10 +200,15 @@ def _run(target: str, args) -> bool:
         if not names:
             break
         ok = _mutmut(target, names, args.max_children)
-        print(f"{target}: {_keep_killed(target, before)} verdicts of killed mutants kept from the last run")
+        kept = sum(_keep_killed(name, results) for name, results in everything.items())
+        print(f"{target}: {kept} verdicts of killed mutants kept from the last run")
         if not ok:
             return False
     return True
+
+
+def _measured(target: str) -> bool:
+    return all((ROOT / "mutants" / meta).exists() for _pattern, meta in _patterns(target))
 
 
 def main() -> int:
