@@ -64,6 +64,10 @@ EQUIVALENT: dict[str, str] = {
     "core.api.throttling.x_parse_rate__mutmut_3": "rate.partition('/') -> rate.rpartition('/')",
     # Lease.covers compares float seconds of time.monotonic(): never equal, so ">=" and ">" answer alike.
     "generation.lease.xǁLeaseǁcovers__mutmut_4": "strict comparison of float clock readings",
+    # TaskRun.execute's bad_upstream_data error goes straight to _fail, which records its code and message
+    # only: its retry kind is read by no one.
+    **{f"generation.run.xǁTaskRunǁexecute__mutmut_{n}": "retry kind that no reader tells apart"
+       for n in (62, 65)},
     # A run whose lease is lost stops at its next lease write (a lost lease answers False without a query) and
     # says so once (TaskRun._discard), whether the step that found the loss returns False or True.
     "generation.run.xǁTaskRunǁ_retry_or_fail__mutmut_26": "return True on a lost lease: the next write stops the run",

@@ -20,12 +20,37 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_started_event_is_sent_once_on_the_first_attempt(api, media, scripted, monkeypatch):
-    events = []
+    events, seen_by_each_call = [], []
     monkeypatch.setattr(webhooks, "task_event", lambda task, event: events.append((task.task_id, event)))
-    scripted(EngineError("upstream_timeout", "slow", retry=Retry.BACKOFF), "ok")
+
+    def call(outcome):
+        def attempt(request, progress):
+            seen_by_each_call.append(list(events))
+            if isinstance(outcome, Exception):
+                raise outcome
+            return engine._preview.generate(request, progress)
+        return attempt
+
+    engine = scripted(call(EngineError("upstream_timeout", "slow", retry=Retry.BACKOFF)), call("ok"))
     task_id = api.generate()
     run(task_id)
+    assert seen_by_each_call == [[(task_id, "started")], [(task_id, "started")]]  # before the first call, once
     assert events == [(task_id, "started"), (task_id, "completed")]
+
+
+def test_an_attempt_holds_its_lease_from_its_first_write(api, media, scripted, settings):
+    settings.IMAGEGEN_LEASE_MARGIN = 30
+    seen = {}
+
+    def attempt(request, progress):  # reads the row before reporting anything
+        row = GenerationTask.objects.get(task_id=task_id)
+        seen.update(left=(row.lease_expires_at - timezone.now()).total_seconds(), expected=progress.expected)
+        return engine._preview.generate(request, progress)
+
+    engine = scripted(attempt)
+    task_id = api.generate()
+    run(task_id)
+    assert seen["expected"] + 30 - 5 < seen["left"] <= seen["expected"] + 30
 
 
 def test_a_task_failed_for_good_sends_the_failed_event(api, media, scripted, monkeypatch):
@@ -126,3 +151,25 @@ def test_a_retry_time_still_ahead_is_waited_for_before_the_first_attempt(api, me
     run(task_id)
     assert times[0] >= due and sum(fake_clock.slept) == pytest.approx(20, abs=1.0)
     assert GenerationTask.objects.get(task_id=task_id).next_attempt_at is None
+
+
+def test_after_a_storage_error_the_next_attempt_fetches_the_same_upstream_job(api, media, scripted, monkeypatch):
+    # The images were made (and billed); only saving them failed: the job is fetched again, not submitted anew.
+    seen, real, failures = [], storage.store_results, [OSError(errno.EIO, "I/O error")]
+
+    def flaky(**kwargs):
+        if failures:
+            raise failures.pop()
+        return real(**kwargs)
+
+    def attempt(request, progress):
+        seen.append(GenerationTask.objects.get(task_id=task_id).upstream_task_id)
+        progress.stage("generating", upstream_task_id="job-1")
+        return engine._preview.generate(request, progress)
+
+    monkeypatch.setattr(storage, "store_results", flaky)
+    engine = scripted(attempt, attempt)
+    task_id = api.generate()
+    run(task_id)
+    assert GenerationTask.objects.get(task_id=task_id).status == "completed"
+    assert seen == ["", "job-1"]

@@ -104,3 +104,25 @@ def test_a_task_that_fails_for_good_after_waiting_keeps_no_retry_time(api, media
     run(task_id)
     task = GenerationTask.objects.get(task_id=task_id)
     assert (task.status, task.error_code, task.next_attempt_at, task.retry_count) == ("failed", "content_rejected", None, 1)
+
+
+def test_a_run_waiting_after_a_storage_error_says_once_that_it_stopped(api, media, scripted, settings, fake_clock,
+                                                                          caplog, monkeypatch):
+    import errno
+    import logging
+
+    from generation import storage
+
+    def full(**kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage, "store_results", full)
+    scripted("ok", "ok")
+    settings.IMAGEGEN_RETRY_BASE_DELAY, settings.IMAGEGEN_RETRY_MAX_DELAY = 4.0, 60.0
+    task_id = api.generate()
+    cancel_at_sleep(fake_clock, task_id, at=1, end_wait=False)
+    caplog.set_level(logging.INFO, logger="generation.run")
+    run(task_id)
+    assert GenerationTask.objects.get(task_id=task_id).status == "cancelled"
+    said = [r.getMessage() for r in caplog.records if r.name == "generation.run"]
+    assert said.count(f"task {task_id}: stopped (cancelled or taken over)") == 1
