@@ -7,6 +7,7 @@ import pytest
 from generation import scheduling, selectors
 from generation.models import GenerationTask
 
+from .accounts import accounts  # noqa: F401  (fixture)
 from .admin_helpers import TASKS, act, messages_of
 from .conftest import Api, run
 
@@ -82,3 +83,50 @@ def test_a_staff_retry_spends_the_generation_budget(admin_client, media, default
     assert success == "1 task queued for another attempt."
     assert sorted(GenerationTask.objects.values_list("status", flat=True)) == ["failed", "pending"]
     assert selectors.queue_position(GenerationTask.objects.get(status="pending")) == 0
+
+
+
+def test_when_a_users_task_ends_their_next_waiting_task_gets_a_message(accounts, media, caplog, monkeypatch):
+    # Workers may have spent the waiting tasks' messages while the user was at their running cap.
+    import logging
+
+    from django_q.models import OrmQ
+
+    from generation import queueing
+
+    from .accounts import make_user, signed_in
+
+    def messages_for(task_id):
+        return sum(1 for m in OrmQ.objects.all() if task_id in str(m.task["args"]))
+
+    alice, bob = signed_in(make_user("alice")), signed_in(make_user("bob"))
+    ended, first, second = (alice.generate(prompt=f"alice {n}") for n in range(3))
+    bobs = bob.generate(prompt="bob")
+    GenerationTask.objects.filter(task_id=ended).update(status="completed", stage="done", lease_holder="")
+    OrmQ.objects.all().delete()
+    scheduling.wake_capped(GenerationTask.objects.get(task_id=ended))
+    assert [messages_for(t) for t in (first, second, bobs)] == [1, 0, 0]
+    # Made at the same instant, the one made first (the lower id) goes first.
+    GenerationTask.objects.filter(task_id=first).update(created_at=GenerationTask.objects.get(task_id=second).created_at)
+    OrmQ.objects.all().delete()
+    scheduling.wake_capped(GenerationTask.objects.get(task_id=ended))
+    assert [messages_for(t) for t in (first, second)] == [1, 0]
+
+    # An anonymous client (by address) has no running cap: nothing to wake.
+    anonymous = GenerationTask.objects.get(task_id=bobs)
+    anonymous.client_id = "ip:10.0.0.9"
+    OrmQ.objects.all().delete()
+    scheduling.wake_capped(anonymous)
+    assert OrmQ.objects.count() == 0
+
+    # A broken queue is logged, not raised: the recovery sweep sends forgotten messages anyway.
+    caplog.set_level(logging.WARNING, logger="generation.scheduling")
+
+    def broken(task, stamp=True):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(queueing, "enqueue", broken)
+    scheduling.wake_capped(GenerationTask.objects.get(task_id=ended))
+    client_id = GenerationTask.objects.get(task_id=ended).client_id
+    assert [r.getMessage() for r in caplog.records if r.name == "generation.scheduling"] == [
+        f"could not enqueue the next task of {client_id}"]
