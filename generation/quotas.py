@@ -64,10 +64,6 @@ def running_count(*, user) -> int:
     return GenerationTask.objects.filter(owner=user, status__in=UNFINISHED).exclude(lease_holder="").count()
 
 
-def unfinished_count(*, user) -> int:
-    return GenerationTask.objects.filter(owner=user, status__in=UNFINISHED).count()
-
-
 def quota_usage(*, user, quota: Quota | None = None, now: datetime | None = None, excluding: int | None = None) -> dict:
     """Limits, use and what remains, as the account API and the generate page show them (`excluding`: the
     pk of a task left out of the count, one being retried)."""

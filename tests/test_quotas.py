@@ -54,7 +54,8 @@ def test_a_request_for_more_images_than_remain_is_refused_whole(alice):
     response = api.post("generate", {**SEED_EXAMPLE, "num_images": 3})
     assert response.status_code == 429
     assert response.json()["details"]["remaining"] == 2
-    assert "asks for 3 images but only 2 of your 3 images for today remain" in response.json()["message"]
+    assert response.json()["message"] == ("This request asks for 3 images but only 2 of your 3 images for today "
+                                          f"remain. The quota resets at {next_utc_midnight()}.")
     assert api.post("generate", {**SEED_EXAMPLE, "num_images": 2}).status_code == 201
 
 
@@ -215,12 +216,67 @@ def test_the_day_is_the_utc_day_whatever_the_servers_zone(monkeypatch):
         time.tzset()
 
 
-def test_the_check_locks_the_users_quota_row_and_reads_it_once(alice, monkeypatch):
-    # On PostgreSQL the lock serialises two requests of one user (tests/test_quota_race.py, processes).
+def test_one_users_images_and_running_tasks_never_count_against_another(alice, settings):
     from generation import quotas
 
-    asked = []
-    real = quotas.quota_of
-    monkeypatch.setattr(quotas, "quota_of", lambda *, user, lock=False: (asked.append(lock), real(user=user, lock=lock))[1])
+    bob = make_user("bob")
+    bobs_api = signed_in(bob)
+    bobs = [bobs_api.generate(num_images=1) for _ in range(3)]
+    GenerationTask.objects.filter(task_id=bobs[0]).update(status="processing", lease_holder="w:1:aaaa")
+    # A task cancelled while its worker had not yet noticed still names the worker: it is not running.
+    GenerationTask.objects.filter(task_id=bobs[1]).update(status="cancelled", lease_holder="w:1:bbbb")
+    usage = quotas.quota_usage(user=alice)
+    assert (usage["daily_images"]["used"], usage["concurrent_tasks"]["used"]) == (0, 0)
+    assert quotas.quota_usage(user=bob)["concurrent_tasks"]["used"] == 1
+    assert quotas.images_counted(user=alice, since=timezone.now() - timedelta(days=1)) == 0
+    assert signed_in(alice).post("generate", {**SEED_EXAMPLE, "num_images": 3}).status_code == 201
+
+
+def test_the_usage_is_for_the_day_asked_about(alice):
+    from generation import quotas
+
+    signed_in(alice).generate(num_images=2)
+    yesterday = timezone.now() - timedelta(days=1)
+    usage = quotas.quota_usage(user=alice, now=yesterday)
+    assert usage["daily_images"]["resets_at"] == quotas.utc_day(yesterday)[1]
+    assert usage["daily_images"]["used"] == 2  # counted since the start of that day: today's included
+
+
+def test_the_refusal_says_the_reset_in_utc_whatever_the_servers_zone(alice, monkeypatch):
+    import time
+
+    api = signed_in(alice)
+    api.generate(num_images=3)
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        body = api.post("generate", SEED_EXAMPLE).json()
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert body["details"]["resets_at"] == next_utc_midnight() and body["message"].endswith(f"{next_utc_midnight()}.")
+
+
+def test_only_the_check_takes_the_row_lock(alice, monkeypatch):
+    from generation import quotas
+
+    locks = []
+    real = Quota.objects.select_for_update
+    monkeypatch.setattr(Quota.objects, "select_for_update", lambda *a, **k: (locks.append(True), real(*a, **k))[1])
+    quotas.quota_usage(user=alice)
+    quotas.quota_of(user=alice)
+    assert locks == []
     quotas.quota_check(user=alice, num_images=1, retry_after_busy=5)
-    assert asked == [True]
+    assert locks == [True]
+
+
+def test_staff_set_a_users_own_limits_and_none_means_the_sites(alice, settings):
+    from generation import quotas
+
+    quota = quotas.quota_set(user=alice, daily_images=50, max_concurrent_tasks=4)
+    assert (quota.daily_images, quota.max_concurrent_tasks) == (50, 4)
+    assert Quota.objects.filter(user=alice).count() == 1
+    quotas.quota_set(user=alice, daily_images=None, max_concurrent_tasks=2)
+    quota = Quota.objects.get(user=alice)
+    assert (quota.daily_images, quota.max_concurrent_tasks) == (None, 2)
+    assert (quota.daily_images_limit, quota.concurrent_tasks_limit) == (3, 2)  # the site's 3 a day (fixture)
