@@ -62,6 +62,9 @@ EQUIVALENT: dict[str, str] = {
     # A rate has one "/" ("30/m", "5/10m"), so splitting at the first or the last one is the same; a rate with
     # two is refused either way (int() of a part holding "/").
     "core.api.throttling.x_parse_rate__mutmut_3": "rate.partition('/') -> rate.rpartition('/')",
+    # A lease's holder names one attempt of one task (host, pid and a new random token per claim): filtering a
+    # write by the holder alone finds the same single row as by the row and the holder.
+    "generation.lease.xǁLeaseǁwrite__mutmut_6": "the holder already names one row",
     # Lease.covers compares float seconds of time.monotonic(): never equal, so ">=" and ">" answer alike.
     "generation.lease.xǁLeaseǁcovers__mutmut_4": "strict comparison of float clock readings",
     # TaskRun.execute's bad_upstream_data error goes straight to _fail, which records its code and message

@@ -104,8 +104,11 @@ def test_when_a_users_task_ends_their_next_waiting_task_gets_a_message(accounts,
     bobs = bob.generate(prompt="bob")
     GenerationTask.objects.filter(task_id=ended).update(status="completed", stage="done", lease_holder="")
     OrmQ.objects.all().delete()
+    stamped = GenerationTask.objects.get(task_id=first).enqueued_at
     scheduling.wake_capped(GenerationTask.objects.get(task_id=ended))
     assert [messages_for(t) for t in (first, second, bobs)] == [1, 0, 0]
+    # A wake-up is an extra message, not a new enqueue: the recovery sweep's stamp stays.
+    assert GenerationTask.objects.get(task_id=first).enqueued_at == stamped
     # Made at the same instant, the one made first (the lower id) goes first.
     GenerationTask.objects.filter(task_id=first).update(created_at=GenerationTask.objects.get(task_id=second).created_at)
     OrmQ.objects.all().delete()
@@ -128,5 +131,22 @@ def test_when_a_users_task_ends_their_next_waiting_task_gets_a_message(accounts,
     monkeypatch.setattr(queueing, "enqueue", broken)
     scheduling.wake_capped(GenerationTask.objects.get(task_id=ended))
     client_id = GenerationTask.objects.get(task_id=ended).client_id
-    assert [r.getMessage() for r in caplog.records if r.name == "generation.scheduling"] == [
-        f"could not enqueue the next task of {client_id}"]
+    said = [r for r in caplog.records if r.name == "generation.scheduling"]
+    assert [r.getMessage() for r in said] == [f"could not enqueue the next task of {client_id}"]
+    assert isinstance(said[0].exc_info[1], ConnectionError)
+
+
+def test_a_run_takes_the_task_its_message_names_among_the_clients_own_and_logs_under_its_id(api, media, scripted):
+    from core.logs import current_task_id
+
+    seen = []
+
+    def attempt(request, progress):
+        seen.append(current_task_id.get())
+        return engine._preview.generate(request, progress)
+
+    engine = scripted(attempt)
+    first, second = api.generate(prompt="first"), api.generate(prompt="second")
+    run(second)
+    assert [GenerationTask.objects.get(task_id=t).status for t in (first, second)] == ["pending", "completed"]
+    assert seen == [second] and current_task_id.get() == ""

@@ -126,3 +126,24 @@ def test_a_lease_ending_this_very_instant_still_holds_its_task(api, fixed_now, s
                                                           lease_expires_at=NOW, attempts=1)
     assert scheduling._claim(task_id) is None
     assert (row(task_id).status, row(task_id).lease_holder) == ("processing", "w:1:aaaaaaaa")
+
+
+def test_debris_is_every_file_of_the_task_no_image_row_names(api, media, caplog):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from generation.models import Image
+
+    from .conftest import files_under
+
+    task = row(api.generate())
+    prefix = task.file_prefix()
+    for name in ("kept-0.png", "kept-0.webp", "dead-0.png", "dead-0.webp"):
+        default_storage.save(f"{prefix}/{name}", ContentFile(b"x"))
+    Image.objects.create(task=task, index=0, file_path=f"{prefix}/kept-0.png", thumbnail_path=f"{prefix}/kept-0.webp",
+                         file_size=1, width=1, height=1)
+    caplog.set_level(logging.INFO, logger="generation.scheduling")
+    scheduling.remove_debris(task)
+    assert sorted(p.rsplit("/", 1)[1] for p in files_under(media)) == ["kept-0.png", "kept-0.webp"]
+    assert [r.getMessage() for r in caplog.records if r.name == "generation.scheduling"] == [
+        f"task {task.task_id}: removing 2 files left by an interrupted attempt"]
