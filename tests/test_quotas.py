@@ -273,8 +273,10 @@ def test_only_the_check_takes_the_row_lock(alice, monkeypatch):
 def test_staff_set_a_users_own_limits_and_none_means_the_sites(alice, settings):
     from generation import quotas
 
+    bob = make_user("bob")
     quota = quotas.quota_set(user=alice, daily_images=50, max_concurrent_tasks=4)
-    assert (quota.daily_images, quota.max_concurrent_tasks) == (50, 4)
+    assert (quota.user, quota.daily_images, quota.max_concurrent_tasks) == (alice, 50, 4)
+    assert (Quota.objects.get(user=bob).daily_images, Quota.objects.get(user=bob).max_concurrent_tasks) == (None, None)
     assert Quota.objects.filter(user=alice).count() == 1
     quotas.quota_set(user=alice, daily_images=None, max_concurrent_tasks=2)
     quota = Quota.objects.get(user=alice)
