@@ -65,6 +65,15 @@ EQUIVALENT: dict[str, str] = {
     # A lease's holder names one attempt of one task (host, pid and a new random token per claim): filtering a
     # write by the holder alone finds the same single row as by the row and the holder.
     "generation.lease.xǁLeaseǁwrite__mutmut_6": "the holder already names one row",
+    # Starting values that no reading tells apart: time.monotonic() is far above 1, so a "last write" or "deadline" of 0.0 or 1.0 is equally long ago; the attempt's start
+    # time is set again before the first attempt reads it.
+    "generation.lease.xǁLeaseǁ__init____mutmut_6": "0.0 and 1.0 are both long before time.monotonic()",
+    "generation.run.xǁTaskRunǁ__init____mutmut_11": "0.0 and 1.0 are both long before time.monotonic()",
+    "generation.run.xǁTaskRunǁ__init____mutmut_7": "the attempt's start is set before it is read",
+    # selectors.waiting_tasks and fair_order read the clock themselves when given None.
+    "generation.scheduling.x_claim_next__mutmut_4": "None means now to the selectors",
+    "generation.scheduling.x_next_claimable__mutmut_2": "None means now to the selectors",
+    "generation.scheduling.x_next_claimable__mutmut_19": "None means now to the selectors",
     # Lease.covers compares float seconds of time.monotonic(): never equal, so ">=" and ">" answer alike.
     "generation.lease.xǁLeaseǁcovers__mutmut_4": "strict comparison of float clock readings",
     # TaskRun.execute's bad_upstream_data error goes straight to _fail, which records its code and message

@@ -36,3 +36,11 @@ def test_a_replay_is_not_refused_by_the_unfinished_limit(api, settings):
     settings.IMAGEGEN_MAX_QUEUED_PER_CLIENT = 1
     api.post("generate", SEED_EXAMPLE, **{"Idempotency-Key": "k"})
     assert api.post("generate", SEED_EXAMPLE, **{"Idempotency-Key": "k"}).status_code == 201
+
+
+def test_a_task_made_without_a_key_records_no_request_fingerprint(db):
+    from generation import services
+    from generation.planning import plan_generation
+
+    task, created = services.task_create(plan=plan_generation({"prompt": "from the command line"}), client_id="cli")
+    assert created is True and (task.idempotency_key, task.request_fingerprint) == (None, "")

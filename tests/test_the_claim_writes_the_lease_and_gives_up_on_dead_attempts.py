@@ -147,3 +147,18 @@ def test_debris_is_every_file_of_the_task_no_image_row_names(api, media, caplog)
     assert sorted(p.rsplit("/", 1)[1] for p in files_under(media)) == ["kept-0.png", "kept-0.webp"]
     assert [r.getMessage() for r in caplog.records if r.name == "generation.scheduling"] == [
         f"task {task.task_id}: removing 2 files left by an interrupted attempt"]
+
+
+def test_a_task_cancelled_between_the_claims_read_and_its_write_is_not_claimed(api, fixed_now, monkeypatch):
+    from generation import services
+
+    task_id = api.generate()
+    real = selectors.expected_duration
+
+    def cancelled_meanwhile(model):  # read by the claim after it read the row, before it writes
+        services.task_cancel(task=row(task_id))
+        return real(model)
+
+    monkeypatch.setattr(selectors, "expected_duration", cancelled_meanwhile)
+    assert scheduling._claim(task_id) is None
+    assert (row(task_id).status, row(task_id).lease_holder) == ("cancelled", "")
