@@ -23,8 +23,13 @@ from .selectors import localized
 from .watcher import Event
 
 
-def task_message(event: Event) -> dict:
+def task_message(event: Event, *, resumed: bool = False) -> dict:
+    """`resumed`: the client has an older state of this task (an event stream reconnecting with
+    Last-Event-ID), so the current state is sent as the change it is to that client, and a final state
+    as its final message, which an EventSource listening for `completed` must not miss."""
     state = event.state
+    if event.kind == "snapshot" and resumed:
+        event = Event("update", event.task_id, state)
     if event.kind == "snapshot" or not state.final:
         kind = "snapshot" if event.kind == "snapshot" else "update"
     else:

@@ -14,7 +14,8 @@ followed by `unsubscribed`, after which the response ends. `ping` every IMAGEGEN
 `error` (the error envelope) if the task is deleted.
 
 Reconnect with `Last-Event-ID`: the current version is not sent again, an older one gets the current state
-as `snapshot`; a finished task whose final version the client has answers 204 (an EventSource stops).
+as `update`, or as its final message (`completed`/`failed`/`cancelled`) if the task finished meanwhile;
+a finished task whose final version the client has answers 204 (an EventSource stops).
 A response lasts at most IMAGEGEN_STREAM_SSE_LIFETIME seconds, then ends with a `retry:` hint."""
 
 WEBSOCKET_DESCRIPTION = """

@@ -101,7 +101,8 @@ async def _events(task_id: str, user, last_id: str, language: str, scope=None):
                     yield messages.sse(messages.unsubscribed_message(task_id, "deleted"))
                     return
                 if not (event.kind == "snapshot" and event.state.version == last_id):
-                    yield messages.sse(messages.task_message(event), event_id=event.state.version)
+                    resumed = bool(last_id) and event.kind == "snapshot"
+                    yield messages.sse(messages.task_message(event, resumed=resumed), event_id=event.state.version)
                 if event.state.final:
                     yield messages.sse(messages.unsubscribed_message(task_id, "finished"))
                     return

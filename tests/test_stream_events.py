@@ -68,7 +68,7 @@ def test_a_response_ends_after_its_lifetime_with_a_retry_hint(app):
     app.wait_for(lambda: app.task(task_id)["status"] == "completed", timeout=60, what="the task")
 
 
-def test_resuming_with_the_current_id_sends_no_duplicate_and_a_stale_id_gets_the_current_state(app):
+def test_resuming_with_the_current_id_sends_no_duplicate_and_a_stale_id_gets_the_final_message(app):
     task_id = app.generate(prompt="resumed")
     app.wait_for(lambda: app.task(task_id)["status"] == "completed", timeout=60, what="the task")
     first = read_all(app, task_id)
@@ -77,8 +77,11 @@ def test_resuming_with_the_current_id_sends_no_duplicate_and_a_stale_id_gets_the
     # The client has the final state: nothing more to send, and 204 stops an EventSource reconnecting.
     stream = EventStream(app.port, task_id, last_event_id=final_id)
     assert stream.status == 204
+    # A client behind (the task finished between two of its responses) gets the final message itself, not
+    # a snapshot: an EventSource listening for `completed` would miss that.
     stale = read_all(app, task_id, last_event_id="0000000000000000")
-    assert [e["event"] for e in stale] == ["snapshot", "unsubscribed"] and stale[0]["id"] == final_id
+    assert [e["event"] for e in stale] == ["completed", "unsubscribed"] and stale[0]["id"] == final_id
+    assert stale[0]["data"]["type"] == "completed" and stale[0]["data"]["task"]["images"]
 
 
 def test_a_client_reconnecting_mid_run_does_not_lose_the_final_state(app):
