@@ -199,7 +199,7 @@ def _mutmut(target: str, names: list[str], max_children: int) -> bool:
 
 
 def _run(target: str, args) -> bool:
-    if not args.rerun_survivors:
+    if not args.rerun_survivors or not _measured(target):  # nothing to resume on a fresh checkout: a whole run
         patterns = [pattern for pattern, _meta in _patterns(target)]
         print(f"== {target}: mutmut run {' '.join(patterns)}", flush=True)
         return _mutmut(target, patterns, args.max_children)
