@@ -246,7 +246,7 @@ def _plan_number(
     if value is None:
         return param.coerce(param.default)
     if not param.contains(value) or (param.integer and value != int(value)):
-        label = {"steps": _("Steps"), "scale": _("Scale")}.get(field, field)
+        label = {"steps": _("Steps"), "scale": _("Scale")}[field]
         message = (
             _("%(field)s must be a whole number between %(min)s and %(max)s for %(model)s.")
             if param.integer

@@ -156,3 +156,14 @@ def test_a_group_counts_references_and_results_together_up_to_the_models_limit()
     assert refusal(model=seedream, group=True, num_images=4, reference_images=[Reference()] * 12) == {"group": [
         "In a group, doubao-seedream-4-5-251128 takes at most 15 reference and result images together "
         "(16 asked for)."]}
+
+
+def test_steps_and_scale_are_named_with_their_range_and_the_model():
+    assert refusal(model="general_v2.0", steps=51, scale=0.5) == {
+        "steps": ["Steps must be a whole number between 1 and 50 for General 2.0."],
+        "scale": ["Scale must be between 1 and 10 for General 2.0."]}
+    assert refusal(model="general_v2.0", steps=2.5) == {
+        "steps": ["Steps must be a whole number between 1 and 50 for General 2.0."]}
+    assert refusal(model="jimeng_t2i_v40", scale=1.5) == {"scale": ["Scale must be between 0 and 1 for Jimeng 4.0."]}
+    assert refusal("zh-hans", model="general_v2.0", steps=0, scale=11) == {
+        "steps": ["通用 2.0 的步数必须是 1 到 50 之间的整数"], "scale": ["通用 2.0 的引导系数必须在 1 到 10 之间"]}
