@@ -167,3 +167,23 @@ def test_steps_and_scale_are_named_with_their_range_and_the_model():
     assert refusal(model="jimeng_t2i_v40", scale=1.5) == {"scale": ["Scale must be between 0 and 1 for Jimeng 4.0."]}
     assert refusal("zh-hans", model="general_v2.0", steps=0, scale=11) == {
         "steps": ["通用 2.0 的步数必须是 1 到 50 之间的整数"], "scale": ["通用 2.0 的引导系数必须在 1 到 10 之间"]}
+
+
+def test_reference_image_refusals_count_from_one_and_name_the_limit(settings):
+    from types import SimpleNamespace
+
+    settings.ARK_API_KEY, settings.IMAGEGEN_ENGINE = "a-key", "auto"  # Ark's models are offered
+    png = SimpleNamespace(format="png", width=64, height=48)
+    webp = SimpleNamespace(format="webp", width=64, height=48)
+    wide = SimpleNamespace(format="png", width=400, height=100)
+    data = {"model": "doubao-seedream-4-0-250828", "width": 2048, "height": 2048,
+            "reference_images": [webp] + [png] * 9 + [wide]}
+    assert refusal(**data) == {"reference_images": [
+        "doubao-seedream-4-0-250828 takes at most 10 reference images (11 given).",
+        "Reference image 1 is WEBP; doubao-seedream-4-0-250828 takes PNG, JPEG.",
+        "Reference image 11 is 400×100; doubao-seedream-4-0-250828 takes aspect ratios (width/height) "
+        "between 1:3 and 3:1."]}
+    assert refusal("zh-hans", **data) == {"reference_images": [
+        "doubao-seedream-4-0-250828 最多接受 10 张参考图（给了 11 张）。",
+        "第 1 张参考图是 WEBP 格式；doubao-seedream-4-0-250828 只接受 PNG, JPEG。",
+        "第 11 张参考图为 400×100；doubao-seedream-4-0-250828 接受的宽高比（宽/高）在 1:3 与 3:1 之间。"]}
