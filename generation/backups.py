@@ -30,7 +30,9 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -49,6 +51,9 @@ PG_DUMP_NAME = "db.pgdump"
 MANIFEST = "manifest.json"
 MEDIA = "media"
 MEDIA_ROOTS = ("images", "references")  # the app's top-level folders in storage (a restore's target must not hold them)
+# A restore into object storage puts this many files at once: a bucket answers each PUT in a round trip, and
+# an installation holds one to three files per image. Each in flight is one staged file on disk.
+UPLOADS_AT_ONCE = 8
 
 
 class BackupError(Exception):
@@ -350,6 +355,7 @@ def backup_restore(
     if media_root is not None:
         media_root.mkdir(parents=True, exist_ok=True)
     added: list[str] = []  # files this restore created (none was there before): removed again if it fails
+    uploads: _Uploads | None = None
     committed = False
     try:
         with tarfile.open(archive, "r:gz") as tar, \
@@ -393,7 +399,9 @@ def backup_restore(
                 if media_root is not None:
                     sha = _restore_to_disk(tar, member, relative, media_root, added)
                 else:
-                    sha = _restore_to_storage(tar, member, relative, Path(work), force, added)
+                    if uploads is None:
+                        uploads = _Uploads(Path(work), force, added)
+                    sha = uploads.add(tar, member, relative)
                 listed = expected.get(str(relative))
                 if listed is None or listed["sha256"] != sha:
                     mismatched.append(str(relative))
@@ -403,6 +411,8 @@ def backup_restore(
                 if done % 50 == 0 or done == total:
                     progress("image files", done, total)
 
+            if uploads is not None:
+                uploads.finish()  # every file is in the bucket before the database goes in
             if image_hashes is None:
                 raise BackupError(f"{archive} holds no {PG_DUMP_NAME if postgres else DB_NAME}")
             if postgres:
@@ -426,6 +436,8 @@ def backup_restore(
                 os.replace(Path(work) / DB_NAME, db_path)
                 committed = True
     except BaseException:
+        if uploads is not None:
+            uploads.abandon()  # no upload may land after the removal below
         if not committed:
             _remove_added(added, media_root)
         raise
@@ -451,29 +463,72 @@ def _restore_to_disk(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: Pu
     return digest.hexdigest()
 
 
-def _restore_to_storage(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: PurePosixPath, work: Path,
-                        force: bool, added: list[str]) -> str:
-    """One archived file into the app's storage (the bucket), staged on disk first so that no image is held
-    in memory; its sha256."""
-    name = str(relative)
-    staged = work / "media-file"
-    digest = hashlib.sha256()
-    with tar.extractfile(member) as src, open(staged, "wb") as dst:
-        for block in iter(lambda: src.read(1 << 20), b""):
-            digest.update(block)
-            dst.write(block)
-    try:
-        # Without --force nothing was under the app's folders (checked): every file written is new.
-        existed = force and default_storage.exists(name)
-        with open(staged, "rb") as handle:
-            storage.put(name, handle)
-        if not existed:
-            added.append(name)
-    except Exception as err:
-        raise BackupError(f"could not write {name} into {storage.describe()}: {err}") from err
-    finally:
-        staged.unlink(missing_ok=True)
-    return digest.hexdigest()
+class _Uploads:
+    """Archived files into the app's storage (the bucket), UPLOADS_AT_ONCE at a time. Each is read from the
+    archive (in its order: a .tar.gz reads only forward) into a staged file, so that no image is held in
+    memory, and put by a worker thread; the first failure is raised by the next add() or by finish()."""
+
+    def __init__(self, work: Path, force: bool, added: list[str]):
+        self.work, self.force, self.added = work, force, added
+        self.pool = ThreadPoolExecutor(max_workers=UPLOADS_AT_ONCE, thread_name_prefix="restore-put")
+        self.room = threading.BoundedSemaphore(UPLOADS_AT_ONCE)  # staged files on disk at a time
+        self.failures: list[BaseException] = []  # in the order they happened
+        self.lock = threading.Lock()
+        self.serial = 0
+
+    def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo, relative: PurePosixPath) -> str:
+        """Stage one file and start its upload; its sha256."""
+        self._raise_first_failure()
+        self.room.acquire()
+        self.serial += 1
+        staged = self.work / f"media-file-{self.serial}"
+        digest = hashlib.sha256()
+        try:
+            with tar.extractfile(member) as src, open(staged, "wb") as dst:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    digest.update(block)
+                    dst.write(block)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            self.room.release()
+            raise
+        self.pool.submit(self._put, str(relative), staged).add_done_callback(self._done)
+        return digest.hexdigest()
+
+    def _put(self, name: str, staged: Path) -> None:
+        try:
+            # Without --force nothing was under the app's folders (checked): every file written is new.
+            existed = self.force and default_storage.exists(name)
+            with open(staged, "rb") as handle:
+                storage.put(name, handle)
+            if not existed:
+                with self.lock:
+                    self.added.append(name)
+        except Exception as err:
+            raise BackupError(f"could not write {name} into {storage.describe()}: {err}") from err
+        finally:
+            staged.unlink(missing_ok=True)
+            self.room.release()
+
+    def _done(self, future: Future) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            with self.lock:
+                self.failures.append(future.exception())
+
+    def _raise_first_failure(self) -> None:
+        with self.lock:
+            first = self.failures[0] if self.failures else None
+        if first is not None:
+            raise first
+
+    def finish(self) -> None:
+        """Wait for every upload; raise the first failure."""
+        self.pool.shutdown(wait=True)
+        self._raise_first_failure()
+
+    def abandon(self) -> None:
+        """Stop: uploads not started are dropped, those in flight are waited for (then `added` is complete)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _remove_added(added: list[str], media_root: Path | None) -> None:
