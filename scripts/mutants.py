@@ -100,6 +100,9 @@ EQUIVALENT: dict[str, str] = {
     # as it is or at half size with super-resolution).
     **{f"generation.planning.x__fits_native__mutmut_{n}": "strict comparison against limit ± epsilon"
        for n in (14, 15)},
+    # planning.reference_errors compares a reference image's ratio with the same widened limits.
+    **{f"generation.planning.x_reference_errors__mutmut_{n}": "strict comparison against limit ± epsilon"
+       for n in (44, 45)},
     **{f"generation.planning.x__plan_size__mutmut_{n}": "unreachable fallback message of _plan_size"
        for n in range(170, 185)},
     # planning._ratio writes a ratio as "3:1"/"1:3" when it is whole either way. A ratio of 1 is caught by the

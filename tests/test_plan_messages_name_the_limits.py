@@ -187,3 +187,22 @@ def test_reference_image_refusals_count_from_one_and_name_the_limit(settings):
         "doubao-seedream-4-0-250828 最多接受 10 张参考图（给了 11 张）。",
         "第 1 张参考图是 WEBP 格式；doubao-seedream-4-0-250828 只接受 PNG, JPEG。",
         "第 11 张参考图为 400×100；doubao-seedream-4-0-250828 接受的宽高比（宽/高）在 1:3 与 3:1 之间。"]}
+
+
+def test_a_reference_image_at_either_ratio_limit_is_taken_and_one_pixel_past_it_is_not(settings):
+    from types import SimpleNamespace
+
+    settings.ARK_API_KEY, settings.IMAGEGEN_ENGINE = "a-key", "auto"
+
+    def plan(width, height):
+        ref = SimpleNamespace(format="jpeg", width=width, height=height)
+        return plan_generation({"prompt": "p", "model": "doubao-seedream-4-0-250828", "width": 2048, "height": 2048,
+                                "reference_images": [ref]})
+
+    assert len(plan(300, 100).references) == 1 and len(plan(100, 300).references) == 1
+    for width, height in ((301, 100), (100, 301)):
+        with pytest.raises(PlanError) as caught:
+            plan(width, height)
+        assert caught.value.errors == {"reference_images": [
+            f"Reference image 1 is {width}×{height}; doubao-seedream-4-0-250828 takes aspect ratios (width/height) "
+            "between 1:3 and 3:1."]}
