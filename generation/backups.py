@@ -31,8 +31,10 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -51,9 +53,10 @@ PG_DUMP_NAME = "db.pgdump"
 MANIFEST = "manifest.json"
 MEDIA = "media"
 MEDIA_ROOTS = ("images", "references")  # the app's top-level folders in storage (a restore's target must not hold them)
-# A restore into object storage puts this many files at once: a bucket answers each PUT in a round trip, and
-# an installation holds one to three files per image. Each in flight is one staged file on disk.
-UPLOADS_AT_ONCE = 8
+# A backup from object storage reads, and a restore into it puts, this many files at once: a bucket answers
+# each request in a round trip, and an installation holds one to three files per image. Each in flight is one
+# staged file on disk.
+BUCKET_REQUESTS_AT_ONCE = 8
 
 
 class BackupError(Exception):
@@ -174,17 +177,13 @@ def backup_create(
             # 0600 from its first byte: the archive holds the whole database (sessions, token digests).
             os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
             partial.chmod(0o600)
-            with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+            with tarfile.open(partial, "w:gz", compresslevel=6) as tar, \
+                    closing(_read_files(paths, Path(work))) as stored:
                 tar.add(db_copy, arcname=db_copy.name)
-                for done, name in enumerate(paths, start=1):
-                    try:
-                        size = default_storage.size(name)
-                        handle = default_storage.open(name, "rb")
-                    except (FileNotFoundError, OSError):
+                for done, (name, size, handle) in enumerate(stored, start=1):
+                    if handle is None:
                         missing.append(name)
                         continue
-                    except Exception as err:  # object storage: not a missing file (denied, unreachable)
-                        raise BackupError(f"could not read {name} from {storage.describe()}: {err}") from err
                     info = tarfile.TarInfo(f"{MEDIA}/{name}")
                     info.size, info.mtime, info.mode = size, int(timezone.now().timestamp()), 0o640
                     with handle:
@@ -211,6 +210,58 @@ def backup_create(
             partial.unlink(missing_ok=True)
             raise
     return BackupResult(path=output, tasks=tasks, images=images, files=len(files), bytes=total_bytes, missing=missing)
+
+
+def _open_stored(name: str):
+    """(size, open handle) of a stored file, or (None, None) when it is missing."""
+    try:
+        return default_storage.size(name), default_storage.open(name, "rb")
+    except (FileNotFoundError, OSError):
+        return None, None
+    except Exception as err:  # object storage: not a missing file (denied, unreachable)
+        raise BackupError(f"could not read {name} from {storage.describe()}: {err}") from err
+
+
+def _read_files(paths: list[str], work: Path):
+    """(name, size, open handle or None if missing) for each path, in order. From a bucket, which answers
+    each read in a round trip, the next BUCKET_REQUESTS_AT_ONCE files are fetched ahead, each into a staged
+    file (so that no image is held in memory) that is gone once its handle is closed."""
+    if not storage.is_object_storage():
+        for name in paths:
+            yield name, *_open_stored(name)
+        return
+
+    def fetch(name: str, staged: Path) -> int | None:
+        size, handle = _open_stored(name)
+        if handle is None:
+            return None
+        with handle, open(staged, "wb") as dst:
+            shutil.copyfileobj(handle, dst, 1 << 20)
+        return staged.stat().st_size  # what was read, should the object have changed since its size was asked
+
+    pool = ThreadPoolExecutor(max_workers=BUCKET_REQUESTS_AT_ONCE, thread_name_prefix="backup-get")
+    ahead: deque[tuple[str, Path, Future]] = deque()
+    names = iter(enumerate(paths))
+    try:
+        while True:
+            while len(ahead) < BUCKET_REQUESTS_AT_ONCE and (item := next(names, None)) is not None:
+                number, name = item
+                staged = work / f"fetched-{number}"
+                ahead.append((name, staged, pool.submit(fetch, name, staged)))
+            if not ahead:
+                return
+            name, staged, future = ahead.popleft()
+            size = future.result()
+            if size is None:
+                yield name, None, None
+                continue
+            handle = open(staged, "rb")
+            staged.unlink()  # the open handle keeps the data until it is closed
+            yield name, size, handle
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for _name, staged, _future in ahead:
+            staged.unlink(missing_ok=True)
 
 
 def _pg_env() -> dict:
@@ -464,14 +515,14 @@ def _restore_to_disk(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: Pu
 
 
 class _Uploads:
-    """Archived files into the app's storage (the bucket), UPLOADS_AT_ONCE at a time. Each is read from the
-    archive (in its order: a .tar.gz reads only forward) into a staged file, so that no image is held in
-    memory, and put by a worker thread; the first failure is raised by the next add() or by finish()."""
+    """Archived files into the app's storage (the bucket), BUCKET_REQUESTS_AT_ONCE at a time. Each is read
+    from the archive (in its order: a .tar.gz reads only forward) into a staged file, so that no image is
+    held in memory, and put by a worker thread; the first failure is raised by the next add() or finish()."""
 
     def __init__(self, work: Path, force: bool, added: list[str]):
         self.work, self.force, self.added = work, force, added
-        self.pool = ThreadPoolExecutor(max_workers=UPLOADS_AT_ONCE, thread_name_prefix="restore-put")
-        self.room = threading.BoundedSemaphore(UPLOADS_AT_ONCE)  # staged files on disk at a time
+        self.pool = ThreadPoolExecutor(max_workers=BUCKET_REQUESTS_AT_ONCE, thread_name_prefix="restore-put")
+        self.room = threading.BoundedSemaphore(BUCKET_REQUESTS_AT_ONCE)  # staged files on disk at a time
         self.failures: list[BaseException] = []  # in the order they happened
         self.lock = threading.Lock()
         self.serial = 0
