@@ -275,8 +275,7 @@ def plan_generation(data: dict) -> GenerationPlan:
         _add(errors, "prompt", _("The prompt can be at most %(max)s characters long (it has %(length)s).")
              % {"max": MAX_PROMPT_LENGTH, "length": len(prompt)})
     for field in ("prompt", "negative_prompt"):
-        text = data.get(field)
-        bad = unsafe_characters(text) if text else ""
+        bad = unsafe_characters(data.get(field) or "")
         if bad:
             _add(errors, field, _("Remove the control or text-direction characters (%(characters)s).")
                  % {"characters": bad})

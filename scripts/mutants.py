@@ -100,6 +100,9 @@ EQUIVALENT: dict[str, str] = {
     # as it is or at half size with super-resolution).
     **{f"generation.planning.x__fits_native__mutmut_{n}": "strict comparison against limit ± epsilon"
        for n in (14, 15)},
+    # planning.plan_generation checks `data.get(field) or ""` for control characters: "XXXX" in place of ""
+    # holds none either, so an absent prompt passes the check alike.
+    "generation.planning.x_plan_generation__mutmut_48": "default text without control characters",
     # planning.reference_errors compares a reference image's ratio with the same widened limits.
     **{f"generation.planning.x_reference_errors__mutmut_{n}": "strict comparison against limit ± epsilon"
        for n in (44, 45)},
