@@ -206,3 +206,15 @@ def test_a_reference_image_at_either_ratio_limit_is_taken_and_one_pixel_past_it_
         assert caught.value.errors == {"reference_images": [
             f"Reference image 1 is {width}×{height}; doubao-seedream-4-0-250828 takes aspect ratios (width/height) "
             "between 1:3 and 3:1."]}
+
+
+def test_a_group_counts_a_refused_image_count_as_one_image(settings):
+    from types import SimpleNamespace
+
+    settings.ARK_API_KEY, settings.IMAGEGEN_ENGINE = "a-key", "auto"
+    refs = [SimpleNamespace(format="png", width=64, height=48)] * 14
+    data = {"model": "doubao-seedream-4-5-251128", "width": 2048, "height": 2048, "group": True,
+            "reference_images": refs}
+    # 14 references and the one image a group makes at least: within 15, so only the count itself is refused.
+    assert refusal(**data, num_images=0) == {"num_images": ["The number of images must be between 1 and 4."]}
+    assert set(refusal(**data, num_images=2)) == {"group"}
