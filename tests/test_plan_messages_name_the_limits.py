@@ -218,3 +218,14 @@ def test_a_group_counts_a_refused_image_count_as_one_image(settings):
     # 14 references and the one image a group makes at least: within 15, so only the count itself is refused.
     assert refusal(**data, num_images=0) == {"num_images": ["The number of images must be between 1 and 4."]}
     assert set(refusal(**data, num_images=2)) == {"group"}
+
+
+def test_a_group_over_its_limit_names_the_images_counted(settings):
+    from types import SimpleNamespace
+
+    settings.ARK_API_KEY, settings.IMAGEGEN_ENGINE = "a-key", "auto"
+    refs = [SimpleNamespace(format="png", width=64, height=48)] * 15
+    errors = refusal(model="doubao-seedream-4-5-251128", width=2048, height=2048, group=True, reference_images=refs,
+                     num_images=0)
+    assert errors["group"] == [
+        "In a group, doubao-seedream-4-5-251128 takes at most 15 reference and result images together (16 asked for)."]
